@@ -1,0 +1,77 @@
+/**
+ * Layer functions over explicit parameters. Each is a pure function of tensors, to be called inside `tf.tidy`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * y = x W + b for x `[B, in]`, W `[in, out]`, b `[out]` (one fused kernel).
+ *
+ * @example
+ * ```ts
+ * const y = linear(x, w, b);
+ * ```
+ */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: w, bias: b });
+}
+
+/**
+ * SiLU (swish): x · sigmoid(x).
+ *
+ * @example
+ * ```ts
+ * const y = silu(tf.tensor([-1, 0, 1]));
+ * ```
+ */
+export function silu<T extends tf.Tensor>(x: T): T {
+  return tf.mul(x, tf.sigmoid(x)) as T;
+}
+
+/**
+ * Layer normalisation over the last axis with an affine map (γ, β over the last axis).
+ * Written with `square(sub)` because the broadcasted `squaredDifference` has no working gradient in TF.js.
+ *
+ * @example
+ * ```ts
+ * const y = layerNorm(x, gamma, beta); // x [B, F], gamma/beta [F]
+ * ```
+ */
+export function layerNorm<T extends tf.Tensor>(x: T, gamma?: tf.Tensor, beta?: tf.Tensor, eps = 1e-5): T {
+  const axis = x.rank - 1;
+  const mean = tf.mean(x, axis, true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centred), axis, true);
+  let y = tf.mul(centred, tf.rsqrt(tf.add(variance, eps)));
+  if (gamma) y = tf.mul(y, gamma);
+  if (beta) y = tf.add(y, beta);
+  return y as T;
+}
+
+/**
+ * Group normalisation of an NHWC tensor: statistics over (H, W, channels of the group), affine per channel.
+ *
+ * @example
+ * ```ts
+ * const y = groupNorm(x, 8, gamma, beta); // x [B, H, W, C], gamma/beta [C]
+ * ```
+ */
+export function groupNorm(
+  x: tf.Tensor4D,
+  groups: number,
+  gamma?: tf.Tensor,
+  beta?: tf.Tensor,
+  eps = 1e-5,
+): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  if (c % groups !== 0) throw new Error(`groupNorm: ${c} channels not divisible into ${groups} groups`);
+  const g = tf.reshape(x, [b, h * w, groups, c / groups]);
+  const mean = tf.mean(g, [1, 3], true);
+  const centred = tf.sub(g, mean);
+  const variance = tf.mean(tf.square(centred), [1, 3], true);
+  let y = tf.reshape(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), [b, h, w, c]) as tf.Tensor4D;
+  if (gamma) y = tf.mul(y, gamma);
+  if (beta) y = tf.add(y, beta);
+  return y;
+}

@@ -1,0 +1,78 @@
+/**
+ * The operator registry: one entry point, {@link operatorFamily}, from a kind name and a plain
+ * configuration object to an {@link OperatorFamily}; and a zod schema for that configuration so
+ * tasks can validate it as part of their parameters.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { blurOperator } from "./blur.ts";
+import { maskOperator } from "./mask.ts";
+import { projectionOperator } from "./projection.ts";
+import type { OperatorFamily, OperatorKind } from "./types.ts";
+
+export type * from "./types.ts";
+export { blurOperator, gaussianKernel1d } from "./blur.ts";
+export { maskOperator } from "./mask.ts";
+export { projectionOperator } from "./projection.ts";
+
+const shape = z.array(z.number().int().positive()).min(1);
+
+/**
+ * Schema of an operator configuration (`kind` plus the kind's fields).
+ *
+ * @example
+ * ```ts
+ * const cfg = operatorConfigSchema.parse({ kind: "mask", xShape: [5], keep: 0.5 });
+ * ```
+ */
+export const operatorConfigSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("projection"), xShape: shape, m: z.number().int().positive() }).strict(),
+  z.object({ kind: z.literal("mask"), xShape: shape, keep: z.number().min(0).max(1) }).strict(),
+  z.object({
+    kind: z.literal("blur"),
+    xShape: shape,
+    width: z.number().positive().default(1),
+    size: z.number().int().positive().refine((k) => k % 2 === 1, "kernel size must be odd").optional(),
+    kernel: z.array(z.number()).optional(),
+  }).strict(),
+]);
+
+/** A validated operator configuration. */
+export type OperatorConfig = z.input<typeof operatorConfigSchema>;
+
+/** Kinds known to the registry. */
+export const operatorKinds: readonly OperatorKind[] = ["projection", "mask", "blur"];
+
+/**
+ * The operator family named `kind` with configuration `config` (validated; `kind` inside
+ * `config` is optional and must agree when present).
+ *
+ * @example
+ * ```ts
+ * const op = operatorFamily("projection", { xShape: [5], m: 2 });
+ * const { y, params } = op.corrupt(x, seed, 0.01);
+ * ```
+ */
+export function operatorFamily(kind: string, config: Record<string, unknown>): OperatorFamily {
+  if (!operatorKinds.includes(kind as OperatorKind)) {
+    throw new Error(`unknown operator kind "${kind}" (known: ${operatorKinds.join(", ")})`);
+  }
+  if (config.kind !== undefined && config.kind !== kind) {
+    throw new Error(`operator config says kind "${config.kind}" but "${kind}" was asked for`);
+  }
+  const parsed = operatorConfigSchema.safeParse({ ...config, kind });
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`).join("; ");
+    throw new Error(`invalid ${kind} operator config: ${issues}`);
+  }
+  const c = parsed.data;
+  switch (c.kind) {
+    case "projection":
+      return projectionOperator(c);
+    case "mask":
+      return maskOperator(c);
+    case "blur":
+      return blurOperator(c);
+  }
+}

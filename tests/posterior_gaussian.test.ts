@@ -1,0 +1,202 @@
+/**
+ * Exact Gaussian posterior and Gaussian EM.
+ * - moments against the precision-form formula (independent code path) to 1e-9 absolute;
+ * - exact sampler: empirical mean/cov of 40 000 samples within 4 standard errors;
+ * - EM: log evidence never decreases (up to 1e-9), and the fit recovers a known Gaussian from
+ *   projected observations (mean within 0.05, covariance entries within 0.1);
+ * - timing of 65 536 observations (printed).
+ */
+import { Rng } from "../lib/random.ts";
+import { inverseSPD, matmul, matrix, type Matrix, matvec, transpose } from "../lib/linalg/dense.ts";
+import { blurOperator, maskOperator, projectionOperator } from "../lib/operators/mod.ts";
+import type { OperatorFamily } from "../lib/operators/mod.ts";
+import {
+  gaussianEMStep,
+  gaussianPosterior,
+  type GaussianPrior,
+  priorFromArrays,
+  priorToArrays,
+  sampleGaussianPosterior,
+  standardGaussianPrior,
+} from "../lib/posterior/gaussian.ts";
+
+function assert(cond: unknown, msg: string): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+function assertClose(a: number, b: number, tol: number, msg: string): void {
+  assert(Math.abs(a - b) <= tol, `${msg}: ${a} vs ${b} (tol ${tol})`);
+}
+
+function randomPrior(d: number, seed: number): GaussianPrior {
+  const rng = Rng.fromSeed(seed, "prior");
+  const g = matrix(d, d);
+  rng.fillNormal(g.data);
+  const cov = matmul(g, transpose(g));
+  for (let i = 0; i < d; i++) cov.data[i * d + i] += 0.3;
+  const mean = new Float64Array(d);
+  rng.fillNormal(mean);
+  return { mean, cov };
+}
+
+/** Draw N points from N(μ, Σ) with a Cholesky factor computed by hand. */
+function drawGaussian(prior: GaussianPrior, n: number, seed: number): Float32Array {
+  const d = prior.mean.length;
+  const l = new Float64Array(prior.cov.data);
+  // Cholesky (simple, test-local)
+  for (let j = 0; j < d; j++) {
+    for (let k = 0; k < j; k++) l[j * d + j] -= l[j * d + k] ** 2;
+    l[j * d + j] = Math.sqrt(l[j * d + j]);
+    for (let i = j + 1; i < d; i++) {
+      for (let k = 0; k < j; k++) l[i * d + j] -= l[i * d + k] * l[j * d + k];
+      l[i * d + j] /= l[j * d + j];
+    }
+    for (let k = j + 1; k < d; k++) l[j * d + k] = 0;
+  }
+  const rng = Rng.fromSeed(seed, "x");
+  const out = new Float32Array(n * d);
+  const z = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    rng.fillNormal(z);
+    for (let p = 0; p < d; p++) {
+      let acc = prior.mean[p];
+      for (let t = 0; t <= p; t++) acc += l[p * d + t] * z[t];
+      out[i * d + p] = acc;
+    }
+  }
+  return out;
+}
+
+/** Precision-form posterior of one observation from the FULL dense A (all rows of y). */
+function precisionPosterior(
+  prior: GaussianPrior,
+  a: Matrix,
+  y: ArrayLike<number>,
+  sigmaY: number,
+): { mean: Float64Array; cov: Matrix } {
+  const d = prior.mean.length;
+  const sInv = inverseSPD(prior.cov);
+  const ata = matmul(transpose(a), a);
+  const p = matrix(d, d);
+  for (let i = 0; i < d * d; i++) p.data[i] = sInv.data[i] + ata.data[i] / sigmaY ** 2;
+  const cov = inverseSPD(p);
+  const rhs = matvec(sInv, prior.mean);
+  const aty = matvec(transpose(a), y);
+  for (let i = 0; i < d; i++) rhs[i] += aty[i] / sigmaY ** 2;
+  return { mean: matvec(cov, rhs), cov };
+}
+
+/** Full dense A_i (yLen × D) by applying the host operator to basis vectors. */
+function fullMatrix(family: OperatorFamily, params: Record<string, { shape: number[]; data: ArrayLike<number> }>, i: number): Matrix {
+  const d = family.xShape.reduce((a, b) => a * b, 1);
+  const ylen = family.yShape.reduce((a, b) => a * b, 1);
+  const single = family.sliceParams(params as never, i, i + 1);
+  const a = matrix(ylen, d);
+  for (let j = 0; j < d; j++) {
+    const e = new Float64Array(d);
+    e[j] = 1;
+    const col = family.applyHost({ shape: [1, ...family.xShape], data: e }, single).data;
+    for (let r = 0; r < ylen; r++) a.data[r * d + j] = col[r];
+  }
+  return a;
+}
+
+const families: [string, OperatorFamily][] = [
+  ["projection", projectionOperator({ xShape: [5], m: 2 })],
+  ["mask", maskOperator({ xShape: [5], keep: 0.5 })],
+  ["blur", blurOperator({ xShape: [6], kernel: [0.2, 0.5, 0.3] })],
+];
+
+for (const [name, family] of families) {
+  Deno.test(`posterior_gaussian: ${name}: moments match the precision-form posterior`, () => {
+    const d = family.xShape.reduce((a, b) => a * b, 1);
+    const prior = randomPrior(d, 1);
+    const x = { shape: [10, ...family.xShape], data: drawGaussian(prior, 10, 2) };
+    const sigmaY = 0.1;
+    const { y, params } = family.corrupt(x, 3, sigmaY);
+    const post = gaussianPosterior(prior, { family, params, y, sigmaY });
+    const ylen = family.yShape.reduce((a, b) => a * b, 1);
+    for (let i = 0; i < 10; i++) {
+      const ref = precisionPosterior(prior, fullMatrix(family, params, i), y.data.subarray(i * ylen, (i + 1) * ylen), sigmaY);
+      for (let p = 0; p < d; p++) assertClose(post.mean[i * d + p], ref.mean[p], 1e-9, `${name} mean[${i},${p}]`);
+      for (let p = 0; p < d * d; p++) assertClose(post.cov![i * d * d + p], ref.cov.data[p], 1e-9, `${name} cov[${i},${p}]`);
+    }
+  });
+}
+
+Deno.test("posterior_gaussian: exact sampler matches the posterior moments", () => {
+  const family = projectionOperator({ xShape: [5], m: 2 });
+  const d = 5, n = 40000, sigmaY = 0.2;
+  const prior = randomPrior(d, 4);
+  const one = family.corrupt({ shape: [1, 5], data: drawGaussian(prior, 1, 5) }, 6, sigmaY);
+  // The same observation repeated n times: every sample targets one posterior.
+  const mats = new Float32Array(n * 10), ys = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) mats.set(one.params.matrices.data, i * 10), ys.set(one.y.data, i * 2);
+  const obs = { family, params: { matrices: { shape: [n, 2, 5], data: mats } }, y: { shape: [n, 2], data: ys }, sigmaY };
+  const exact = gaussianPosterior(prior, obs, { start: 0, stop: 1 });
+  const xs = sampleGaussianPosterior(prior, obs, 7);
+  const m = new Float64Array(d), c = new Float64Array(d * d);
+  for (let i = 0; i < n; i++) for (let p = 0; p < d; p++) m[p] += xs.data[i * d + p] / n;
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < d; p++) {
+      for (let q = 0; q < d; q++) c[p * d + q] += (xs.data[i * d + p] - m[p]) * (xs.data[i * d + q] - m[q]) / n;
+    }
+  }
+  for (let p = 0; p < d; p++) {
+    const sd = Math.sqrt(exact.cov![p * d + p]);
+    assertClose(m[p], exact.mean[p], 4 * sd / Math.sqrt(n), `sample mean[${p}]`);
+    for (let q = 0; q < d; q++) {
+      const se = Math.sqrt((exact.cov![p * d + p] * exact.cov![q * d + q] + exact.cov![p * d + q] ** 2) / n);
+      assertClose(c[p * d + q], exact.cov![p * d + q], 4 * se + 1e-12, `sample cov[${p},${q}]`);
+    }
+  }
+});
+
+Deno.test("posterior_gaussian: EM is monotone and recovers a Gaussian from projections", () => {
+  const family = projectionOperator({ xShape: [5], m: 2 });
+  const d = 5, n = 20000, sigmaY = 0.05;
+  const truth = randomPrior(d, 8);
+  const { y, params } = family.corrupt({ shape: [n, d], data: drawGaussian(truth, n, 9) }, 10, sigmaY);
+  const obs = { family, params, y, sigmaY };
+  let prior = standardGaussianPrior(d);
+  let last = -Infinity;
+  const t0 = performance.now();
+  for (let k = 0; k < 60; k++) {
+    const { prior: next, stats } = gaussianEMStep(prior, obs);
+    assert(stats.logEvidence! >= last - 1e-9, `evidence decreased at iteration ${k}: ${stats.logEvidence} < ${last}`);
+    last = stats.logEvidence!;
+    prior = next;
+  }
+  const perIter = (performance.now() - t0) / 60;
+  console.log(`gaussianEMStep, N=${n}, D=5, m=2: ${perIter.toFixed(1)} ms/iteration`);
+  for (let p = 0; p < d; p++) assertClose(prior.mean[p], truth.mean[p], 0.05, `mean[${p}]`);
+  const scale = Math.max(...Array.from(truth.cov.data, Math.abs));
+  for (let i = 0; i < d * d; i++) assertClose(prior.cov.data[i], truth.cov.data[i], 0.1 * scale, `cov[${i}]`);
+  // Round trip through NDArrays (what a task checkpoints).
+  const arrays = priorToArrays(prior);
+  const back = priorFromArrays(arrays.mean, arrays.cov);
+  assert(back.cov.data.every((v, i) => v === prior.cov.data[i]), "prior round trip");
+  // The Monte-Carlo variant runs and lands near the exact one.
+  const mc = gaussianEMStep(prior, obs, { mode: "sample", seed: 1 }).prior;
+  for (let p = 0; p < d; p++) assertClose(mc.mean[p], prior.mean[p], 0.1, `MC mean[${p}]`);
+});
+
+Deno.test("posterior_gaussian: 65 536 observations, timing", () => {
+  const family = projectionOperator({ xShape: [5], m: 2 });
+  const n = 65536;
+  const prior = randomPrior(5, 11);
+  const { y, params } = family.corrupt({ shape: [n, 5], data: drawGaussian(prior, n, 12) }, 13, 0.01);
+  const obs = { family, params, y, sigmaY: 0.01 };
+  let t = performance.now();
+  gaussianPosterior(prior, obs);
+  const tMoments = performance.now() - t;
+  t = performance.now();
+  const xs = sampleGaussianPosterior(prior, obs, 14);
+  const tSample = performance.now() - t;
+  t = performance.now();
+  gaussianEMStep(prior, obs);
+  const tStep = performance.now() - t;
+  console.log(
+    `N=65536 D=5 m=2: moments ${tMoments.toFixed(0)} ms, samples ${tSample.toFixed(0)} ms, EM step ${tStep.toFixed(0)} ms`,
+  );
+  assert(xs.data.every(Number.isFinite), "finite samples");
+});
