@@ -20,13 +20,6 @@ import { Store, StoreLockedError } from "./lib/store/store.ts";
 const PROJECT_ROOT = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 const CLI_PATH = new URL(import.meta.url).pathname;
 
-/** Exit with a code after printing `message` on stderr. */
-class ExitError extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message);
-  }
-}
-
 interface CommonOpts {
   file: string;
   set: string[];
@@ -191,6 +184,7 @@ function printSummary(s: RunSummary, interrupted: boolean): number {
 // ------------------------------------------------------------------------------------------ exec
 
 async function cmdExec(id: string, opts: CommonOpts & { force?: boolean; events?: boolean }): Promise<number> {
+  if (opts.events) watchParent();
   const graph = await loadGraph(opts);
   checkIds(graph, [id], "exec");
   const store = await Store.open(graph.spec.store);
@@ -218,6 +212,29 @@ async function cmdExec(id: string, opts: CommonOpts & { force?: boolean; events?
     console.error(err.stack ?? err.message);
     return 1;
   }
+}
+
+/** Parent pid from /proc (Linux); null elsewhere. */
+function parentPid(): number | null {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A stage launched by a local run stops when that run dies (even by SIGKILL), as it would with the
+ * machine: its checkpoints stay, its partial entry is cleaned by the next run.
+ */
+function watchParent(): void {
+  const parent = parentPid();
+  if (parent === null) return;
+  const timer = setInterval(() => {
+    if (parentPid() !== parent) Deno.exit(137);
+  }, 500);
+  Deno.unrefTimer(timer);
 }
 
 // ------------------------------------------------------------------------------------------ status / show / dag / metrics
@@ -474,10 +491,6 @@ export async function main(args: string[]): Promise<number> {
     if (e instanceof StoreLockedError) {
       console.error(e.message);
       return 1;
-    }
-    if (e instanceof ExitError) {
-      console.error(e.message);
-      return e.code;
     }
     console.error((e as Error).stack ?? String(e));
     return 1;

@@ -45,6 +45,13 @@ export interface AdamOptions {
   clipNorm?: number;
 }
 
+/** A non-trainable variable initialised from `init`, which is freed (tf.variable keeps a second handle). */
+function variableFrom(init: tf.Tensor): tf.Variable {
+  const v = tf.variable(init, false);
+  init.dispose();
+  return v;
+}
+
 async function hostCopy(t: tf.Tensor): Promise<NDArray<Float32Array>> {
   return { shape: [...t.shape], data: Float32Array.from((await t.data()) as Float32Array) };
 }
@@ -82,8 +89,8 @@ export class Adam {
     this.params = params;
     this.#opts = { beta1: 0.9, beta2: 0.999, eps: 1e-8, clipNorm: 1, ...opts };
     for (const [name, p] of Object.entries(params)) {
-      this.#m[name] = tf.variable(tf.zerosLike(p), false);
-      this.#v[name] = tf.variable(tf.zerosLike(p), false);
+      this.#m[name] = variableFrom(tf.zerosLike(p));
+      this.#v[name] = variableFrom(tf.zerosLike(p));
     }
   }
 
@@ -164,7 +171,7 @@ export class Adam {
 export class EMA {
   readonly shadow: Record<string, tf.Variable> = {};
   constructor(readonly params: Record<string, tf.Variable>, readonly decay: number) {
-    for (const [name, p] of Object.entries(params)) this.shadow[name] = tf.variable(p.clone(), false);
+    for (const [name, p] of Object.entries(params)) this.shadow[name] = variableFrom(p.clone());
   }
 
   /** Move the average towards the current parameters. */

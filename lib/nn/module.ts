@@ -52,7 +52,9 @@ export class ParamBuilder {
 
   #add(name: string, values: Float32Array, shape: number[]): tf.Variable {
     if (name in this.vars) throw new Error(`duplicate parameter name ${name}`);
-    const v = tf.variable(tf.tensor(values, shape, "float32"), true);
+    const init = tf.tensor(values, shape, "float32");
+    const v = tf.variable(init, true);
+    init.dispose(); // the variable holds its own reference to the data
     this.vars[name] = v;
     return v;
   }

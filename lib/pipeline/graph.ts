@@ -126,6 +126,7 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
     return bad(`unknown stage "${ref}" ${suggest(ref, known)}`);
   };
 
+  const paramsOf = new Map<StageDecl, Record<string, unknown>>();
   for (const [id, { decl, loop, lap }] of declOf) {
     const where = spec.locate(decl.path);
     const task = tasks.get(decl.task);
@@ -133,15 +134,15 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
       issues.push({ where: spec.locate([...decl.path, "task"]), message: `unknown task "${decl.task}" in stage "${id}" ${suggest(decl.task, [...tasks.keys()].sort())}` });
       continue;
     }
-    // Parameters: strict schema (unknown keys are errors), defaults filled in.
-    const schema = task.params instanceof z.ZodObject ? (task.params as z.ZodObject).strict() : task.params;
-    const parsed = schema.safeParse(decl.params);
-    let params: Record<string, unknown> = {};
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) issues.push(paramIssue(spec, decl, task, id, issue));
-    } else {
-      params = parsed.data as Record<string, unknown>;
+    // Parameters: strict schema (unknown keys are errors), defaults filled in; once per declaration.
+    if (!paramsOf.has(decl)) {
+      const schema = task.params instanceof z.ZodObject ? (task.params as z.ZodObject).strict() : task.params;
+      const parsed = schema.safeParse(decl.params);
+      const name = loop ? `${loop.name}[*].${decl.name}` : id;
+      if (!parsed.success) for (const issue of parsed.error.issues) issues.push(paramIssue(spec, decl, task, name, issue));
+      paramsOf.set(decl, parsed.success ? parsed.data as Record<string, unknown> : {});
     }
+    const params = paramsOf.get(decl)!;
     // Inputs.
     const inputs: Record<string, string[]> = {};
     for (const [name, ref] of Object.entries(decl.inputs)) {

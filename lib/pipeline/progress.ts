@@ -35,7 +35,7 @@ export function formatDuration(s: number): string {
 export class ProgressView {
   #bars = new Map<string, Bar>();
   #drawn = 0;
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   readonly tty: boolean;
   #write: (s: string) => void;
 

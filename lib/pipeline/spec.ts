@@ -112,7 +112,10 @@ export function suggest(word: string, candidates: readonly string[]): string {
     }
     return d[a.length][b.length];
   };
-  const close = candidates.filter((c) => dist(word, c) <= Math.max(1, Math.floor(c.length / 3)));
+  const close = candidates.filter((c) => {
+    const d = dist(word, c);
+    return d <= Math.max(1, Math.floor(c.length / 3)) && d < Math.max(word.length, c.length);
+  });
   const list = candidates.length ? `valid: ${candidates.join(", ")}` : "none are valid here";
   return close.length ? `did you mean ${close.map((c) => `"${c}"`).join(" or ")}? (${list})` : `(${list})`;
 }

@@ -93,7 +93,12 @@ export function batchedCG(matvec: (v: tf.Tensor) => tf.Tensor, b: tf.Tensor, opt
 
   let iterations = 0;
   for (let it = 0; it < maxiter; it++) {
-    if (earlyExit && !tf.tidy(() => tf.any(state.active)).dataSync()[0]) break;
+    if (earlyExit) {
+      const anyActive = tf.any(state.active);
+      const go = anyActive.dataSync()[0];
+      anyActive.dispose();
+      if (!go) break;
+    }
     const prev = state;
     state = tf.tidy(() => {
       const { x, r, p, rs, active, tol } = prev;

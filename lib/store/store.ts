@@ -90,7 +90,10 @@ function hostname(): string {
 function procStart(pid: number): string | undefined {
   try {
     const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // A zombie (killed, not yet reaped: common under a container's init) is not alive.
+    if (fields[0] === "Z" || fields[0] === "X") return undefined;
+    return fields[19];
   } catch {
     return undefined;
   }

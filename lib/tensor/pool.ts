@@ -1,0 +1,234 @@
+/**
+ * Run shards of embarrassingly parallel work (sampling, evaluation) in Workers, one per core by default.
+ *
+ * TF.js's wasm backend runs one thread in Deno; each Worker initialises its own single-threaded backend, so two
+ * Workers on two cores do about twice the work of one. A shard is a call `fn(input, ctx)` of a function
+ * exported by a module (by URL, so the Worker can import it). Results come back in input order; an error in any
+ * shard rejects with the Worker's message and stack, and all Workers are terminated.
+ *
+ * Float32Array (and other typed array) buffers in results are transferred, not copied. Inputs are copied
+ * unless `transferInputs` is set (transferring detaches the caller's arrays).
+ *
+ * @module
+ */
+import type { BackendChoice, BackendInfo } from "./backend.ts";
+
+/** What a shard function receives besides its input. */
+export interface ShardContext {
+  /** Index of the shard in the input list. */
+  shard: number;
+  /** The Worker's backend. */
+  backend: BackendInfo;
+  /** Report progress (any structured-cloneable value) to the caller's `onProgress`. */
+  progress(value: unknown): void;
+}
+
+/** A function that can run as a shard: exported by name from a module. */
+export type ShardFunction<I, O> = (input: I, ctx: ShardContext) => O | Promise<O>;
+
+/** Options of {@link runShards} and {@link WorkerPool}. */
+export interface PoolOptions {
+  /** Number of Workers (default `navigator.hardwareConcurrency`); 0 runs the shards in this thread. */
+  workers?: number;
+  /** Backend each Worker initialises (default `wasm`). */
+  backend?: BackendChoice;
+}
+
+/** Per-run options. */
+export interface RunOptions {
+  /** Progress reported by shards, with the shard index. */
+  onProgress?: (shard: number, value: unknown) => void;
+  /** Transfer typed-array buffers of inputs to the Workers instead of copying them. */
+  transferInputs?: boolean;
+}
+
+type FromWorker =
+  | { type: "ready"; backend: BackendInfo }
+  | { type: "progress"; shard: number; value: unknown }
+  | { type: "result"; shard: number; output: unknown }
+  | { type: "error"; shard: number; message: string; stack?: string };
+
+/** Buffers of whole-buffer typed arrays reachable in `value` (views of part of a buffer are copied instead). */
+export function transferables(value: unknown, out: ArrayBuffer[] = [], depth = 0): ArrayBuffer[] {
+  if (value === null || typeof value !== "object" || depth > 6) return out;
+  if (ArrayBuffer.isView(value)) {
+    const b = value.buffer;
+    if (b instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === b.byteLength && !out.includes(b)) {
+      out.push(b);
+    }
+    return out;
+  }
+  if (Array.isArray(value)) for (const v of value) transferables(v, out, depth + 1);
+  else for (const v of Object.values(value as Record<string, unknown>)) transferables(v, out, depth + 1);
+  return out;
+}
+
+/** An error raised in a Worker, carrying its stack. */
+export class ShardError extends Error {
+  constructor(readonly shard: number, message: string, readonly workerStack?: string) {
+    super(`shard ${shard}: ${message}${workerStack ? `\n--- worker stack ---\n${workerStack}` : ""}`);
+    this.name = "ShardError";
+  }
+}
+
+/**
+ * A reusable set of Workers. Create once, `run` several batches of shards, then `close`.
+ *
+ * @example
+ * ```ts
+ * const pool = new WorkerPool({ workers: 2 });
+ * const out = await pool.run<Input, Output>(new URL("./sample_shard.ts", import.meta.url), "sampleShard", shards);
+ * pool.close();
+ * ```
+ */
+export class WorkerPool {
+  readonly size: number;
+  readonly #backend: BackendChoice;
+  #workers: Worker[] = [];
+  #ready: Promise<BackendInfo>[] = [];
+  #busy = false;
+
+  constructor(opts: PoolOptions = {}) {
+    this.size = opts.workers ?? navigator.hardwareConcurrency ?? 1;
+    this.#backend = opts.backend ?? "wasm";
+  }
+
+  #start(): void {
+    if (this.#workers.length || this.size === 0) return;
+    for (let i = 0; i < this.size; i++) {
+      const w = new Worker(new URL("./pool_worker.ts", import.meta.url), { type: "module" });
+      this.#workers.push(w);
+      this.#ready.push(
+        new Promise((resolve, reject) => {
+          w.onmessage = (e: MessageEvent<FromWorker>) => {
+            if (e.data.type === "ready") resolve(e.data.backend);
+            else if (e.data.type === "error") reject(new ShardError(-1, e.data.message, e.data.stack));
+          };
+          w.onerror = (e) => {
+            e.preventDefault();
+            reject(new Error(`worker failed to start: ${e.message}`));
+          };
+        }),
+      );
+      w.postMessage({ type: "init", backend: this.#backend });
+    }
+  }
+
+  /**
+   * Run `fnName` exported by `moduleUrl` on every input, spread over the Workers; results in input order.
+   */
+  async run<I, O>(moduleUrl: string | URL, fnName: string, inputs: I[], opts: RunOptions = {}): Promise<O[]> {
+    if (this.#busy) throw new Error("WorkerPool.run: already running (one run at a time)");
+    this.#busy = true;
+    try {
+      const url = moduleUrl.toString();
+      if (this.size === 0) return await this.#runHere<I, O>(url, fnName, inputs, opts);
+      this.#start();
+      await Promise.all(this.#ready);
+      return await this.#dispatch<I, O>(url, fnName, inputs, opts);
+    } catch (e) {
+      // A failed run leaves Workers in an unknown state: start fresh next time.
+      this.close();
+      throw e;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #runHere<I, O>(url: string, fnName: string, inputs: I[], opts: RunOptions): Promise<O[]> {
+    const { initBackend } = await import("./backend.ts");
+    const backend = await initBackend(this.#backend);
+    const mod = await import(url);
+    const fn = mod[fnName] as ShardFunction<I, O>;
+    if (typeof fn !== "function") throw new Error(`${url} exports no function ${fnName}`);
+    const out: O[] = [];
+    for (let shard = 0; shard < inputs.length; shard++) {
+      out.push(await fn(inputs[shard], { shard, backend, progress: (v) => opts.onProgress?.(shard, v) }));
+    }
+    return out;
+  }
+
+  #dispatch<I, O>(url: string, fnName: string, inputs: I[], opts: RunOptions): Promise<O[]> {
+    return new Promise((resolve, reject) => {
+      const results = new Array<O>(inputs.length);
+      let next = 0, done = 0, failed = false;
+      const feed = (w: Worker) => {
+        if (failed || next >= inputs.length) return;
+        const shard = next++;
+        const input = inputs[shard];
+        w.postMessage(
+          { type: "run", shard, url, fnName, input },
+          opts.transferInputs ? transferables(input) : [],
+        );
+      };
+      if (inputs.length === 0) return resolve([]);
+      for (const w of this.#workers) {
+        w.onmessage = (e: MessageEvent<FromWorker>) => {
+          const m = e.data;
+          if (failed) return;
+          if (m.type === "progress") opts.onProgress?.(m.shard, m.value);
+          else if (m.type === "result") {
+            results[m.shard] = m.output as O;
+            if (++done === inputs.length) resolve(results);
+            else feed(w);
+          } else if (m.type === "error") {
+            failed = true;
+            reject(new ShardError(m.shard, m.message, m.stack));
+          }
+        };
+        w.onerror = (e) => {
+          e.preventDefault();
+          failed = true;
+          reject(new Error(`worker crashed: ${e.message}`));
+        };
+        feed(w);
+      }
+    });
+  }
+
+  /** Terminate the Workers (a later `run` starts new ones). */
+  close(): void {
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+    this.#ready = [];
+  }
+}
+
+/**
+ * One-shot: start Workers, run the shards, terminate the Workers.
+ *
+ * @example
+ * ```ts
+ * // shard_fns.ts: export async function sumShard(x: Float32Array) { return x.reduce((a, b) => a + b, 0); }
+ * const sums = await runShards<Float32Array, number>(new URL("./shard_fns.ts", import.meta.url), "sumShard",
+ *   [a, b], { workers: 2, onProgress: (i, p) => console.log(i, p) });
+ * ```
+ */
+export async function runShards<I, O>(
+  moduleUrl: string | URL,
+  fnName: string,
+  inputs: I[],
+  opts: PoolOptions & RunOptions = {},
+): Promise<O[]> {
+  const pool = new WorkerPool({ workers: Math.min(opts.workers ?? navigator.hardwareConcurrency ?? 1, inputs.length), backend: opts.backend });
+  try {
+    return await pool.run<I, O>(moduleUrl, fnName, inputs, opts);
+  } finally {
+    pool.close();
+  }
+}
+
+/**
+ * Split `n` rows into `parts` contiguous ranges of near-equal size: `[start, stop)` pairs.
+ *
+ * @example
+ * ```ts
+ * splitRows(10, 3); // [[0, 4], [4, 7], [7, 10]]
+ * ```
+ */
+export function splitRows(n: number, parts: number): [number, number][] {
+  const out: [number, number][] = [];
+  const k = Math.max(1, Math.min(parts, n));
+  for (let i = 0; i < k; i++) out.push([Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
+  return out;
+}

@@ -1,0 +1,88 @@
+/**
+ * Running the real CLI in a subprocess from tests, in a scratch directory.
+ *
+ * @module
+ */
+import { sha256 } from "../lib/pipeline/hash.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Absolute path of the fixture tasks plugin. */
+export const FIXTURES = `${ROOT}/tests/fixtures/tasks.ts`;
+
+/** Result of one CLI invocation. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The argv that runs the CLI. */
+export function cliArgs(args: string[]): string[] {
+  return ["run", "-A", `--config=${ROOT}/deno.json`, `${ROOT}/cli.ts`, ...args];
+}
+
+/** Run `pipeline ARGS` in `cwd` and wait for it. */
+export async function cli(cwd: string, ...args: string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), { args: cliArgs(args), cwd, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Start `pipeline ARGS` in `cwd` in its own session (so the whole group can be killed like a crashed machine). */
+export function spawnCli(cwd: string, ...args: string[]): Deno.ChildProcess {
+  return new Deno.Command("setsid", {
+    args: [Deno.execPath(), ...cliArgs(args)],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
+
+/** A fresh scratch directory with `pipeline.yaml` containing `yaml`. */
+export async function scratch(yaml: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "pipeline-test-" });
+  await Deno.writeTextFile(`${dir}/pipeline.yaml`, yaml);
+  return dir;
+}
+
+/** Stage ids a run reported as run ("✓ ID in …" lines). */
+export function ranStages(stdout: string): string[] {
+  return [...stdout.matchAll(/^✓ (\S+) in /gm)].map((m) => m[1]).sort();
+}
+
+/** Status of every stage, from `status --json`. */
+export async function statuses(cwd: string, ...args: string[]): Promise<Record<string, { status: string; key: string; reasons: string[] }>> {
+  const r = await cli(cwd, "status", "--json", ...args);
+  if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
+  const out: Record<string, { status: string; key: string; reasons: string[] }> = {};
+  for (const s of JSON.parse(r.stdout).stages) out[s.id] = s;
+  return out;
+}
+
+/** Manifest of a stage's entry, via `show --json`. */
+export async function show(cwd: string, id: string, ...args: string[]): Promise<Record<string, unknown>> {
+  const r = await cli(cwd, "show", id, "--json", ...args);
+  if (r.code !== 0) throw new Error(`show failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Every file under `dir` with the hash of its bytes, for comparing store states. */
+export async function snapshot(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (d: string, rel: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = `${d}/${e.name}`, r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(p, r);
+      else out.set(r, sha256(await Deno.readFile(p)));
+    }
+  };
+  try {
+    await walk(dir, "");
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out;
+}

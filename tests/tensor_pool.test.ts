@@ -1,0 +1,71 @@
+/**
+ * The Worker pool: results in order, progress, buffer transfer, errors with stacks, both cores used.
+ */
+import { runShards, ShardError, splitRows, WorkerPool } from "../lib/tensor/pool.ts";
+import { assert } from "./tensor_assert.ts";
+
+const SHARDS = new URL("./tensor_pool_shards.ts", import.meta.url);
+
+Deno.test("runShards returns results in order, reports progress, runs wasm in Workers", async () => {
+  const inputs = [1, 2, 3, 4, 5].map((k) => new Float32Array(100).fill(k));
+  const progress: number[] = [];
+  const out = await runShards<Float32Array, { value: number; backend: string }>(SHARDS, "sumSquares", inputs, {
+    workers: 2,
+    onProgress: (shard) => progress.push(shard),
+  });
+  assert(out.map((o) => o.value).join() === "100,400,900,1600,2500", `values ${out.map((o) => o.value)}`);
+  assert(out.every((o) => o.backend === "wasm"), "backend");
+  assert(progress.sort().join() === "0,1,2,3,4", `progress ${progress}`);
+});
+
+Deno.test("results are transferred; workers: 0 runs in this thread with the same results", async () => {
+  const x = new Float32Array([1, 2, 3]);
+  const [a] = await runShards<Float32Array, Float32Array>(SHARDS, "double", [x], { workers: 1 });
+  const [b] = await runShards<Float32Array, Float32Array>(SHARDS, "double", [x], { workers: 0 });
+  assert(a instanceof Float32Array && a.join() === "2,4,6" && b.join() === "2,4,6", `got ${a} / ${b}`);
+  assert(x.length === 3, "input must not be detached without transferInputs");
+});
+
+Deno.test("a failing shard rejects with the worker's message and stack", async () => {
+  let err: unknown = null;
+  try {
+    await runShards(SHARDS, "fails", [1, 2], { workers: 2 });
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof ShardError, `expected ShardError, got ${err}`);
+  assert((err as Error).message.includes("deliberate failure") && (err as Error).message.includes("tensor_pool_shards.ts"),
+    (err as Error).message);
+  let missing: unknown = null;
+  try {
+    await runShards(SHARDS, "noSuchFunction", [1], { workers: 1 });
+  } catch (e) {
+    missing = e;
+  }
+  assert(missing instanceof Error && missing.message.includes("noSuchFunction"), `${missing}`);
+});
+
+Deno.test("splitRows covers all rows", () => {
+  assert(JSON.stringify(splitRows(10, 3)) === "[[0,3],[3,6],[6,10]]", JSON.stringify(splitRows(10, 3)));
+  assert(JSON.stringify(splitRows(2, 4)) === "[[0,1],[1,2]]");
+});
+
+Deno.test("two Workers do two shards faster than one (both cores used)", async () => {
+  if ((navigator.hardwareConcurrency ?? 1) < 2) {
+    console.warn("SKIPPED: fewer than 2 cores");
+    return;
+  }
+  const time = async (workers: number) => {
+    const pool = new WorkerPool({ workers });
+    await pool.run(SHARDS, "matmulWork", [1, 1]); // warm-up: start Workers, compile wasm
+    const t0 = performance.now();
+    await pool.run(SHARDS, "matmulWork", [30, 30]);
+    const dt = performance.now() - t0;
+    pool.close();
+    return dt;
+  };
+  const one = await time(1), two = await time(2);
+  console.log(`2 shards: 1 worker ${one.toFixed(0)} ms, 2 workers ${two.toFixed(0)} ms, speed-up ${(one / two).toFixed(2)}×`);
+  // Loose bound: other processes may hold a core on CI.
+  assert(one / two > 1.3, `speed-up only ${(one / two).toFixed(2)}×`);
+});

@@ -1,0 +1,40 @@
+/**
+ * Shard functions used by tests/tensor_pool.test.ts (loaded by URL inside Workers).
+ *
+ * @module
+ */
+import { tf } from "../lib/tensor/backend.ts";
+import type { ShardContext } from "../lib/tensor/pool.ts";
+
+/** Sum of squares of the input computed with TF.js, plus the backend the Worker used. */
+export async function sumSquares(x: Float32Array, ctx: ShardContext): Promise<{ value: number; backend: string }> {
+  ctx.progress({ started: ctx.shard });
+  const t = tf.tensor1d(x);
+  const s = tf.sum(tf.square(t));
+  const value = (await s.data())[0];
+  tf.dispose([t, s]);
+  return { value, backend: ctx.backend.backend };
+}
+
+/** Doubles the input (tests buffer transfer of results). */
+export function double(x: Float32Array): Float32Array {
+  return x.map((v) => 2 * v);
+}
+
+/** Always throws. */
+export function fails(_x: unknown): never {
+  throw new Error("deliberate failure in shard");
+}
+
+/** Busy matmul work for the speed-up test: `reps` products of 512² matrices. */
+export async function matmulWork(reps: number): Promise<number> {
+  const a = tf.randomNormal([512, 512]);
+  let acc = 0;
+  for (let i = 0; i < reps; i++) {
+    const c = tf.matMul(a, a);
+    acc += (await c.data())[0];
+    c.dispose();
+  }
+  a.dispose();
+  return acc;
+}
