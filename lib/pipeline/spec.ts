@@ -184,7 +184,7 @@ export function parseSpec(text: string, file: string, overrides: Override[] = []
   const doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const display = file.startsWith(Deno.cwd() + "/") ? file.slice(Deno.cwd().length + 1) : file;
   const yamlIssues: SpecIssue[] = doc.errors.map((e) => ({
-    where: `${display}:${e.linePos?.[0].line ?? "?"}:${e.linePos?.[0].col ?? "?"}`,
+    where: `${display}:${lines.linePos(e.pos[0]).line}:${lines.linePos(e.pos[0]).col}`,
     message: e.code === "DUPLICATE_KEY"
       ? `duplicate key (a stage id or field is declared twice): ${firstLine(e.message)}`
       : `YAML syntax error: ${firstLine(e.message)}`,

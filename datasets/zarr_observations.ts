@@ -1,0 +1,263 @@
+/**
+ * Read a researcher's own observations from a Zarr group (format v2 or v3, local directory).
+ *
+ * Expected layout (N observations, x of event shape `xShape`, D = prod(xShape)):
+ *
+ * ```
+ * group/                      attributes (all optional except where noted):
+ *   .zattrs / zarr.json         operator: "projection" | "mask" | "blur"  (inferred from the arrays when absent)
+ *                               x_shape:  [..]   event shape of x (inferred when absent, see below)
+ *                               sigma_y:  number  noise std (or the array below; one of the two is required)
+ *   y         [N, ...yShape]    float32/float64 observations                               (required)
+ *   matrices  [N, m, D]         projection: one A_i per observation, or [m, D] shared by all
+ *   mask      [N, ...xShape]    mask: 0/1 (bool, any int or float dtype), or [...xShape] shared
+ *   kernel    [K] or [K, K]     blur: the shared kernel (odd K); y has x's shape
+ *   sigma_y   [] or [1] or [N]  noise std as an array (a per-observation array must be constant)
+ *   x         [N, ...xShape]    optional ground truth, for synthetic benchmarks
+ * ```
+ *
+ * Inference: `matrices` → projection with xShape [D] (or `x_shape`); `mask` → mask with xShape =
+ * the mask's event shape and y of the same shape; `kernel` → blur with xShape = y's event shape.
+ * Shared parameters are broadcast to N rows. A mask's y entries where the mask is 0 are
+ * ignored (set to 0), matching how {@link maskOperator} corrupts.
+ *
+ * Validation throws errors that name the array and the offending index: missing arrays, shape
+ * mismatches between y and the operator, non-numeric dtypes, NaN/±Inf values, non-binary masks,
+ * projection rows that are all zero, non-positive or varying σ_y.
+ *
+ * @module
+ */
+import * as zarr from "zarrita";
+import FileSystemStore from "@zarrita/storage/fs";
+import type { NDArray } from "../lib/store/zarr.ts";
+import { operatorFamily } from "../lib/operators/mod.ts";
+import type { OperatorFamily, OperatorKind, OperatorParams } from "../lib/operators/types.ts";
+import { expectFinite, numel, unravel } from "../lib/operators/common.ts";
+
+/** Observations read and validated from a Zarr group. */
+export interface ZarrObservations {
+  kind: OperatorKind;
+  /** Event shape of x. */
+  xShape: number[];
+  /** The operator family (bind `params`, or slices of them, to apply it). */
+  family: OperatorFamily;
+  /** Operator parameters with per-observation arrays broadcast to N rows. */
+  params: OperatorParams;
+  /** Observations `[N, ...yShape]`, float32. */
+  y: NDArray<Float32Array>;
+  /** Noise standard deviation. */
+  sigmaY: number;
+  /** Ground truth when the group has an `x` array. */
+  x?: NDArray<Float32Array>;
+  /** Zarr format of the group. */
+  zarrFormat: 2 | 3;
+}
+
+type RawArray = { shape: number[]; data: ArrayLike<number | bigint | boolean>; dtype: string };
+
+async function readNode(root: zarr.Location<FileSystemStore>, name: string): Promise<RawArray | null> {
+  let arr;
+  try {
+    arr = await zarr.open(root.resolve(name), { kind: "array" });
+  } catch {
+    return null;
+  }
+  const chunk = await zarr.get(arr);
+  return { shape: [...chunk.shape], data: chunk.data as unknown as ArrayLike<number>, dtype: String(arr.dtype) };
+}
+
+function toNumbers(a: RawArray, name: string): Float64Array {
+  if (/string|unicode|bytes|^v\d|^S|^U/.test(a.dtype)) {
+    throw new Error(`array "${name}" has non-numeric dtype ${a.dtype}`);
+  }
+  const out = new Float64Array(a.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = a.data[i];
+    out[i] = typeof v === "bigint" ? Number(v) : typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
+  }
+  return out;
+}
+
+function finiteFloat32(a: RawArray, name: string): NDArray<Float32Array> {
+  const nums = toNumbers(a, name);
+  expectFinite({ shape: a.shape, data: nums }, name);
+  return { shape: a.shape, data: Float32Array.from(nums) };
+}
+
+/** Broadcast a shared parameter `[...event]` to `[n, ...event]`, or check a per-row one. */
+function perRow<T extends Float32Array | Uint8Array>(
+  data: T,
+  shape: number[],
+  event: number[],
+  n: number,
+  name: string,
+): NDArray<T> {
+  const sameEvent = (s: number[]) => s.length === event.length && s.every((v, i) => v === event[i]);
+  if (sameEvent(shape)) {
+    const Ctor = data.constructor as new (len: number) => T;
+    const out = new Ctor(n * data.length);
+    for (let i = 0; i < n; i++) out.set(data, i * data.length);
+    return { shape: [n, ...event], data: out };
+  }
+  if (shape.length === event.length + 1 && sameEvent(shape.slice(1))) {
+    if (shape[0] !== n) {
+      throw new Error(`array "${name}" has ${shape[0]} rows but y has ${n} observations`);
+    }
+    return { shape, data };
+  }
+  throw new Error(`array "${name}" has shape [${shape}], expected [${n}, ${event}] or shared [${event}]`);
+}
+
+/**
+ * Read and validate observations from the Zarr group at `path`.
+ *
+ * @example
+ * ```ts
+ * const obs = await readZarrObservations("my_data.zarr");
+ * const post = gaussianPosterior(prior, { family: obs.family, params: obs.params, y: obs.y, sigmaY: obs.sigmaY });
+ * ```
+ */
+export async function readZarrObservations(path: string): Promise<ZarrObservations> {
+  try {
+    const st = await Deno.stat(path);
+    if (!st.isDirectory) throw new Error("not a directory");
+  } catch (e) {
+    throw new Error(`observations: ${path} is not a readable Zarr directory (${(e as Error).message})`);
+  }
+  const store = new FileSystemStore(path);
+  const root = zarr.root(store);
+  let group;
+  try {
+    group = await zarr.open(root, { kind: "group" });
+  } catch (e) {
+    throw new Error(`observations: no Zarr group at ${path} (${(e as Error).message})`);
+  }
+  const zarrFormat: 2 | 3 = await Deno.stat(`${path}/zarr.json`).then(() => 3 as const, () => 2 as const);
+  const attrs = (group.attrs ?? {}) as Record<string, unknown>;
+
+  const yRaw = await readNode(root, "y");
+  if (!yRaw) throw new Error(`observations: required array "y" is missing in ${path}`);
+  if (yRaw.shape.length < 2) throw new Error(`array "y" has shape [${yRaw.shape}], expected [N, ...]`);
+  const y = finiteFloat32(yRaw, "y");
+  const n = y.shape[0];
+  if (n === 0) throw new Error(`array "y" has no observations`);
+  const yEvent = y.shape.slice(1);
+
+  const matrices = await readNode(root, "matrices");
+  const maskRaw = await readNode(root, "mask");
+  const kernelRaw = await readNode(root, "kernel");
+  let kind = attrs.operator as OperatorKind | undefined;
+  if (kind === undefined) {
+    const found = [matrices && "projection", maskRaw && "mask", kernelRaw && "blur"].filter(Boolean) as OperatorKind[];
+    if (found.length !== 1) {
+      throw new Error(
+        found.length === 0
+          ? `observations: no operator parameters found (one of "matrices", "mask", "kernel") and no "operator" attribute`
+          : `observations: several operator parameter arrays (${found.join(", ")}); set the "operator" attribute`,
+      );
+    }
+    kind = found[0];
+  }
+  const xShapeAttr = attrs.x_shape as number[] | undefined;
+  if (xShapeAttr !== undefined && (!Array.isArray(xShapeAttr) || !xShapeAttr.every((v) => Number.isInteger(v) && v > 0))) {
+    throw new Error(`attribute "x_shape" must be a list of positive integers, got ${JSON.stringify(xShapeAttr)}`);
+  }
+
+  let xShape: number[];
+  let params: OperatorParams;
+  let family: OperatorFamily;
+  if (kind === "projection") {
+    if (!matrices) throw new Error(`projection observations need the array "matrices" ([N, m, D] or [m, D])`);
+    if (yEvent.length !== 1) throw new Error(`array "y" has shape [${y.shape}]; a projection needs [N, m]`);
+    const m = yEvent[0];
+    const d = matrices.shape[matrices.shape.length - 1];
+    xShape = xShapeAttr ?? [d];
+    if (numel(xShape) !== d) throw new Error(`attribute x_shape [${xShape}] has ${numel(xShape)} entries, matrices have D = ${d}`);
+    const mats = finiteFloat32(matrices, "matrices");
+    if (matrices.shape.length >= 2 && matrices.shape[matrices.shape.length - 2] !== m) {
+      throw new Error(`array "matrices" has ${matrices.shape[matrices.shape.length - 2]} rows per observation, but y has m = ${m}`);
+    }
+    const full = perRow(mats.data, mats.shape, [m, d], n, "matrices");
+    for (let r = 0; r < n * m; r++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += full.data[r * d + j] ** 2;
+      if (s === 0) {
+        throw new Error(`array "matrices": row ${r % m} of observation ${Math.floor(r / m)} is all zeros`);
+      }
+    }
+    params = { matrices: full };
+    family = operatorFamily("projection", { xShape, m });
+  } else if (kind === "mask") {
+    if (!maskRaw) throw new Error(`mask observations need the array "mask" ([N, ...xShape] or [...xShape])`);
+    xShape = xShapeAttr ?? yEvent;
+    if (yEvent.length !== xShape.length || yEvent.some((v, i) => v !== xShape[i])) {
+      throw new Error(`array "y" has event shape [${yEvent}], a mask needs y shaped like x [${xShape}]`);
+    }
+    const nums = toNumbers(maskRaw, "mask");
+    const bin = new Uint8Array(nums.length);
+    for (let i = 0; i < nums.length; i++) {
+      if (nums[i] !== 0 && nums[i] !== 1) {
+        throw new Error(`array "mask" must be binary (0/1), found ${nums[i]} at index [${unravel(i, maskRaw.shape).join(", ")}]`);
+      }
+      bin[i] = nums[i];
+    }
+    const full = perRow(bin, maskRaw.shape, xShape, n, "mask");
+    // Unobserved entries carry no information; zero them as the mask operator's corrupt does.
+    for (let i = 0; i < y.data.length; i++) if (!full.data[i]) y.data[i] = 0;
+    params = { mask: full };
+    family = operatorFamily("mask", { xShape, keep: 0.5 });
+  } else if (kind === "blur") {
+    if (!kernelRaw) throw new Error(`blur observations need the array "kernel" ([K] or [K, K])`);
+    xShape = xShapeAttr ?? yEvent;
+    if (yEvent.length !== xShape.length || yEvent.some((v, i) => v !== xShape[i])) {
+      throw new Error(`array "y" has event shape [${yEvent}], a blur needs y shaped like x [${xShape}]`);
+    }
+    const k = finiteFloat32(kernelRaw, "kernel");
+    const want = xShape.length === 1 ? 1 : 2;
+    if (k.shape.length !== want || (want === 2 && k.shape[0] !== k.shape[1]) || k.shape[0] % 2 !== 1) {
+      throw new Error(`array "kernel" has shape [${k.shape}], expected ${want === 1 ? "[K]" : "[K, K]"} with K odd`);
+    }
+    family = operatorFamily("blur", { xShape, kernel: Array.from(k.data) });
+    params = { kernel: k };
+  } else {
+    throw new Error(`attribute "operator" is "${kind}", expected projection, mask or blur`);
+  }
+
+  // σ_y: attribute (group or y) or array.
+  let sigmaY: number | undefined;
+  const yAttrs = await zarr.open(root.resolve("y"), { kind: "array" }).then((a) => a.attrs as Record<string, unknown>);
+  const attrSigma = attrs.sigma_y ?? yAttrs?.sigma_y;
+  if (attrSigma !== undefined) {
+    if (typeof attrSigma !== "number") throw new Error(`attribute "sigma_y" must be a number, got ${JSON.stringify(attrSigma)}`);
+    sigmaY = attrSigma;
+  }
+  const sigmaRaw = await readNode(root, "sigma_y");
+  if (sigmaRaw) {
+    const s = toNumbers(sigmaRaw, "sigma_y");
+    if (s.length !== 1 && s.length !== n) {
+      throw new Error(`array "sigma_y" has ${s.length} values; expected 1 or one per observation (${n})`);
+    }
+    for (let i = 1; i < s.length; i++) {
+      if (s[i] !== s[0]) {
+        throw new Error(`array "sigma_y" varies across observations (index [${i}]: ${s[i]} vs ${s[0]}); only a shared σ_y is supported`);
+      }
+    }
+    if (sigmaY !== undefined && sigmaY !== s[0]) {
+      throw new Error(`attribute sigma_y = ${sigmaY} disagrees with array "sigma_y" = ${s[0]}`);
+    }
+    sigmaY = s[0];
+  }
+  if (sigmaY === undefined) throw new Error(`observations: no "sigma_y" attribute or array in ${path}`);
+  if (!(sigmaY > 0) || !Number.isFinite(sigmaY)) throw new Error(`sigma_y must be a positive finite number, got ${sigmaY}`);
+
+  let x: NDArray<Float32Array> | undefined;
+  const xRaw = await readNode(root, "x");
+  if (xRaw) {
+    x = finiteFloat32(xRaw, "x");
+    if (x.shape[0] !== n || x.shape.length !== xShape.length + 1 || xShape.some((v, i) => x!.shape[i + 1] !== v)) {
+      throw new Error(`array "x" has shape [${x.shape}], expected [${n}, ${xShape}]`);
+    }
+  }
+  family.validateParams(params, n);
+  return { kind, xShape, family, params, y, sigmaY, x, zarrFormat };
+}
