@@ -58,8 +58,12 @@ export function smoothManifold(options: ManifoldOptions): ManifoldData {
   const alpha = options.alpha ?? 3;
   // (1e-3)^(−1/3) is 9.999… in floating point; the tolerance makes exact powers land on 10.
   const kTerms = options.terms ?? Math.ceil(1e-3 ** (-1 / alpha) - 1e-9);
-  for (const [name, v] of [["samples", n], ["features", dim], ["manifoldDim", md], ["terms", kTerms]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`manifold: ${name} must be a positive integer, got ${v}`);
+  for (
+    const [name, v] of [["samples", n], ["features", dim], ["manifoldDim", md], ["terms", kTerms]] as const
+  ) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new Error(`manifold: ${name} must be a positive integer, got ${v}`);
+    }
   }
   // Coefficients first, from their own stream, so they do not depend on N.
   const coef = Rng.fromSeed(options.seed, "manifold", "coefficients");
@@ -86,7 +90,8 @@ export function smoothManifold(options: ManifoldOptions): ManifoldData {
         let s = 0;
         const base = (j * md + l) * kTerms;
         for (let k = 0; k < kTerms; k++) {
-          s += a[base + k] * decay[k] * Math.sin(2 * Math.PI * ((k + 1) * b[base + k] * zrow[l] + c[base + k]));
+          s += a[base + k] * decay[k] *
+            Math.sin(2 * Math.PI * ((k + 1) * b[base + k] * zrow[l] + c[base + k]));
         }
         prod *= s;
       }

@@ -19,7 +19,8 @@
  * Inference: `matrices` → projection with xShape [D] (or `x_shape`); `mask` → mask with xShape =
  * the mask's event shape and y of the same shape; `kernel` → blur with xShape = y's event shape.
  * Shared parameters are broadcast to N rows. A mask's y entries where the mask is 0 are
- * ignored (set to 0), matching how {@link maskOperator} corrupts.
+ * ignored (set to 0), matching how the mask operator corrupts; the mask family's keep
+ * probability (used only for fresh corruptions) is the observed fraction.
  *
  * Validation throws errors that name the array and the offending index: missing arrays, shape
  * mismatches between y and the operator, non-numeric dtypes, NaN/±Inf values, non-binary masks,
@@ -63,7 +64,11 @@ async function readNode(root: zarr.Location<FileSystemStore>, name: string): Pro
     return null;
   }
   const chunk = await zarr.get(arr);
-  return { shape: [...chunk.shape], data: chunk.data as unknown as ArrayLike<number>, dtype: String(arr.dtype) };
+  return {
+    shape: [...chunk.shape],
+    data: chunk.data as unknown as ArrayLike<number>,
+    dtype: String(arr.dtype),
+  };
 }
 
 function toNumbers(a: RawArray, name: string): Float64Array {
@@ -71,6 +76,12 @@ function toNumbers(a: RawArray, name: string): Float64Array {
     throw new Error(`array "${name}" has non-numeric dtype ${a.dtype}`);
   }
   const out = new Float64Array(a.data.length);
+  // zarrita returns bool arrays as a BoolArray (read with get), typed arrays otherwise.
+  const getter = (a.data as { get?: (i: number) => boolean }).get;
+  if (!ArrayBuffer.isView(a.data) && typeof getter === "function") {
+    for (let i = 0; i < out.length; i++) out[i] = getter.call(a.data, i) ? 1 : 0;
+    return out;
+  }
   for (let i = 0; i < out.length; i++) {
     const v = a.data[i];
     out[i] = typeof v === "bigint" ? Number(v) : typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
@@ -148,19 +159,28 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
   const kernelRaw = await readNode(root, "kernel");
   let kind = attrs.operator as OperatorKind | undefined;
   if (kind === undefined) {
-    const found = [matrices && "projection", maskRaw && "mask", kernelRaw && "blur"].filter(Boolean) as OperatorKind[];
+    const found = [matrices && "projection", maskRaw && "mask", kernelRaw && "blur"].filter(
+      Boolean,
+    ) as OperatorKind[];
     if (found.length !== 1) {
       throw new Error(
         found.length === 0
           ? `observations: no operator parameters found (one of "matrices", "mask", "kernel") and no "operator" attribute`
-          : `observations: several operator parameter arrays (${found.join(", ")}); set the "operator" attribute`,
+          : `observations: several operator parameter arrays (${
+            found.join(", ")
+          }); set the "operator" attribute`,
       );
     }
     kind = found[0];
   }
   const xShapeAttr = attrs.x_shape as number[] | undefined;
-  if (xShapeAttr !== undefined && (!Array.isArray(xShapeAttr) || !xShapeAttr.every((v) => Number.isInteger(v) && v > 0))) {
-    throw new Error(`attribute "x_shape" must be a list of positive integers, got ${JSON.stringify(xShapeAttr)}`);
+  if (
+    xShapeAttr !== undefined &&
+    (!Array.isArray(xShapeAttr) || !xShapeAttr.every((v) => Number.isInteger(v) && v > 0))
+  ) {
+    throw new Error(
+      `attribute "x_shape" must be a list of positive integers, got ${JSON.stringify(xShapeAttr)}`,
+    );
   }
 
   let xShape: number[];
@@ -172,10 +192,16 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
     const m = yEvent[0];
     const d = matrices.shape[matrices.shape.length - 1];
     xShape = xShapeAttr ?? [d];
-    if (numel(xShape) !== d) throw new Error(`attribute x_shape [${xShape}] has ${numel(xShape)} entries, matrices have D = ${d}`);
+    if (numel(xShape) !== d) {
+      throw new Error(`attribute x_shape [${xShape}] has ${numel(xShape)} entries, matrices have D = ${d}`);
+    }
     const mats = finiteFloat32(matrices, "matrices");
     if (matrices.shape.length >= 2 && matrices.shape[matrices.shape.length - 2] !== m) {
-      throw new Error(`array "matrices" has ${matrices.shape[matrices.shape.length - 2]} rows per observation, but y has m = ${m}`);
+      throw new Error(
+        `array "matrices" has ${
+          matrices.shape[matrices.shape.length - 2]
+        } rows per observation, but y has m = ${m}`,
+      );
     }
     const full = perRow(mats.data, mats.shape, [m, d], n, "matrices");
     for (let r = 0; r < n * m; r++) {
@@ -197,7 +223,11 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
     const bin = new Uint8Array(nums.length);
     for (let i = 0; i < nums.length; i++) {
       if (nums[i] !== 0 && nums[i] !== 1) {
-        throw new Error(`array "mask" must be binary (0/1), found ${nums[i]} at index [${unravel(i, maskRaw.shape).join(", ")}]`);
+        throw new Error(
+          `array "mask" must be binary (0/1), found ${nums[i]} at index [${
+            unravel(i, maskRaw.shape).join(", ")
+          }]`,
+        );
       }
       bin[i] = nums[i];
     }
@@ -205,7 +235,10 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
     // Unobserved entries carry no information; zero them as the mask operator's corrupt does.
     for (let i = 0; i < y.data.length; i++) if (!full.data[i]) y.data[i] = 0;
     params = { mask: full };
-    family = operatorFamily("mask", { xShape, keep: 0.5 });
+    // `keep` only matters for fresh corruptions (DiffEM's M-step): use the observed fraction.
+    let kept = 0;
+    for (let i = 0; i < full.data.length; i++) kept += full.data[i];
+    family = operatorFamily("mask", { xShape, keep: kept / full.data.length });
   } else if (kind === "blur") {
     if (!kernelRaw) throw new Error(`blur observations need the array "kernel" ([K] or [K, K])`);
     xShape = xShapeAttr ?? yEvent;
@@ -215,7 +248,9 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
     const k = finiteFloat32(kernelRaw, "kernel");
     const want = xShape.length === 1 ? 1 : 2;
     if (k.shape.length !== want || (want === 2 && k.shape[0] !== k.shape[1]) || k.shape[0] % 2 !== 1) {
-      throw new Error(`array "kernel" has shape [${k.shape}], expected ${want === 1 ? "[K]" : "[K, K]"} with K odd`);
+      throw new Error(
+        `array "kernel" has shape [${k.shape}], expected ${want === 1 ? "[K]" : "[K, K]"} with K odd`,
+      );
     }
     family = operatorFamily("blur", { xShape, kernel: Array.from(k.data) });
     params = { kernel: k };
@@ -225,10 +260,14 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
 
   // σ_y: attribute (group or y) or array.
   let sigmaY: number | undefined;
-  const yAttrs = await zarr.open(root.resolve("y"), { kind: "array" }).then((a) => a.attrs as Record<string, unknown>);
+  const yAttrs = await zarr.open(root.resolve("y"), { kind: "array" }).then((a) =>
+    a.attrs as Record<string, unknown>
+  );
   const attrSigma = attrs.sigma_y ?? yAttrs?.sigma_y;
   if (attrSigma !== undefined) {
-    if (typeof attrSigma !== "number") throw new Error(`attribute "sigma_y" must be a number, got ${JSON.stringify(attrSigma)}`);
+    if (typeof attrSigma !== "number") {
+      throw new Error(`attribute "sigma_y" must be a number, got ${JSON.stringify(attrSigma)}`);
+    }
     sigmaY = attrSigma;
   }
   const sigmaRaw = await readNode(root, "sigma_y");
@@ -239,7 +278,11 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
     }
     for (let i = 1; i < s.length; i++) {
       if (s[i] !== s[0]) {
-        throw new Error(`array "sigma_y" varies across observations (index [${i}]: ${s[i]} vs ${s[0]}); only a shared σ_y is supported`);
+        throw new Error(
+          `array "sigma_y" varies across observations (index [${i}]: ${s[i]} vs ${
+            s[0]
+          }); only a shared σ_y is supported`,
+        );
       }
     }
     if (sigmaY !== undefined && sigmaY !== s[0]) {
@@ -248,13 +291,17 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
     sigmaY = s[0];
   }
   if (sigmaY === undefined) throw new Error(`observations: no "sigma_y" attribute or array in ${path}`);
-  if (!(sigmaY > 0) || !Number.isFinite(sigmaY)) throw new Error(`sigma_y must be a positive finite number, got ${sigmaY}`);
+  if (!(sigmaY > 0) || !Number.isFinite(sigmaY)) {
+    throw new Error(`sigma_y must be a positive finite number, got ${sigmaY}`);
+  }
 
   let x: NDArray<Float32Array> | undefined;
   const xRaw = await readNode(root, "x");
   if (xRaw) {
     x = finiteFloat32(xRaw, "x");
-    if (x.shape[0] !== n || x.shape.length !== xShape.length + 1 || xShape.some((v, i) => x!.shape[i + 1] !== v)) {
+    if (
+      x.shape[0] !== n || x.shape.length !== xShape.length + 1 || xShape.some((v, i) => x!.shape[i + 1] !== v)
+    ) {
       throw new Error(`array "x" has shape [${x.shape}], expected [${n}, ${xShape}]`);
     }
   }

@@ -63,7 +63,10 @@ Deno.test("metrics_sinkhorn: host and TF implementations run the same iterations
   const viaTf = sinkhornOT(u, v, { ...opts, impl: "tf" });
   assert(host.iterations === 50 && viaTf.iterations === 50, "both ran 50 iterations");
   assert(Math.abs(host.cost - viaTf.cost) <= 1e-3 * host.cost, `host ${host.cost} vs tf ${viaTf.cost}`);
-  assert(Math.abs(host.marginalError - viaTf.marginalError) <= 1e-2 * host.marginalError + 1e-6, "marginal errors");
+  assert(
+    Math.abs(host.marginalError - viaTf.marginalError) <= 1e-2 * host.marginalError + 1e-6,
+    "marginal errors",
+  );
 });
 
 Deno.test("metrics_sinkhorn: ≈ 0 for the same distribution, grows with a shift", () => {
@@ -71,7 +74,9 @@ Deno.test("metrics_sinkhorn: ≈ 0 for the same distribution, grows with a shift
   const u1 = gaussianCloud(m, d, 10), u2 = gaussianCloud(m, d, 11);
   const same = sinkhornDivergence(u1, u2, gaussianCloud(m, d, 12)).divergence;
   const values = [0.25, 0.5, 1].map((s) => sinkhornDivergence(u1, u2, gaussianCloud(m, d, 12, s)).divergence);
-  console.log(`S(same) = ${same.toFixed(4)}, S(shift 0.25, 0.5, 1) = ${values.map((v) => v.toFixed(4)).join(", ")}`);
+  console.log(
+    `S(same) = ${same.toFixed(4)}, S(shift 0.25, 0.5, 1) = ${values.map((v) => v.toFixed(4)).join(", ")}`,
+  );
   assert(Math.abs(same) < 0.1 * values[1], `same-distribution divergence ${same} not ≪ shifted ${values[1]}`);
   assert(values[0] < values[1] && values[1] < values[2], `not increasing with the shift: ${values}`);
 });
@@ -86,5 +91,8 @@ Deno.test("metrics_sinkhorn: m = 1024 at the paper's settings (timing)", () => {
     `m=1024 D=5: ${ms.toFixed(0)} ms for both solves; S = ${s.divergence.toFixed(4)}; ` +
       `iterations ${s.samples.iterations}/${s.reference.iterations}, converged ${s.samples.converged}/${s.reference.converged}`,
   );
-  assert(Number.isFinite(s.divergence) && s.divergence > 0, "finite positive divergence for a shifted sample");
+  assert(
+    Number.isFinite(s.divergence) && s.divergence > 0,
+    "finite positive divergence for a shifted sample",
+  );
 });

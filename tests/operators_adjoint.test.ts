@@ -4,15 +4,14 @@
  * applyHost (1e-12), corrupt's noise std (3 % relative on ≥ 20 000 draws), sharding invariance
  * (bit-exact), registry validation.
  */
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
 import type { NDArray } from "../lib/store/zarr.ts";
 import { blurOperator, maskOperator, operatorFamily, projectionOperator } from "../lib/operators/mod.ts";
 import type { OperatorFamily } from "../lib/operators/mod.ts";
 import { numel, sliceRows } from "../lib/operators/common.ts";
 
-await tf.setBackend("cpu");
+await initBackend("cpu");
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -45,13 +44,19 @@ const cases: Case[] = [
   { name: "mask [5]", family: maskOperator({ xShape: [5], keep: 0.5 }), keep: 0.5 },
   { name: "mask [4,4,2]", family: maskOperator({ xShape: [4, 4, 2], keep: 0.3 }), keep: 0.3 },
   // Non-symmetric kernels: a symmetric kernel would hide a missing flip in the adjoint.
-  { name: "blur 1-D asymmetric", family: blurOperator({ xShape: [11], kernel: [0.1, 0.5, 0.2, 0.15, 0.05] }) },
+  {
+    name: "blur 1-D asymmetric",
+    family: blurOperator({ xShape: [11], kernel: [0.1, 0.5, 0.2, 0.15, 0.05] }),
+  },
   {
     name: "blur [6,5,3] asymmetric",
     family: blurOperator({ xShape: [6, 5, 3], kernel: [1, 2, 0, -1, 3, 0.5, 0.25, 4, -2] }),
   },
   { name: "blur gaussian [8,8]", family: blurOperator({ xShape: [8, 8], width: 1 }) },
-  { name: "blur gaussian [9,7,1] via registry", family: operatorFamily("blur", { xShape: [9, 7, 1], width: 0.8 }) },
+  {
+    name: "blur gaussian [9,7,1] via registry",
+    family: operatorFamily("blur", { xShape: [9, 7, 1], width: 0.8 }),
+  },
 ];
 
 const B = 6;
@@ -77,8 +82,12 @@ for (const { name, family } of cases) {
     assert(atyT.shape.join() === [B, ...family.xShape].join(), `adjoint shape ${atyT.shape}`);
     const axD = axT.dataSync(), atyD = atyT.dataSync();
     const scale = Math.max(1, ...Array.from(ax.data, Math.abs));
-    for (let i = 0; i < axD.length; i++) assertClose(axD[i], ax.data[i], 0, 1e-5 * scale, `${name} apply[${i}]`);
-    for (let i = 0; i < atyD.length; i++) assertClose(atyD[i], aty.data[i], 0, 1e-5 * scale, `${name} adjoint[${i}]`);
+    for (let i = 0; i < axD.length; i++) {
+      assertClose(axD[i], ax.data[i], 0, 1e-5 * scale, `${name} apply[${i}]`);
+    }
+    for (let i = 0; i < atyD.length; i++) {
+      assertClose(atyD[i], aty.data[i], 0, 1e-5 * scale, `${name} adjoint[${i}]`);
+    }
     const lhs = tf.sum(tf.mul(axT, yt)).dataSync()[0];
     const rhs = tf.sum(tf.mul(xt, atyT)).dataSync()[0];
     assertClose(lhs, rhs, 1e-5, 1e-5, "TF <Ax,y> = <x,A^T y>");
@@ -176,5 +185,8 @@ Deno.test("operators: registry and validation errors name the problem", () => {
   expectThrow(() => op.validateParams(bad, 3), /"matrices".*index \[1, 1, 2\]/);
   expectThrow(() => op.validateParams(bad, 4), /shape \[3,2,5\], expected \[4, 2, 5\]/);
   const mk = maskOperator({ xShape: [2], keep: 0.5 });
-  expectThrow(() => mk.validateParams({ mask: { shape: [1, 2], data: Uint8Array.of(1, 3) } }, 1), /binary.*\[0, 1\]/);
+  expectThrow(
+    () => mk.validateParams({ mask: { shape: [1, 2], data: Uint8Array.of(1, 3) } }, 1),
+    /binary.*\[0, 1\]/,
+  );
 });

@@ -3,13 +3,12 @@
  * a float64 host solve at rtol 1e-6; per-row masking (identity rows take 1 iteration, zero rows
  * 0 and stay 0); `maxiter` is honoured; no tensors leak.
  */
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
 import { matrix, solveSPD } from "../lib/linalg/dense.ts";
 import { batchedCG } from "../lib/posterior/cg.ts";
 
-await tf.setBackend("cpu");
+await initBackend("cpu");
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -50,7 +49,10 @@ Deno.test("posterior_cg: random SPD systems solved to tolerance", () => {
   const rel = res.residualNorm.dataSync();
   const bn = res.rhsNorm.dataSync();
   for (let k = 0; k < bsz; k++) {
-    const ref = solveSPD(matrix(n, n, m.subarray(k * n * n, (k + 1) * n * n)), b.subarray(k * n, (k + 1) * n));
+    const ref = solveSPD(
+      matrix(n, n, m.subarray(k * n * n, (k + 1) * n * n)),
+      b.subarray(k * n, (k + 1) * n),
+    );
     let err = 0, norm = 0;
     for (let i = 0; i < n; i++) err += (x[k * n + i] - ref[i]) ** 2, norm += ref[i] ** 2;
     assert(Math.sqrt(err / norm) < 1e-4, `row ${k}: relative error ${Math.sqrt(err / norm)}`);
@@ -89,6 +91,12 @@ Deno.test("posterior_cg: stops at maxiter; per-row masking", () => {
   const fixed = batchedCG(matvecOf(mt), bt, { rtol: 1e-6, maxiter: 40, earlyExit: false });
   assert(fixed.iterations === 40, "earlyExit false runs maxiter");
   const xf = fixed.x.dataSync();
-  for (let i = 0; i < bsz * n; i++) assert(Math.abs(xf[i] - x[i]) < 1e-5, `no-early-exit solution differs at ${i}`);
-  tf.dispose([mt, bt, capped, full, fixed].flatMap((r) => r instanceof tf.Tensor ? [r] : Object.values(r).filter((v) => v instanceof tf.Tensor)));
+  for (let i = 0; i < bsz * n; i++) {
+    assert(Math.abs(xf[i] - x[i]) < 1e-5, `no-early-exit solution differs at ${i}`);
+  }
+  tf.dispose(
+    [mt, bt, capped, full, fixed].flatMap((r) =>
+      r instanceof tf.Tensor ? [r] : Object.values(r).filter((v) => v instanceof tf.Tensor)
+    ),
+  );
 });

@@ -7,7 +7,7 @@
  * - timing of 65 536 observations (printed).
  */
 import { Rng } from "../lib/random.ts";
-import { inverseSPD, matmul, matrix, type Matrix, matvec, transpose } from "../lib/linalg/dense.ts";
+import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/dense.ts";
 import { blurOperator, maskOperator, projectionOperator } from "../lib/operators/mod.ts";
 import type { OperatorFamily } from "../lib/operators/mod.ts";
 import {
@@ -86,7 +86,11 @@ function precisionPosterior(
 }
 
 /** Full dense A_i (yLen × D) by applying the host operator to basis vectors. */
-function fullMatrix(family: OperatorFamily, params: Record<string, { shape: number[]; data: ArrayLike<number> }>, i: number): Matrix {
+function fullMatrix(
+  family: OperatorFamily,
+  params: Record<string, { shape: number[]; data: ArrayLike<number> }>,
+  i: number,
+): Matrix {
   const d = family.xShape.reduce((a, b) => a * b, 1);
   const ylen = family.yShape.reduce((a, b) => a * b, 1);
   const single = family.sliceParams(params as never, i, i + 1);
@@ -116,9 +120,18 @@ for (const [name, family] of families) {
     const post = gaussianPosterior(prior, { family, params, y, sigmaY });
     const ylen = family.yShape.reduce((a, b) => a * b, 1);
     for (let i = 0; i < 10; i++) {
-      const ref = precisionPosterior(prior, fullMatrix(family, params, i), y.data.subarray(i * ylen, (i + 1) * ylen), sigmaY);
-      for (let p = 0; p < d; p++) assertClose(post.mean[i * d + p], ref.mean[p], 1e-9, `${name} mean[${i},${p}]`);
-      for (let p = 0; p < d * d; p++) assertClose(post.cov![i * d * d + p], ref.cov.data[p], 1e-9, `${name} cov[${i},${p}]`);
+      const ref = precisionPosterior(
+        prior,
+        fullMatrix(family, params, i),
+        y.data.subarray(i * ylen, (i + 1) * ylen),
+        sigmaY,
+      );
+      for (let p = 0; p < d; p++) {
+        assertClose(post.mean[i * d + p], ref.mean[p], 1e-9, `${name} mean[${i},${p}]`);
+      }
+      for (let p = 0; p < d * d; p++) {
+        assertClose(post.cov![i * d * d + p], ref.cov.data[p], 1e-9, `${name} cov[${i},${p}]`);
+      }
     }
   });
 }
@@ -131,14 +144,21 @@ Deno.test("posterior_gaussian: exact sampler matches the posterior moments", () 
   // The same observation repeated n times: every sample targets one posterior.
   const mats = new Float32Array(n * 10), ys = new Float32Array(n * 2);
   for (let i = 0; i < n; i++) mats.set(one.params.matrices.data, i * 10), ys.set(one.y.data, i * 2);
-  const obs = { family, params: { matrices: { shape: [n, 2, 5], data: mats } }, y: { shape: [n, 2], data: ys }, sigmaY };
+  const obs = {
+    family,
+    params: { matrices: { shape: [n, 2, 5], data: mats } },
+    y: { shape: [n, 2], data: ys },
+    sigmaY,
+  };
   const exact = gaussianPosterior(prior, obs, { start: 0, stop: 1 });
   const xs = sampleGaussianPosterior(prior, obs, 7);
   const m = new Float64Array(d), c = new Float64Array(d * d);
   for (let i = 0; i < n; i++) for (let p = 0; p < d; p++) m[p] += xs.data[i * d + p] / n;
   for (let i = 0; i < n; i++) {
     for (let p = 0; p < d; p++) {
-      for (let q = 0; q < d; q++) c[p * d + q] += (xs.data[i * d + p] - m[p]) * (xs.data[i * d + q] - m[q]) / n;
+      for (let q = 0; q < d; q++) {
+        c[p * d + q] += (xs.data[i * d + p] - m[p]) * (xs.data[i * d + q] - m[q]) / n;
+      }
     }
   }
   for (let p = 0; p < d; p++) {
@@ -162,7 +182,10 @@ Deno.test("posterior_gaussian: EM is monotone and recovers a Gaussian from proje
   const t0 = performance.now();
   for (let k = 0; k < 60; k++) {
     const { prior: next, stats } = gaussianEMStep(prior, obs);
-    assert(stats.logEvidence! >= last - 1e-9, `evidence decreased at iteration ${k}: ${stats.logEvidence} < ${last}`);
+    assert(
+      stats.logEvidence! >= last - 1e-9,
+      `evidence decreased at iteration ${k}: ${stats.logEvidence} < ${last}`,
+    );
     last = stats.logEvidence!;
     prior = next;
   }
@@ -196,7 +219,9 @@ Deno.test("posterior_gaussian: 65 536 observations, timing", () => {
   gaussianEMStep(prior, obs);
   const tStep = performance.now() - t;
   console.log(
-    `N=65536 D=5 m=2: moments ${tMoments.toFixed(0)} ms, samples ${tSample.toFixed(0)} ms, EM step ${tStep.toFixed(0)} ms`,
+    `N=65536 D=5 m=2: moments ${tMoments.toFixed(0)} ms, samples ${tSample.toFixed(0)} ms, EM step ${
+      tStep.toFixed(0)
+    } ms`,
   );
   assert(xs.data.every(Number.isFinite), "finite samples");
 });

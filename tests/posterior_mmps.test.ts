@@ -11,7 +11,7 @@
 import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { gaussianDenoiser, gaussianPrior } from "../lib/diffusion/gaussian.ts";
 import { Rng } from "../lib/random.ts";
-import { inverseSPD, matmul, matrix, type Matrix, matvec, transpose } from "../lib/linalg/dense.ts";
+import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/dense.ts";
 import { blurOperator, maskOperator, projectionOperator } from "../lib/operators/mod.ts";
 import type { OperatorFamily, OperatorParams } from "../lib/operators/mod.ts";
 import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "../lib/posterior/mmps.ts";
@@ -61,7 +61,8 @@ function analyticMean(
   const p = matrix(d, d);
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < d; j++) {
-      p.data[i * d + j] = sInv.data[i * d + j] + ata.data[i * d + j] / sigmaY ** 2 + (i === j ? 1 / sigma ** 2 : 0);
+      p.data[i * d + j] = sInv.data[i * d + j] + ata.data[i * d + j] / sigmaY ** 2 +
+        (i === j ? 1 / sigma ** 2 : 0);
     }
   }
   const rhs = matvec(sInv, mu);
@@ -176,7 +177,10 @@ Deno.test("posterior_mmps: 'zero' is the DPS form; 'cov_t' runs; rows may have d
     const jt = matvec(matmul(sigmaX, inverseSPD(shifted)), atr);
     for (let j = 0; j < d; j++) {
       const ref = xhat[b * d + j] + (s2 / sigmaY ** 2) * jt[j];
-      assert(Math.abs(zero[b * d + j] - ref) <= 2e-4 * Math.max(1, Math.abs(ref)), `zero row ${b} entry ${j}`);
+      assert(
+        Math.abs(zero[b * d + j] - ref) <= 2e-4 * Math.max(1, Math.abs(ref)),
+        `zero row ${b} entry ${j}`,
+      );
     }
   }
   const covT = mmpsDenoiser(den, op, yt, sigmaY, { covariance: "cov_t", cgMaxiter: 10 })(xt, sig).dataSync();

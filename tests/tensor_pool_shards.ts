@@ -26,15 +26,15 @@ export function fails(_x: unknown): never {
   throw new Error("deliberate failure in shard");
 }
 
-/** Busy matmul work for the speed-up test: `reps` products of 512² matrices. */
-export async function matmulWork(reps: number): Promise<number> {
+/** Busy matmul work: `reps` products of 512² matrices; returns when it ran (epoch ms). */
+export async function matmulWork(reps: number): Promise<{ start: number; end: number }> {
+  const start = performance.timeOrigin + performance.now();
   const a = tf.randomNormal([512, 512]);
-  let acc = 0;
   for (let i = 0; i < reps; i++) {
     const c = tf.matMul(a, a);
-    acc += (await c.data())[0];
+    await c.data();
     c.dispose();
   }
   a.dispose();
-  return acc;
+  return { start, end: performance.timeOrigin + performance.now() };
 }

@@ -209,11 +209,13 @@ export function cholesky(a: Matrix, maxJitter = 1e-6): { factor: Matrix; jitter:
   let jitter = 0;
   for (;;) {
     const buf = a.data.slice();
-    if (jitter > 0) for (let i = 0; i < n; i++) buf[i * n + i] += jitter;
+    if (jitter > 0) { for (let i = 0; i < n; i++) buf[i * n + i] += jitter; }
     if (choleskyInPlace(buf, 0, n)) return { factor: { rows: n, cols: n, data: buf }, jitter };
     jitter = jitter === 0 ? 1e-12 * meanDiag : jitter * 10;
     if (jitter > maxJitter * meanDiag) {
-      throw new Error(`cholesky: matrix is not positive definite (even with jitter ${jitter.toExponential(1)})`);
+      throw new Error(
+        `cholesky: matrix is not positive definite (even with jitter ${jitter.toExponential(1)})`,
+      );
     }
   }
 }

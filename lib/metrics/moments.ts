@@ -69,7 +69,10 @@ export interface MomentErrors {
  * const e2 = momentErrors(samples, { mean: prior.mean, cov: prior.cov });
  * ```
  */
-export function momentErrors(x: NDArray, reference: NDArray | { mean: ArrayLike<number>; cov: Matrix }): MomentErrors {
+export function momentErrors(
+  x: NDArray,
+  reference: NDArray | { mean: ArrayLike<number>; cov: Matrix },
+): MomentErrors {
   const a = sampleMoments(x);
   const b = "shape" in reference ? sampleMoments(reference) : reference;
   const d = a.mean.length;
@@ -80,7 +83,11 @@ export function momentErrors(x: NDArray, reference: NDArray | { mean: ArrayLike<
     ce += (a.cov.data[i] - b.cov.data[i]) ** 2;
     cn += b.cov.data[i] ** 2;
   }
-  return { meanError: Math.sqrt(me), covError: Math.sqrt(ce), covRelError: cn > 0 ? Math.sqrt(ce / cn) : Infinity };
+  return {
+    meanError: Math.sqrt(me),
+    covError: Math.sqrt(ce),
+    covRelError: cn > 0 ? Math.sqrt(ce / cn) : Infinity,
+  };
 }
 
 /**

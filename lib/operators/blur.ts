@@ -16,7 +16,14 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { NDArray } from "../store/zarr.ts";
 import { batchOf, expectFinite, numel, requireParam, rowStreamsFor } from "./common.ts";
-import type { BoundOperator, Corruption, CorruptionRng, DenseRows, OperatorFamily, OperatorParams } from "./types.ts";
+import type {
+  BoundOperator,
+  Corruption,
+  CorruptionRng,
+  DenseRows,
+  OperatorFamily,
+  OperatorParams,
+} from "./types.ts";
 
 /** Configuration of {@link blurOperator}. */
 export interface BlurConfig {
@@ -76,7 +83,9 @@ export function blurOperator(config: BlurConfig): OperatorFamily {
   if (config.kernel) {
     const n = config.kernel.length;
     ksize = oneD ? n : Math.round(Math.sqrt(n));
-    if ((oneD ? ksize : ksize * ksize) !== n) throw new Error(`blur: a 2-D kernel needs K·K values, got ${n}`);
+    if ((oneD ? ksize : ksize * ksize) !== n) {
+      throw new Error(`blur: a 2-D kernel needs K·K values, got ${n}`);
+    }
     defaultKernel = Float64Array.from(config.kernel);
   } else {
     const width = config.width ?? 1;
@@ -85,7 +94,9 @@ export function blurOperator(config: BlurConfig): OperatorFamily {
     if (oneD) defaultKernel = k1;
     else {
       defaultKernel = new Float64Array(ksize * ksize);
-      for (let i = 0; i < ksize; i++) for (let j = 0; j < ksize; j++) defaultKernel[i * ksize + j] = k1[i] * k1[j];
+      for (let i = 0; i < ksize; i++) {
+        for (let j = 0; j < ksize; j++) defaultKernel[i * ksize + j] = k1[i] * k1[j];
+      }
     }
   }
   if (ksize % 2 !== 1) throw new Error(`blur: kernel size must be odd, got ${ksize}`);

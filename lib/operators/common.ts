@@ -83,7 +83,11 @@ export function batchOf(x: NDArray, eventShape: readonly number[], name: string)
 export function requireParam(params: OperatorParams, name: string, kind: string): NDArray {
   const p = params[name];
   if (!p) {
-    throw new Error(`${kind} operator: parameter array "${name}" is missing (got: ${Object.keys(params).join(", ") || "none"})`);
+    throw new Error(
+      `${kind} operator: parameter array "${name}" is missing (got: ${
+        Object.keys(params).join(", ") || "none"
+      })`,
+    );
   }
   return p;
 }
@@ -117,7 +121,9 @@ export function expectFinite(a: NDArray, name: string): void {
   const d = a.data;
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i])) {
-      throw new Error(`array "${name}" has a non-finite value (${d[i]}) at index [${unravel(i, a.shape).join(", ")}]`);
+      throw new Error(
+        `array "${name}" has a non-finite value (${d[i]}) at index [${unravel(i, a.shape).join(", ")}]`,
+      );
     }
   }
 }

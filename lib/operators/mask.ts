@@ -13,7 +13,14 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { NDArray } from "../store/zarr.ts";
 import { batchOf, expectShape, numel, requireParam, rowStreamsFor, sliceRows, unravel } from "./common.ts";
-import type { BoundOperator, Corruption, CorruptionRng, DenseRows, OperatorFamily, OperatorParams } from "./types.ts";
+import type {
+  BoundOperator,
+  Corruption,
+  CorruptionRng,
+  DenseRows,
+  OperatorFamily,
+  OperatorParams,
+} from "./types.ts";
 
 /** Configuration of {@link maskOperator}. */
 export interface MaskConfig {
@@ -89,7 +96,10 @@ export function maskOperator(config: MaskConfig): OperatorFamily {
           y[base + j] = mask[base + j] ? x.data[base + j] + sigmaY * e : 0;
         }
       }
-      return { y: { shape: [n, ...xShape], data: y }, params: { mask: { shape: [n, ...xShape], data: mask } } };
+      return {
+        y: { shape: [n, ...xShape], data: y },
+        params: { mask: { shape: [n, ...xShape], data: mask } },
+      };
     },
 
     applyHost(x: NDArray, params: OperatorParams): NDArray<Float64Array> {
@@ -131,7 +141,11 @@ export function maskOperator(config: MaskConfig): OperatorFamily {
       const data = mask.data;
       for (let i = 0; i < data.length; i++) {
         if (data[i] !== 0 && data[i] !== 1) {
-          throw new Error(`parameter array "mask" must be binary (0/1), found ${data[i]} at index [${unravel(i, mask.shape).join(", ")}]`);
+          throw new Error(
+            `parameter array "mask" must be binary (0/1), found ${data[i]} at index [${
+              unravel(i, mask.shape).join(", ")
+            }]`,
+          );
         }
       }
     },

@@ -63,7 +63,9 @@ export function operatorFamily(kind: string, config: Record<string, unknown>): O
   }
   const parsed = operatorConfigSchema.safeParse({ ...config, kind });
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`).join("; ");
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`).join(
+      "; ",
+    );
     throw new Error(`invalid ${kind} operator config: ${issues}`);
   }
   const c = parsed.data;

@@ -9,8 +9,23 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { NDArray } from "../store/zarr.ts";
-import { batchOf, expectFinite, expectShape, numel, requireParam, rowStreamsFor, sliceRows } from "./common.ts";
-import type { BoundOperator, Corruption, CorruptionRng, DenseRows, OperatorFamily, OperatorParams } from "./types.ts";
+import {
+  batchOf,
+  expectFinite,
+  expectShape,
+  numel,
+  requireParam,
+  rowStreamsFor,
+  sliceRows,
+} from "./common.ts";
+import type {
+  BoundOperator,
+  Corruption,
+  CorruptionRng,
+  DenseRows,
+  OperatorFamily,
+  OperatorParams,
+} from "./types.ts";
 
 /** Configuration of {@link projectionOperator}. */
 export interface ProjectionConfig {

@@ -54,7 +54,9 @@ export interface CGResult {
 export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {
     const prod = tf.mul(a, b);
-    return prod.rank === 1 ? prod as tf.Tensor1D : tf.sum(tf.reshape(prod, [a.shape[0], -1]), 1) as tf.Tensor1D;
+    return prod.rank === 1
+      ? prod as tf.Tensor1D
+      : tf.sum(tf.reshape(prod, [a.shape[0], -1]), 1) as tf.Tensor1D;
   });
 }
 
@@ -74,7 +76,11 @@ function perRow(s: tf.Tensor1D, like: tf.Tensor): tf.Tensor {
  * tf.dispose([res.x, res.residualNorm, res.rhsNorm, res.rowIterations]);
  * ```
  */
-export function batchedCG(matvec: (v: tf.Tensor) => tf.Tensor, b: tf.Tensor, options: CGOptions = {}): CGResult {
+export function batchedCG(
+  matvec: (v: tf.Tensor) => tf.Tensor,
+  b: tf.Tensor,
+  options: CGOptions = {},
+): CGResult {
   const rowSize = b.rank === 1 ? 1 : b.size / b.shape[0];
   const maxiter = options.maxiter ?? rowSize;
   const rtol = options.rtol ?? 1e-6;
@@ -106,7 +112,11 @@ export function batchedCG(matvec: (v: tf.Tensor) => tf.Tensor, b: tf.Tensor, opt
       const pap = rowDot(p, ap);
       // Frozen rows, and rows whose curvature is not positive (breakdown), take no step.
       const ok = tf.logicalAnd(active, tf.greater(pap, 0));
-      const alpha = tf.where(ok, tf.div(rs, tf.where(ok, pap, tf.onesLike(pap))), tf.zerosLike(pap)) as tf.Tensor1D;
+      const alpha = tf.where(
+        ok,
+        tf.div(rs, tf.where(ok, pap, tf.onesLike(pap))),
+        tf.zerosLike(pap),
+      ) as tf.Tensor1D;
       const xNew = tf.add(x, tf.mul(perRow(alpha, p), p));
       const rNew = tf.sub(r, tf.mul(perRow(alpha, ap), ap));
       const rsNew = rowDot(rNew, rNew);

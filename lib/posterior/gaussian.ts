@@ -82,9 +82,14 @@ export function standardGaussianPrior(d: number): GaussianPrior {
  * await ctx.writeArray("mean", priorToArrays(prior).mean);
  * ```
  */
-export function priorToArrays(prior: GaussianPrior): { mean: NDArray<Float64Array>; cov: NDArray<Float64Array> } {
+export function priorToArrays(
+  prior: GaussianPrior,
+): { mean: NDArray<Float64Array>; cov: NDArray<Float64Array> } {
   const d = prior.mean.length;
-  return { mean: { shape: [d], data: prior.mean.slice() }, cov: { shape: [d, d], data: prior.cov.data.slice() } };
+  return {
+    mean: { shape: [d], data: prior.mean.slice() },
+    cov: { shape: [d, d], data: prior.cov.data.slice() },
+  };
 }
 
 /**
@@ -98,7 +103,9 @@ export function priorToArrays(prior: GaussianPrior): { mean: NDArray<Float64Arra
 export function priorFromArrays(mean: NDArray, cov: NDArray): GaussianPrior {
   const d = mean.data.length;
   if (mean.shape.length !== 1 || cov.shape.length !== 2 || cov.shape[0] !== d || cov.shape[1] !== d) {
-    throw new Error(`Gaussian prior: mean [${mean.shape}] and cov [${cov.shape}] do not fit ([D] and [D, D])`);
+    throw new Error(
+      `Gaussian prior: mean [${mean.shape}] and cov [${cov.shape}] do not fit ([D] and [D, D])`,
+    );
   }
   return { mean: Float64Array.from(mean.data), cov: { rows: d, cols: d, data: Float64Array.from(cov.data) } };
 }
@@ -108,7 +115,9 @@ function checkObservations(prior: GaussianPrior, obs: LinearGaussianObservations
   if (prior.mean.length !== d || prior.cov.rows !== d || prior.cov.cols !== d) {
     throw new Error(`Gaussian prior has dimension ${prior.mean.length}, operator acts on x of size ${d}`);
   }
-  if (!(obs.sigmaY > 0)) throw new Error(`sigma_y must be positive for an exact posterior, got ${obs.sigmaY}`);
+  if (!(obs.sigmaY > 0)) {
+    throw new Error(`sigma_y must be positive for an exact posterior, got ${obs.sigmaY}`);
+  }
   const ylen = numel(obs.family.yShape);
   const n = obs.y.shape[0];
   if (obs.y.data.length !== n * ylen) {
@@ -179,7 +188,9 @@ class RowSolver {
       }
       l[r * k + r] += s2;
     }
-    if (!choleskyInPlace(l, 0, k)) throw new Error("Gaussian posterior: A Σ Aᵀ + σ_y² I is not positive definite");
+    if (!choleskyInPlace(l, 0, k)) {
+      throw new Error("Gaussian posterior: A Σ Aᵀ + σ_y² I is not positive definite");
+    }
     // W = L⁻¹ AΣ, column by column of AΣ.
     const col = new Float64Array(k);
     for (let j = 0; j < d; j++) {
@@ -380,7 +391,9 @@ export function gaussianEMStep(
   const fixed = clipEigenvalues(symmetrize(cov), options.minEigenvalue ?? 1e-6);
   let meanChange = 0, covChange = 0;
   for (let p = 0; p < d; p++) meanChange = Math.max(meanChange, Math.abs(mean[p] - prior.mean[p]));
-  for (let i = 0; i < d * d; i++) covChange = Math.max(covChange, Math.abs(fixed.data[i] - prior.cov.data[i]));
+  for (let i = 0; i < d * d; i++) {
+    covChange = Math.max(covChange, Math.abs(fixed.data[i] - prior.cov.data[i]));
+  }
   return { prior: { mean, cov: fixed }, stats: { logEvidence, meanChange, covChange } };
 }
 

@@ -87,7 +87,13 @@ export interface MMPSOptions {
  */
 export function cgStatsCollector(): {
   onCG: (s: CGCallStats) => void;
-  summary: () => { calls: number; meanIterations: number; maxIterations: number; maxRelResidual: number; meanRelResidual: number };
+  summary: () => {
+    calls: number;
+    meanIterations: number;
+    maxIterations: number;
+    maxRelResidual: number;
+    meanRelResidual: number;
+  };
 } {
   let calls = 0, iters = 0, maxIters = 0, maxRel = 0, sumRel = 0;
   return {

@@ -1,0 +1,20 @@
+/**
+ * `deno task bench [NAME…]`: run the named benchmarks (all by default; a prefix like `engine`
+ * selects a group) and print one JSON object per line with the median of several repetitions.
+ *
+ * @module
+ */
+import { type Benchmark, runBenchmarks } from "./harness.ts";
+import { benchmarks as engine } from "./engine.ts";
+
+const all: Benchmark[] = [...engine];
+
+if (import.meta.main) {
+  try {
+    await runBenchmarks(all, Deno.args);
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(2);
+  }
+  Deno.exit(0);
+}
