@@ -5,6 +5,17 @@
  * @module
  */
 import type { TaskDef } from "../lib/pipeline/task.ts";
+import { corruptTask } from "./corrupt.ts";
+import { datasetTask } from "./dataset.ts";
+import { evaluateTask } from "./evaluate.ts";
+import { fitGaussianTask } from "./fit_gaussian.ts";
+import { samplePosteriorTask } from "./sample_posterior.ts";
 
 /** Every task the `task:` field of a spec may name. */
-export const builtinTasks: TaskDef[] = [];
+export const builtinTasks: TaskDef[] = [
+  datasetTask,
+  corruptTask,
+  fitGaussianTask,
+  samplePosteriorTask,
+  evaluateTask,
+] as TaskDef[];

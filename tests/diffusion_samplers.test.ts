@@ -12,9 +12,15 @@ import { assert } from "./tensor_assert.ts";
 const MU = [1, -2, 0.5];
 // Σ = L Lᵀ with eigenvalues spread over about two decades.
 const SIGMA = [
-  1.0, 0.6, -0.2,
-  0.6, 1.2, 0.1,
-  -0.2, 0.1, 0.15,
+  1.0,
+  0.6,
+  -0.2,
+  0.6,
+  1.2,
+  0.1,
+  -0.2,
+  0.1,
+  0.15,
 ];
 
 /** Sample mean and covariance (float64) of row-major [n, d] data. */
@@ -25,7 +31,9 @@ function moments(x: Float32Array, d: number): { mean: number[]; cov: number[] } 
   const cov = new Array(d * d).fill(0);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
-      for (let k = 0; k < d; k++) cov[j * d + k] += (x[i * d + j] - mean[j]) * (x[i * d + k] - mean[k]) / (n - 1);
+      for (let k = 0; k < d; k++) {
+        cov[j * d + k] += (x[i * d + j] - mean[j]) * (x[i * d + k] - mean[k]) / (n - 1);
+      }
     }
   }
   return { mean, cov };
@@ -79,7 +87,9 @@ Deno.test("sampling is independent of sharding (row streams)", async () => {
   const whole = await run(0, 10);
   const parts = [...await run(0, 4), ...await run(4, 6)];
   d.dispose();
-  for (let i = 0; i < whole.length; i++) assert(Math.abs(whole[i] - parts[i]) < 1e-5, `row value ${i} differs`);
+  for (let i = 0; i < whole.length; i++) {
+    assert(Math.abs(whole[i] - parts[i]) < 1e-5, `row value ${i} differs`);
+  }
 });
 
 Deno.test("1000 sampler steps keep numTensors flat", async () => {
@@ -93,5 +103,8 @@ Deno.test("1000 sampler steps keep numTensors flat", async () => {
   tf.dispose([x, y]);
   d.dispose();
   assert(counts.length === 1001, "progress calls");
-  assert(counts.every((c) => c === counts[1]), `numTensors varied between ${Math.min(...counts)} and ${Math.max(...counts)}`);
+  assert(
+    counts.every((c) => c === counts[1]),
+    `numTensors varied between ${Math.min(...counts)} and ${Math.max(...counts)}`,
+  );
 });

@@ -27,7 +27,10 @@ function mixture(n: number, seed: number): Float32Array {
   return out;
 }
 
-function sameBits(a: Record<string, { data: ArrayLike<number> }>, b: Record<string, { data: ArrayLike<number> }>) {
+function sameBits(
+  a: Record<string, { data: ArrayLike<number> }>,
+  b: Record<string, { data: ArrayLike<number> }>,
+) {
   assert(Object.keys(a).sort().join() === Object.keys(b).sort().join(), "different keys");
   for (const k of Object.keys(a)) {
     const x = a[k].data, y = b[k].data;
@@ -41,7 +44,14 @@ Deno.test("a denoiser trained on a 2-D Gaussian mixture generates it", async () 
   const data = mixture(8192, 1);
   const net = new MLP({ features: 2, hidden: [128, 128, 128], embeddingFeatures: 32 }, 0);
   const { losses } = await trainDenoiser({
-    net, data, schedule: veSchedule(), steps: 2500, batchSize: 256, lr: 1e-3, seed: 4, logEvery: 250,
+    net,
+    data,
+    schedule: veSchedule(),
+    steps: 2500,
+    batchSize: 256,
+    lr: 1e-3,
+    seed: 4,
+    logEvery: 250,
   });
   const n = 2048;
   const rows = new RowStreams(9, 0, n);
@@ -69,7 +79,11 @@ Deno.test("a denoiser trained on a 2-D Gaussian mixture generates it", async () 
   }
   const fractions = count.map((c) => c / n);
   const spreads = sq.map((v, k) => Math.sqrt(v / Math.max(1, count[k]) / 2));
-  console.log(`losses ${losses.map(([, l]) => l.toFixed(3)).join(" ")}; mode fractions ${fractions.map((f) => f.toFixed(3))}; near ${(near / n).toFixed(3)}; spreads ${spreads.map((v) => v.toFixed(3))}`);
+  console.log(
+    `losses ${losses.map(([, l]) => l.toFixed(3)).join(" ")}; mode fractions ${
+      fractions.map((f) => f.toFixed(3))
+    }; near ${(near / n).toFixed(3)}; spreads ${spreads.map((v) => v.toFixed(3))}`,
+  );
   for (const f of fractions) assert(Math.abs(f - 0.25) < 0.06, `mode fraction ${f}`);
   assert(near / n > 0.9, `only ${near / n} of samples near a mode`);
   for (const v of spreads) assert(Math.abs(v - MODE_STD) < 0.5 * MODE_STD, `mode spread ${v} vs ${MODE_STD}`);
@@ -81,7 +95,13 @@ Deno.test("checkpoint round-trips through Zarr bit for bit and resume equals an 
   try {
     const data = mixture(1000, 2);
     const common = {
-      data, schedule: veSchedule(), steps: 60, batchSize: 64, lr: 1e-3, seed: 5, emaDecay: 0.9,
+      data,
+      schedule: veSchedule(),
+      steps: 60,
+      batchSize: 64,
+      lr: 1e-3,
+      seed: 5,
+      emaDecay: 0.9,
     };
     const cfg = { features: 2, hidden: [32, 32] };
     // Uninterrupted.
@@ -91,10 +111,15 @@ Deno.test("checkpoint round-trips through Zarr bit for bit and resume equals an 
     // Interrupted at 25 (an epoch boundary is at 15, 30, 45: 1000 rows / 64), saved, reloaded, resumed.
     const b = new MLP(cfg, 1);
     let saved: TrainingState | null = null;
-    await trainDenoiser({ ...common, net: b, stopAt: 25, onCheckpoint: async (s) => {
-      saved = s;
-      await saveTrainingState(dir, s);
-    } });
+    await trainDenoiser({
+      ...common,
+      net: b,
+      stopAt: 25,
+      onCheckpoint: async (s) => {
+        saved = s;
+        await saveTrainingState(dir, s);
+      },
+    });
     b.dispose();
     const probe = new MLP(cfg, 1);
     const names = Object.keys(probe.params());
@@ -116,19 +141,29 @@ Deno.test("checkpoint round-trips through Zarr bit for bit and resume equals an 
   }
 });
 
-Deno.test("training loop keeps numTensors flat (2000 steps)", async () => {
+Deno.test("a 10,000-step training loop keeps numTensors flat", async () => {
   await initBackend("wasm");
   const data = mixture(512, 3);
   const net = new MLP({ features: 2, hidden: [16, 16], embeddingFeatures: 8 }, 2);
   const counts: number[] = [];
   const before = tf.memory().numTensors;
   await trainDenoiser({
-    net, data, schedule: veSchedule(), steps: 2000, batchSize: 32, lr: 1e-3, seed: 1, emaDecay: 0.99,
+    net,
+    data,
+    schedule: veSchedule(),
+    steps: 10000,
+    batchSize: 32,
+    lr: 1e-3,
+    seed: 1,
+    emaDecay: 0.99,
     onStep: (step) => {
       if (step >= 2) counts.push(tf.memory().numTensors);
     },
   });
-  assert(counts.every((c) => c === counts[0]), `numTensors ranged ${Math.min(...counts)}..${Math.max(...counts)}`);
+  assert(
+    counts.every((c) => c === counts[0]),
+    `numTensors ranged ${Math.min(...counts)}..${Math.max(...counts)}`,
+  );
   assert(tf.memory().numTensors === before, `after training: ${tf.memory().numTensors} vs ${before} before`);
   const p = await exportParams(net);
   importParams(net, p);

@@ -26,7 +26,12 @@ Deno.test("sinusoidal embedding: frequencies (1e-4)^linspace(0,1,E/2), [sin, cos
   const v = await e.data();
   e.dispose();
   const expect: number[] = [];
-  for (const x of [0.5, -2]) expect.push(...[...f].map((w) => Math.sin(x * w)), ...[...f].map((w) => Math.cos(x * w)));
+  for (const x of [0.5, -2]) {
+    expect.push(
+      ...[...f].map((w) => Math.sin(x * w)),
+      ...[...f].map((w) => Math.cos(x * w)),
+    );
+  }
   assertClose(v, expect, 1e-6, "embedding");
 });
 
@@ -61,7 +66,9 @@ Deno.test("MLP: shapes, stable names, seeded init, condition input", async () =>
 });
 
 /** Loss, gradients and one Adam step of the EDM-wrapped MLP on the active backend. */
-async function forwardAndStep(): Promise<{ out: Float32Array; loss: number; grads: Float32Array[]; after: Float32Array[] }> {
+async function forwardAndStep(): Promise<
+  { out: Float32Array; loss: number; grads: Float32Array[]; after: Float32Array[] }
+> {
   const net = new MLP({ features: 5, hidden: [64, 64] }, 3);
   const B = 64;
   const x = tf.tensor(randn(1, B * 5), [B, 5]), z = tf.tensor(randn(2, B * 5), [B, 5]);
@@ -111,7 +118,9 @@ Deno.test("WebGPU runs the MLP forward and a training step and agrees with wasm"
     // Adam's first step is ≈ lr·sign(g): entries whose gradient is at rounding level may flip, so compare the
     // updated weights to the step size rather than to 1e-4.
     got.after.forEach((p, i) => {
-      for (let j = 0; j < p.length; j++) assert(Math.abs(p[j] - ref.after[i][j]) <= 2.1e-3, `webgpu param ${i}[${j}]`);
+      for (let j = 0; j < p.length; j++) {
+        assert(Math.abs(p[j] - ref.after[i][j]) <= 2.1e-3, `webgpu param ${i}[${j}]`);
+      }
     });
   } finally {
     await initBackend("wasm");

@@ -25,7 +25,13 @@ export function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 
 }
 
 /** Assert that `a` matches `b` to `tol` norm-wise relative error (see {@link maxRelError}). */
-export function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what = "", floor = 1e-6) {
+export function assertClose(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  tol: number,
+  what = "",
+  floor = 1e-6,
+) {
   const e = maxRelError(a, b, floor);
   assert(e <= tol, `${what}: max relative error ${e.toExponential(3)} > ${tol}`);
 }

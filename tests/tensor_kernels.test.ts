@@ -53,7 +53,9 @@ Deno.test("wasm BatchMatMul and _FusedMatMul with transposes match cpu", async (
 Deno.test("wasm Conv2DBackpropFilter / Conv2DBackpropInput match cpu", async () => {
   const rng = Rng.fromSeed(2, "conv");
   const cases: [number, number, number, "same" | "valid"][] = [];
-  for (const k of [1, 3, 5]) for (const s of [1, 2, 3]) for (const p of ["same", "valid"] as const) cases.push([k, s, 0, p]);
+  for (const k of [1, 3, 5]) {
+    for (const s of [1, 2, 3]) for (const p of ["same", "valid"] as const) cases.push([k, s, 0, p]);
+  }
   for (const [k, s, , pad] of cases) {
     const [B, H, W, Ci, Co] = [2, 11, 9, 3, 4];
     const x = randn(rng, B * H * W * Ci), w = randn(rng, k * k * Ci * Co);

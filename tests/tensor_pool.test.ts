@@ -9,10 +9,15 @@ const SHARDS = new URL("./tensor_pool_shards.ts", import.meta.url);
 Deno.test("runShards returns results in order, reports progress, runs wasm in Workers", async () => {
   const inputs = [1, 2, 3, 4, 5].map((k) => new Float32Array(100).fill(k));
   const progress: number[] = [];
-  const out = await runShards<Float32Array, { value: number; backend: string }>(SHARDS, "sumSquares", inputs, {
-    workers: 2,
-    onProgress: (shard) => progress.push(shard),
-  });
+  const out = await runShards<Float32Array, { value: number; backend: string }>(
+    SHARDS,
+    "sumSquares",
+    inputs,
+    {
+      workers: 2,
+      onProgress: (shard) => progress.push(shard),
+    },
+  );
   assert(out.map((o) => o.value).join() === "100,400,900,1600,2500", `values ${out.map((o) => o.value)}`);
   assert(out.every((o) => o.backend === "wasm"), "backend");
   assert(progress.sort().join() === "0,1,2,3,4", `progress ${progress}`);
@@ -34,8 +39,11 @@ Deno.test("a failing shard rejects with the worker's message and stack", async (
     err = e;
   }
   assert(err instanceof ShardError, `expected ShardError, got ${err}`);
-  assert((err as Error).message.includes("deliberate failure") && (err as Error).message.includes("tensor_pool_shards.ts"),
-    (err as Error).message);
+  assert(
+    (err as Error).message.includes("deliberate failure") &&
+      (err as Error).message.includes("tensor_pool_shards.ts"),
+    (err as Error).message,
+  );
   let missing: unknown = null;
   try {
     await runShards(SHARDS, "noSuchFunction", [1], { workers: 1 });
@@ -67,11 +75,16 @@ Deno.test("two Workers run two shards at the same time", async () => {
   const one = await time(1), two = await time(2);
   // The speed-up depends on the hardware and on what else runs (on this 2-vCPU VM it measured 0.96× to 1.74×
   // for matmul across runs), so assert concurrency and report the speed-up.
-  console.log(`2 shards of matmul: 1 worker ${one.dt.toFixed(0)} ms, 2 workers ${two.dt.toFixed(0)} ms, ` +
-    `speed-up ${(one.dt / two.dt).toFixed(2)}×`);
+  console.log(
+    `2 shards of matmul: 1 worker ${one.dt.toFixed(0)} ms, 2 workers ${two.dt.toFixed(0)} ms, ` +
+      `speed-up ${(one.dt / two.dt).toFixed(2)}×`,
+  );
   const [a, b] = two.spans;
   const overlap = Math.min(a.end, b.end) - Math.max(a.start, b.start);
-  assert(overlap > 0.5 * Math.min(a.end - a.start, b.end - b.start), `shards did not overlap (${overlap} ms)`);
+  assert(
+    overlap > 0.5 * Math.min(a.end - a.start, b.end - b.start),
+    `shards did not overlap (${overlap} ms)`,
+  );
   const [c, d] = one.spans;
   assert(d.start >= c.end - 1, "one worker must run the shards one after the other");
 });

@@ -7,7 +7,10 @@ import { tf } from "../lib/tensor/backend.ts";
 import type { ShardContext } from "../lib/tensor/pool.ts";
 
 /** Sum of squares of the input computed with TF.js, plus the backend the Worker used. */
-export async function sumSquares(x: Float32Array, ctx: ShardContext): Promise<{ value: number; backend: string }> {
+export async function sumSquares(
+  x: Float32Array,
+  ctx: ShardContext,
+): Promise<{ value: number; backend: string }> {
   ctx.progress({ started: ctx.shard });
   const t = tf.tensor1d(x);
   const s = tf.sum(tf.square(t));

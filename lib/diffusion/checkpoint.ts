@@ -34,7 +34,11 @@ export async function saveTrainingState(dir: string, state: TrainingState): Prom
  * await trainDenoiser({ ...opts, resume: state });
  * ```
  */
-export async function loadTrainingState(dir: string, names: string[], withEma: boolean): Promise<TrainingState> {
+export async function loadTrainingState(
+  dir: string,
+  names: string[],
+  withEma: boolean,
+): Promise<TrainingState> {
   const params: Record<string, NDArray> = {};
   const optimizer: Record<string, NDArray> = {};
   for (const name of names) {
@@ -60,7 +64,11 @@ export async function loadTrainingState(dir: string, names: string[], withEma: b
  * importParams(net, await loadWeights(dir, Object.keys(net.params()), true));
  * ```
  */
-export async function loadWeights(dir: string, names: string[], ema = false): Promise<Record<string, NDArray>> {
+export async function loadWeights(
+  dir: string,
+  names: string[],
+  ema = false,
+): Promise<Record<string, NDArray>> {
   const out: Record<string, NDArray> = {};
   for (const name of names) out[name] = await readArray(dir, `${ema ? "ema" : "params"}/${name}`);
   return out;

@@ -28,7 +28,10 @@ export interface GaussianPrior {
  * const { values, vectors } = symmetricEigen(new Float64Array([2, 1, 1, 2]), 2); // values 1 and 3
  * ```
  */
-export function symmetricEigen(matrix: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+export function symmetricEigen(
+  matrix: ArrayLike<number>,
+  n: number,
+): { values: Float64Array; vectors: Float64Array } {
   if (matrix.length !== n * n) throw new Error(`symmetricEigen: ${matrix.length} values is not ${n}×${n}`);
   const a = Float64Array.from(matrix);
   const v = new Float64Array(n * n);

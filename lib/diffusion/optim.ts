@@ -112,7 +112,9 @@ export class Adam {
     const norm = tf.sqrt(tf.addN(g.map((x) => tf.sum(tf.square(x))))) as tf.Scalar;
     if (this.lastGradNorm) this.lastGradNorm.dispose();
     this.lastGradNorm = tf.keep(norm);
-    const scale = Number.isFinite(clipNorm) ? tf.minimum(1, tf.div(clipNorm, tf.add(norm, 1e-6))) : tf.scalar(1);
+    const scale = Number.isFinite(clipNorm)
+      ? tf.minimum(1, tf.div(clipNorm, tf.add(norm, 1e-6)))
+      : tf.scalar(1);
     const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
     const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
     names.forEach((name, i) => {

@@ -151,7 +151,10 @@ export function samplePC(
     for (let c = 0; c < corrections; c++) {
       x = advance(x, input, (x) => {
         const drift = tf.sub(x, denoiser(x, sigmaBatch(x, ss)));
-        return tf.add(tf.sub(x, tf.mul(drift, tauC)), tf.mul(rowNoise(rows, x.shape), ss * Math.sqrt(2 * tauC)));
+        return tf.add(
+          tf.sub(x, tf.mul(drift, tauC)),
+          tf.mul(rowNoise(rows, x.shape), ss * Math.sqrt(2 * tauC)),
+        );
       });
     }
     opts.onStep?.(i + 1, n + 1);

@@ -48,7 +48,9 @@ export function sigmaAt(s: VESchedule, t: number): number {
  * ```
  */
 export function sigmaGrid(s: VESchedule, steps: number): Float64Array {
-  if (!(Number.isInteger(steps) && steps >= 1)) throw new Error(`sampler steps must be an integer ≥ 1, got ${steps}`);
+  if (!(Number.isInteger(steps) && steps >= 1)) {
+    throw new Error(`sampler steps must be an integer ≥ 1, got ${steps}`);
+  }
   const out = new Float64Array(steps + 1);
   for (let i = 0; i <= steps; i++) out[i] = sigmaAt(s, 1 - i / steps);
   return out;

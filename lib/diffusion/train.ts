@@ -116,7 +116,9 @@ export async function trainDenoiser(opts: TrainOptions): Promise<TrainResult> {
   const { net, data, schedule, batchSize, seed } = opts;
   const event = [...net.eventShape];
   const width = event.reduce((a, b) => a * b, 1);
-  if (data.length % width !== 0) throw new Error(`train: ${data.length} values is not a multiple of ${width}`);
+  if (data.length % width !== 0) {
+    throw new Error(`train: ${data.length} values is not a multiple of ${width}`);
+  }
   const rows = data.length / width;
   const cw = net.conditionFeatures;
   if (cw > 0 && (!opts.conditions || opts.conditions.length !== rows * cw)) {

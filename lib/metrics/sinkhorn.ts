@@ -94,8 +94,9 @@ export function squaredDistances(u: NDArray, v: NDArray): Float64Array {
 const NEGLIGIBLE = -60;
 
 function hostSinkhorn(cost: Float64Array, n: number, m: number, o: Required<SinkhornOptions>): OTResult {
-  const k = new Float64Array(n * m); // −M/λ
-  for (let i = 0; i < k.length; i++) k[i] = -cost[i] / o.reg;
+  // −M/λ, overwriting the cost matrix (this function owns it): one n·m buffer instead of two.
+  const k = cost;
+  for (let i = 0; i < k.length; i++) k[i] = -k[i] / o.reg;
   const loga = -Math.log(n), logb = -Math.log(m);
   const f = new Float64Array(n), g = new Float64Array(m);
   const colMax = new Float64Array(m), colSum = new Float64Array(m);
@@ -160,7 +161,7 @@ function hostSinkhorn(cost: Float64Array, n: number, m: number, o: Required<Sink
     const row = i * m;
     for (let j = 0; j < m; j++) {
       const t = k[row + j] + f[i] + g[j];
-      if (t > NEGLIGIBLE) total += Math.exp(t) * cost[row + j];
+      if (t > NEGLIGIBLE) total += Math.exp(t) * -k[row + j] * o.reg;
     }
   }
   return { cost: total, iterations, converged, marginalError: err };

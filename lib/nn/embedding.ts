@@ -8,7 +8,9 @@ import * as tf from "@tensorflow/tfjs-core";
 
 /** The E/2 frequencies (1e-4)^linspace(0, 1, E/2). */
 export function embeddingFrequencies(features: number): Float32Array {
-  if (features % 2 !== 0 || features < 2) throw new Error(`embedding features must be even ≥ 2, got ${features}`);
+  if (features % 2 !== 0 || features < 2) {
+    throw new Error(`embedding features must be even ≥ 2, got ${features}`);
+  }
   const half = features / 2;
   const f = new Float32Array(half);
   for (let k = 0; k < half; k++) f[k] = Math.pow(1e-4, half === 1 ? 0 : k / (half - 1));

@@ -56,7 +56,11 @@ export class MLP implements NoiseConditionedNet {
       conditionFeatures: this.conditionFeatures,
     };
     const p = new ParamBuilder(seed);
-    const widths = [config.features + this.embeddingFeatures + this.conditionFeatures, ...hidden, config.features];
+    const widths = [
+      config.features + this.embeddingFeatures + this.conditionFeatures,
+      ...hidden,
+      config.features,
+    ];
     for (let i = 0; i + 1 < widths.length; i++) {
       const bound = 1 / Math.sqrt(widths[i]);
       this.#weights.push(p.uniform(`linear.${i}.weight`, [widths[i], widths[i + 1]], bound));
@@ -85,7 +89,11 @@ export class MLP implements NoiseConditionedNet {
       let h = tf.concat(parts, 1) as tf.Tensor2D;
       const last = this.#weights.length - 1;
       for (let i = 0; i < last; i++) {
-        h = layerNorm(silu(linear(h, this.#weights[i] as tf.Tensor2D, this.#biases[i] as tf.Tensor1D)), this.#gammas[i], this.#betas[i]);
+        h = layerNorm(
+          silu(linear(h, this.#weights[i] as tf.Tensor2D, this.#biases[i] as tf.Tensor1D)),
+          this.#gammas[i],
+          this.#betas[i],
+        );
       }
       return linear(h, this.#weights[last] as tf.Tensor2D, this.#biases[last] as tf.Tensor1D);
     });

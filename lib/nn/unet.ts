@@ -66,8 +66,17 @@ export class UNet implements NoiseConditionedNet {
     this.#blocks = blocks;
     this.#groups = groups;
     this.#hidden = 4 * features[0];
-    this.config = { kind: "unet", ...config, features, blocksPerLevel: blocks, groups, embeddingFeatures: this.embeddingFeatures };
-    for (const f of features) if (f % groups) throw new Error(`UNet: ${f} channels not divisible by ${groups} groups`);
+    this.config = {
+      kind: "unet",
+      ...config,
+      features,
+      blocksPerLevel: blocks,
+      groups,
+      embeddingFeatures: this.embeddingFeatures,
+    };
+    for (const f of features) {
+      if (f % groups) throw new Error(`UNet: ${f} channels not divisible by ${groups} groups`);
+    }
 
     const p = new ParamBuilder(seed);
     const conv = (name: string, k: number, cin: number, cout: number) => {
@@ -117,12 +126,19 @@ export class UNet implements NoiseConditionedNet {
   }
 
   #conv(name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
-    return tf.add(tf.conv2d(x, this.#v[`${name}.weight`] as tf.Tensor4D, stride, "same"), this.#v[`${name}.bias`]);
+    return tf.add(
+      tf.conv2d(x, this.#v[`${name}.weight`] as tf.Tensor4D, stride, "same"),
+      this.#v[`${name}.bias`],
+    );
   }
 
   #block(name: string, x: tf.Tensor4D, e: tf.Tensor2D): tf.Tensor4D {
     const v = this.#v, c = x.shape[3];
-    const mod = linear(e, v[`${name}.modulation.weight`] as tf.Tensor2D, v[`${name}.modulation.bias`] as tf.Tensor1D);
+    const mod = linear(
+      e,
+      v[`${name}.modulation.weight`] as tf.Tensor2D,
+      v[`${name}.modulation.bias`] as tf.Tensor1D,
+    );
     const [scale, shift, gate] = tf.split(tf.reshape(mod, [-1, 1, 1, 3 * c]), 3, 3);
     let h = groupNorm(x, this.#groups, v[`${name}.norm1.gamma`], v[`${name}.norm1.beta`]);
     h = tf.add(tf.mul(h, tf.add(scale, 1)), shift);
@@ -139,7 +155,10 @@ export class UNet implements NoiseConditionedNet {
       let input = x as tf.Tensor4D;
       if (this.#conditionChannels > 0) {
         if (!condition) throw new Error(`UNet: expects ${this.#conditionChannels} condition channels`);
-        input = tf.concat([input, tf.reshape(condition, [b, hgt, wid, this.#conditionChannels]) as tf.Tensor4D], 3);
+        input = tf.concat([
+          input,
+          tf.reshape(condition, [b, hgt, wid, this.#conditionChannels]) as tf.Tensor4D,
+        ], 3);
       } else if (condition) {
         throw new Error("UNet: got a condition but was built with conditionChannels = 0");
       }
@@ -181,7 +200,12 @@ export class UNet implements NoiseConditionedNet {
  */
 export function upsampleTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
-  const up = tf.reshape(tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1])), [b, 2 * h, 2 * w, c]);
+  const up = tf.reshape(tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1])), [
+    b,
+    2 * h,
+    2 * w,
+    c,
+  ]);
   if (2 * h === height && 2 * w === width) return up as tf.Tensor4D;
   return tf.slice(up, [0, 0, 0, 0], [b, height, width, c]) as tf.Tensor4D;
 }

@@ -37,13 +37,18 @@ export interface Plan {
 }
 
 /** The key of a stage given its inputs' keys. */
-export function stageKey(stage: Stage, inputKeys: Record<string, string | string[]>): string {
+export function stageKey(
+  stage: Stage,
+  inputKeys: Record<string, string | string[]>,
+  external: string | null = null,
+): string {
   return sha256(canonicalJson({
     task: stage.task.name,
     version: stage.task.version,
     params: stage.params,
     seed: stage.seed,
     inputs: inputKeys,
+    external,
   })).slice(0, 32);
 }
 
@@ -60,14 +65,19 @@ export function stageKey(stage: Stage, inputKeys: Record<string, string | string
 export async function makePlan(graph: Graph, store: Store): Promise<Plan> {
   const stages = new Map<string, PlannedStage>();
   const keyOf = (id: string) => stages.get(id)!.key;
-  // Keys first (cheap, in order), then the store checks in parallel.
+  // Fingerprints of files outside the store (user data), then keys in order, then store checks.
+  const external = new Map<string, string>();
+  await Promise.all(graph.order.map(async (id) => {
+    const s = graph.stages.get(id)!;
+    if (s.task.fingerprint) external.set(id, await s.task.fingerprint(s.params, graph.spec.dir));
+  }));
   for (const id of graph.order) {
     const stage = graph.stages.get(id)!;
     const inputKeys: Record<string, string | string[]> = {};
     for (const [name, ids] of Object.entries(stage.inputs)) {
       inputKeys[name] = stage.task.inputs[name]?.list ? ids.map(keyOf) : keyOf(ids[0]);
     }
-    stages.set(id, { stage, key: stageKey(stage, inputKeys), inputKeys, status: "missing", reasons: [], checkpoints: [] });
+    stages.set(id, { stage, key: stageKey(stage, inputKeys, external.get(id) ?? null), inputKeys, status: "missing", reasons: [], checkpoints: [] });
   }
   await Promise.all([...stages.values()].map(async (p) => {
     const st = await store.check(p.key);

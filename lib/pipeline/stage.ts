@@ -117,6 +117,7 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       seed: stage.seed,
       lap: stage.lap,
       backend: opts.backend,
+      baseDir: plan.graph.spec.dir,
       signal: opts.signal ?? new AbortController().signal,
       input(name) {
         const ids = stage.inputs[name];

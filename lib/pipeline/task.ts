@@ -43,6 +43,12 @@ export interface TaskDef<S extends z.ZodType = z.ZodType> {
   inputs: Record<string, InputSpec>;
   /** Default resources on a cluster. */
   resources?: Resources;
+  /**
+   * For tasks that read files outside the store (a researcher's own data): a fingerprint of
+   * those files (e.g. paths, sizes and modification times), hashed into the stage key so that
+   * editing the files reruns the stage. Relative paths resolve against `baseDir`.
+   */
+  fingerprint?(params: z.output<S>, baseDir: string): Promise<string>;
   /** Compute the outputs. */
   run(ctx: StageContext<z.output<S>>): Promise<void>;
 }
@@ -106,6 +112,8 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly lap: number | null;
   /** Numerical backend asked for in the spec (`auto`, `wasm`, `webgpu`, `cpu`). */
   readonly backend: string;
+  /** Directory that relative paths in parameters resolve against (the spec file's). */
+  readonly baseDir: string;
   /** Cancelled when the run is interrupted. */
   readonly signal: AbortSignal;
   /** The single stage wired to input `name` (throws if unwired and not optional). */

@@ -52,8 +52,9 @@ interface GpuAdapterLike {
 
 /** Describe the WebGPU adapter, or null when there is none. */
 export async function probeGpuAdapter(): Promise<{ description: string; hardware: boolean } | null> {
-  const gpu = (navigator as unknown as { gpu?: { requestAdapter(o?: unknown): Promise<GpuAdapterLike | null> } })
-    .gpu;
+  const gpu =
+    (navigator as unknown as { gpu?: { requestAdapter(o?: unknown): Promise<GpuAdapterLike | null> } })
+      .gpu;
   if (!gpu) return null;
   let adapter: GpuAdapterLike | null = null;
   try {
@@ -75,7 +76,9 @@ async function activate(choice: BackendChoice): Promise<BackendInfo> {
   if (choice === "auto" || choice === "webgpu") {
     const probe = await probeGpuAdapter();
     if (choice === "webgpu") {
-      if (!probe) throw new Error("backend webgpu: no WebGPU adapter (navigator.gpu is missing or returned none)");
+      if (!probe) {
+        throw new Error("backend webgpu: no WebGPU adapter (navigator.gpu is missing or returned none)");
+      }
       target = "webgpu";
       adapter = probe.description;
     } else if (probe?.hardware) {

@@ -53,12 +53,15 @@ export function transferables(value: unknown, out: ArrayBuffer[] = [], depth = 0
   if (value === null || typeof value !== "object" || depth > 6) return out;
   if (ArrayBuffer.isView(value)) {
     const b = value.buffer;
-    if (b instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === b.byteLength && !out.includes(b)) {
+    if (
+      b instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === b.byteLength &&
+      !out.includes(b)
+    ) {
       out.push(b);
     }
     return out;
   }
-  if (Array.isArray(value)) for (const v of value) transferables(v, out, depth + 1);
+  if (Array.isArray(value)) { for (const v of value) transferables(v, out, depth + 1); }
   else for (const v of Object.values(value as Record<string, unknown>)) transferables(v, out, depth + 1);
   return out;
 }
@@ -210,7 +213,10 @@ export async function runShards<I, O>(
   inputs: I[],
   opts: PoolOptions & RunOptions = {},
 ): Promise<O[]> {
-  const pool = new WorkerPool({ workers: Math.min(opts.workers ?? navigator.hardwareConcurrency ?? 1, inputs.length), backend: opts.backend });
+  const pool = new WorkerPool({
+    workers: Math.min(opts.workers ?? navigator.hardwareConcurrency ?? 1, inputs.length),
+    backend: opts.backend,
+  });
   try {
     return await pool.run<I, O>(moduleUrl, fnName, inputs, opts);
   } finally {

@@ -42,7 +42,11 @@ function untransposingMatMul(original: Kernel, transpose: Kernel): Kernel {
     if (!transposeA && !transposeB) return original(args);
     const temps: tf.TensorInfo[] = [];
     const materialise = (t: tf.TensorInfo): tf.TensorInfo => {
-      const r = transpose({ inputs: { x: t }, attrs: { perm: swapLastTwo(t.shape.length) }, backend: args.backend });
+      const r = transpose({
+        inputs: { x: t },
+        attrs: { perm: swapLastTwo(t.shape.length) },
+        backend: args.backend,
+      });
       const out = Array.isArray(r) ? r[0] : r;
       temps.push(out);
       return out;
@@ -66,7 +70,9 @@ function convParams(attrs: Attrs, xShape: number[], filterShape: number[]) {
     dimRoundingMode?: "floor" | "round" | "ceil";
     dataFormat?: "NHWC" | "NCHW";
   };
-  if (dataFormat && dataFormat !== "NHWC") throw new Error(`wasm conv backprop patch: dataFormat ${dataFormat}`);
+  if (dataFormat && dataFormat !== "NHWC") {
+    throw new Error(`wasm conv backprop patch: dataFormat ${dataFormat}`);
+  }
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
