@@ -34,7 +34,14 @@ function common(cmd: Command): Command {
   return cmd
     .option("-f, --file <path>", "pipeline spec", "pipeline.yaml")
     .option("--set <key=value>", "override a spec value, e.g. em.laps=16 (repeatable)", collect, [])
-    .addOption(new Option("--backend <name>", "numerical backend (same as --set backend=NAME)").choices(["auto", "webgpu", "wasm", "cpu"]));
+    .addOption(
+      new Option("--backend <name>", "numerical backend (same as --set backend=NAME)").choices([
+        "auto",
+        "webgpu",
+        "wasm",
+        "cpu",
+      ]),
+    );
 }
 
 async function loadTasks(spec: Spec): Promise<TaskRegistry> {
@@ -45,27 +52,46 @@ async function loadTasks(spec: Spec): Promise<TaskRegistry> {
     try {
       mod = await import(`file://${plugin}`);
     } catch (e) {
-      throw new SpecError([{ where: spec.locate(["plugins"]), message: `cannot load plugin ${plugin}: ${(e as Error).message.split("\n")[0]}` }]);
+      throw new SpecError([{
+        where: spec.locate(["plugins"]),
+        message: `cannot load plugin ${plugin}: ${(e as Error).message.split("\n")[0]}`,
+      }]);
     }
     if (!Array.isArray(mod.tasks)) {
-      throw new SpecError([{ where: spec.locate(["plugins"]), message: `plugin ${plugin} must export \`tasks: TaskDef[]\`` }]);
+      throw new SpecError([{
+        where: spec.locate(["plugins"]),
+        message: `plugin ${plugin} must export \`tasks: TaskDef[]\``,
+      }]);
     }
     for (const t of mod.tasks) registry.set(t.name, t);
   }
   return registry;
 }
 
+/**
+ * A path given on the command line, made absolute against the user's directory: `deno task`
+ * runs in the project root, and says where the user was in INIT_CWD.
+ */
+function userPath(path: string): string {
+  if (path.startsWith("/")) return path;
+  const cwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
+  return `${cwd}/${path}`.replace(/\/\.\//g, "/");
+}
+
 async function loadGraph(opts: CommonOpts): Promise<Graph> {
   const sets = [...opts.set];
   if (opts.backend) sets.push(`backend=${opts.backend}`);
-  const spec = await loadSpec(opts.file, parseOverrides(sets));
+  const spec = await loadSpec(userPath(opts.file), parseOverrides(sets));
   return buildGraph(spec, await loadTasks(spec));
 }
 
 function checkIds(graph: Graph, ids: string[] | undefined, flag: string): void {
   for (const id of ids ?? []) {
     if (!graph.stages.has(id)) {
-      throw new SpecError([{ where: `${flag} ${id}`, message: `no stage "${id}" ${suggest(id, graph.order)}` }]);
+      throw new SpecError([{
+        where: `${flag} ${id}`,
+        message: `no stage "${id}" ${suggest(id, graph.order)}`,
+      }]);
     }
   }
 }
@@ -74,19 +100,23 @@ const print = (s = "") => console.log(s);
 
 // ------------------------------------------------------------------------------------------ run
 
-async function cmdRun(opts: CommonOpts & {
-  jobs: string;
-  until: string[];
-  force: string[];
-  dryRun?: boolean;
-  wait?: boolean;
-  executor: string;
-}): Promise<number> {
+async function cmdRun(
+  opts: CommonOpts & {
+    jobs: string;
+    until: string[];
+    force: string[];
+    dryRun?: boolean;
+    wait?: boolean;
+    executor: string;
+  },
+): Promise<number> {
   const graph = await loadGraph(opts);
   checkIds(graph, opts.until, "--until");
   checkIds(graph, opts.force, "--force");
   const jobs = Number(opts.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1) throw new SpecError([{ where: `--jobs ${opts.jobs}`, message: "jobs must be a positive integer" }]);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new SpecError([{ where: `--jobs ${opts.jobs}`, message: "jobs must be a positive integer" }]);
+  }
   const view = new ProgressView();
   const abort = new AbortController();
   let interrupted = 0;
@@ -130,7 +160,8 @@ async function cmdRun(opts: CommonOpts & {
       force: opts.force,
       dryRun: opts.dryRun,
       wait: opts.wait,
-      onWait: (h) => view.line(`waiting for the store lock held by pid ${h.pid} on ${h.host} (${h.command})…`),
+      onWait: (h) =>
+        view.line(`waiting for the store lock held by pid ${h.pid} on ${h.host} (${h.command})…`),
       onEvent: (e) => view.onEvent(e),
       onOutcome: (o) => view.onOutcome(o),
       onNotice: (m) => view.line(m),
@@ -151,11 +182,21 @@ async function cmdRun(opts: CommonOpts & {
 
 function printDryRun(s: RunSummary): void {
   const run = new Set(s.selection.run);
-  print(`dry run: ${s.selection.run.length} of ${s.plan.stages.size} stages would run (store ${s.plan.graph.spec.store})`);
+  print(
+    `dry run: ${s.selection.run.length} of ${s.plan.stages.size} stages would run (store ${s.plan.graph.spec.store})`,
+  );
   for (const id of s.plan.graph.order) {
     const p = s.plan.stages.get(id)!;
-    const what = run.has(id) ? (s.selection.forced.has(id) ? "run (forced)" : "run") : p.status === "cached" ? "cached" : "skip (--until)";
-    print(`  ${what.padEnd(14)} ${id.padEnd(22)} ${p.stage.task.name.padEnd(18)} ${p.key.slice(0, 12)}  ${p.reasons.join("; ")}`);
+    const what = run.has(id)
+      ? (s.selection.forced.has(id) ? "run (forced)" : "run")
+      : p.status === "cached"
+      ? "cached"
+      : "skip (--until)";
+    print(
+      `  ${what.padEnd(14)} ${id.padEnd(22)} ${p.stage.task.name.padEnd(18)} ${p.key.slice(0, 12)}  ${
+        p.reasons.join("; ")
+      }`,
+    );
   }
 }
 
@@ -175,15 +216,22 @@ function printSummary(s: RunSummary, interrupted: boolean): number {
   }
   const skipped = count("skipped"), cancelled = count("cancelled");
   print(
-    `${interrupted ? "interrupted" : failed.length ? "failed" : "done"}: ${ran.length} ran, ${cached} cached, ${failed.length} failed` +
-      `${skipped ? `, ${skipped} skipped (upstream failed)` : ""}${cancelled ? `, ${cancelled} cancelled` : ""} in ${formatDuration(s.seconds)}`,
+    `${
+      interrupted ? "interrupted" : failed.length ? "failed" : "done"
+    }: ${ran.length} ran, ${cached} cached, ${failed.length} failed` +
+      `${skipped ? `, ${skipped} skipped (upstream failed)` : ""}${
+        cancelled ? `, ${cancelled} cancelled` : ""
+      } in ${formatDuration(s.seconds)}`,
   );
   return failed.length || interrupted ? 1 : 0;
 }
 
 // ------------------------------------------------------------------------------------------ exec
 
-async function cmdExec(id: string, opts: CommonOpts & { force?: boolean; events?: boolean }): Promise<number> {
+async function cmdExec(
+  id: string,
+  opts: CommonOpts & { force?: boolean; events?: boolean },
+): Promise<number> {
   if (opts.events) watchParent();
   const graph = await loadGraph(opts);
   checkIds(graph, [id], "exec");
@@ -194,8 +242,13 @@ async function cmdExec(id: string, opts: CommonOpts & { force?: boolean; events?
     ? (e: StageEvent) => Deno.stdout.writeSync(enc.encode(EVENT_MARK + JSON.stringify(e) + "\n"))
     : (e: StageEvent) => {
       if (e.type === "log") console.log(`${e.id}: ${e.message}`);
-      else if (e.type === "progress") console.log(`${e.id}: ${e.done}/${e.total} ${e.unit}${e.info ? ` ${e.info}` : ""}`);
-      else if (e.type === "done") console.log(`${e.id}: ${e.cached ? "already in the store" : `done in ${formatDuration(e.seconds)}`} (${e.key})`);
+      else if (e.type === "progress") {
+        console.log(`${e.id}: ${e.done}/${e.total} ${e.unit}${e.info ? ` ${e.info}` : ""}`);
+      } else if (e.type === "done") {
+        console.log(
+          `${e.id}: ${e.cached ? "already in the store" : `done in ${formatDuration(e.seconds)}`} (${e.key})`,
+        );
+      }
     };
   try {
     await runStage(plan, id, {
@@ -248,17 +301,34 @@ async function cmdStatus(opts: CommonOpts & { json?: boolean }): Promise<number>
   const plan = await openPlan(opts);
   const rows = plan.graph.order.map((id) => {
     const p = plan.stages.get(id)!;
-    return { id, task: p.stage.task.name, status: p.status, key: p.key, reasons: p.reasons, checkpoints: p.checkpoints };
+    return {
+      id,
+      task: p.stage.task.name,
+      status: p.status,
+      key: p.key,
+      reasons: p.reasons,
+      checkpoints: p.checkpoints,
+    };
   });
   if (opts.json) {
-    print(JSON.stringify({ spec: plan.graph.spec.file, store: plan.graph.spec.store, stages: rows }, null, 1));
+    print(
+      JSON.stringify({ spec: plan.graph.spec.file, store: plan.graph.spec.store, stages: rows }, null, 1),
+    );
     return 0;
   }
   const w = Math.max(8, ...rows.map((r) => r.id.length)) + 2;
   print(`${"stage".padEnd(w)}${"task".padEnd(18)}${"status".padEnd(9)}${"key".padEnd(14)}why`);
-  for (const r of rows) print(`${r.id.padEnd(w)}${r.task.padEnd(18)}${r.status.padEnd(9)}${r.key.slice(0, 12).padEnd(14)}${r.reasons.join("; ")}`);
+  for (const r of rows) {
+    print(
+      `${r.id.padEnd(w)}${r.task.padEnd(18)}${r.status.padEnd(9)}${r.key.slice(0, 12).padEnd(14)}${
+        r.reasons.join("; ")
+      }`,
+    );
+  }
   const n = (s: string) => rows.filter((r) => r.status === s).length;
-  print(`\n${n("cached")} cached, ${n("stale")} stale, ${n("missing")} missing (store ${plan.graph.spec.store})`);
+  print(
+    `\n${n("cached")} cached, ${n("stale")} stale, ${n("missing")} missing (store ${plan.graph.spec.store})`,
+  );
   return 0;
 }
 
@@ -278,7 +348,11 @@ async function cmdShow(id: string, opts: CommonOpts & { json?: boolean }): Promi
     key: p.key,
     seed: p.stage.seed,
     params: p.stage.params,
-    inputs: Object.fromEntries(Object.entries(p.stage.inputs).map(([k, ids]) => [k, ids.map((d) => ({ stage: d, key: plan.stages.get(d)!.key }))])),
+    inputs: Object.fromEntries(
+      Object.entries(p.stage.inputs).map((
+        [k, ids],
+      ) => [k, ids.map((d) => ({ stage: d, key: plan.stages.get(d)!.key }))]),
+    ),
     entry: m ? plan.store.entryDir(p.key) : null,
     outputs: m ? { arrays: m.arrays, json: m.json, files: m.files } : null,
     metrics: m?.metrics ?? null,
@@ -295,16 +369,28 @@ async function cmdShow(id: string, opts: CommonOpts & { json?: boolean }): Promi
   print(`  key      ${info.key}`);
   print(`  seed     ${info.seed}`);
   print(`  params   ${JSON.stringify(info.params)}`);
-  for (const [k, v] of Object.entries(info.inputs)) print(`  input    ${k} ← ${v.map((x) => `${x.stage} (${x.key.slice(0, 12)})`).join(", ")}`);
+  for (const [k, v] of Object.entries(info.inputs)) {
+    print(`  input    ${k} ← ${v.map((x) => `${x.stage} (${x.key.slice(0, 12)})`).join(", ")}`);
+  }
   if (m) {
     print(`  entry    ${info.entry}`);
-    for (const [k, a] of Object.entries(m.arrays)) print(`  array    ${k} ${a.dtype}[${a.shape.join(", ")}] chunks [${a.chunks.join(", ")}]`);
+    for (const [k, a] of Object.entries(m.arrays)) {
+      print(`  array    ${k} ${a.dtype}[${a.shape.join(", ")}] chunks [${a.chunks.join(", ")}]`);
+    }
     for (const k of m.json) print(`  json     ${k}`);
     for (const k of m.files) print(`  file     ${k}`);
-    for (const [k, v] of Object.entries(m.metrics)) print(`  metric   ${k} = ${typeof v === "number" ? Number(v.toPrecision(6)) : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(m.metrics)) {
+      print(`  metric   ${k} = ${typeof v === "number" ? Number(v.toPrecision(6)) : JSON.stringify(v)}`);
+    }
     const meta = m.meta as Record<string, unknown>;
-    print(`  ran      ${meta.started} → ${meta.finished} (${formatDuration(Number(meta.seconds))}) on ${meta.host}`);
-    const rest = Object.entries(meta).filter(([k]) => !["started", "finished", "seconds", "host", "pid"].includes(k));
+    print(
+      `  ran      ${meta.started} → ${meta.finished} (${
+        formatDuration(Number(meta.seconds))
+      }) on ${meta.host}`,
+    );
+    const rest = Object.entries(meta).filter(([k]) =>
+      !["started", "finished", "seconds", "host", "pid"].includes(k)
+    );
     for (const [k, v] of rest) print(`  meta     ${k} = ${JSON.stringify(v)}`);
   }
   return 0;
@@ -314,12 +400,16 @@ async function cmdDag(opts: CommonOpts & { format: string }): Promise<number> {
   const graph = await loadGraph(opts);
   const edges: [string, string, string][] = [];
   for (const id of graph.order) {
-    for (const [name, deps] of Object.entries(graph.stages.get(id)!.inputs)) for (const d of deps) edges.push([d, id, name]);
+    for (const [name, deps] of Object.entries(graph.stages.get(id)!.inputs)) {
+      for (const d of deps) edges.push([d, id, name]);
+    }
   }
   if (opts.format === "mermaid") {
     const n = new Map(graph.order.map((id, i) => [id, `s${i}`]));
     print("graph TD");
-    for (const id of graph.order) print(`  ${n.get(id)}["${id}<br/><small>${graph.stages.get(id)!.task.name}</small>"]`);
+    for (const id of graph.order) {
+      print(`  ${n.get(id)}["${id}<br/><small>${graph.stages.get(id)!.task.name}</small>"]`);
+    }
     for (const [a, b, name] of edges) print(`  ${n.get(a)} -->|${name}| ${n.get(b)}`);
   } else if (opts.format === "dot") {
     print("digraph pipeline {\n  rankdir=TB;\n  node [shape=box];");
@@ -329,7 +419,9 @@ async function cmdDag(opts: CommonOpts & { format: string }): Promise<number> {
   } else {
     for (const id of graph.order) {
       const s = graph.stages.get(id)!;
-      const ins = Object.entries(s.inputs).map(([k, ids]) => `${k}=${ids.length > 3 ? `${ids[0]}…${ids.at(-1)} (${ids.length})` : ids.join(",")}`);
+      const ins = Object.entries(s.inputs).map(([k, ids]) =>
+        `${k}=${ids.length > 3 ? `${ids[0]}…${ids.at(-1)} (${ids.length})` : ids.join(",")}`
+      );
       print(`${id} (${s.task.name})${ins.length ? ` ← ${ins.join(" ")}` : ""}`);
     }
   }
@@ -349,7 +441,9 @@ async function cmdMetrics(opts: CommonOpts & { json?: boolean }): Promise<number
     print(JSON.stringify(byStage, null, 1));
     return 0;
   }
-  const fmt = (v: unknown) => (typeof v === "number" ? String(Number(v.toPrecision(5))) : JSON.stringify(v) ?? "");
+  const fmt = (
+    v: unknown,
+  ) => (typeof v === "number" ? String(Number(v.toPrecision(5))) : JSON.stringify(v) ?? "");
   // Loop stages: one table per (loop, body stage), laps as rows.
   const tables = new Map<string, { lap: number; metrics: Record<string, unknown> }[]>();
   for (const [id, metrics] of Object.entries(byStage)) {
@@ -369,7 +463,10 @@ async function cmdMetrics(opts: CommonOpts & { json?: boolean }): Promise<number
     print(`\n${t}`);
     print(["lap".padEnd(5), ...cols.map((c) => c.padStart(Math.max(10, c.length)))].join(" "));
     for (const r of rows.sort((a, b) => a.lap - b.lap)) {
-      print([String(r.lap).padEnd(5), ...cols.map((c) => fmt(r.metrics[c]).padStart(Math.max(10, c.length)))].join(" "));
+      print(
+        [String(r.lap).padEnd(5), ...cols.map((c) => fmt(r.metrics[c]).padStart(Math.max(10, c.length)))]
+          .join(" "),
+      );
     }
   }
   if (!Object.keys(byStage).length) print("no metrics yet (run the pipeline first)");
@@ -378,14 +475,19 @@ async function cmdMetrics(opts: CommonOpts & { json?: boolean }): Promise<number
 
 // ------------------------------------------------------------------------------------------ gc / verify / tasks
 
-async function cmdGc(opts: { file: string[]; set: string[]; dryRun?: boolean; wait?: boolean }): Promise<number> {
+async function cmdGc(
+  opts: { file: string[]; set: string[]; dryRun?: boolean; wait?: boolean },
+): Promise<number> {
   const files = opts.file.length ? opts.file : ["pipeline.yaml"];
   const keep = new Set<string>(), keepIds = new Set<string>();
   let storeRoot: string | null = null;
   for (const f of files) {
     const graph = await loadGraph({ file: f, set: opts.set });
     if (storeRoot && storeRoot !== graph.spec.store) {
-      throw new SpecError([{ where: f, message: `uses store ${graph.spec.store}, but ${files[0]} uses ${storeRoot}: gc one store at a time` }]);
+      throw new SpecError([{
+        where: f,
+        message: `uses store ${graph.spec.store}, but ${files[0]} uses ${storeRoot}: gc one store at a time`,
+      }]);
     }
     storeRoot = graph.spec.store;
     const plan = await makePlan(graph, await Store.open(graph.spec.store, { create: false }));
@@ -399,7 +501,11 @@ async function cmdGc(opts: { file: string[]; set: string[]; dryRun?: boolean; wa
   try {
     const { removed, bytes } = await store.gc(keep, keepIds, opts.dryRun);
     for (const r of removed) print(`${opts.dryRun ? "would remove" : "removed"} ${r}`);
-    print(`${opts.dryRun ? "would free" : "freed"} ${(bytes / 1e6).toFixed(1)} MB; kept ${keep.size} entries referred to by ${files.join(", ")}`);
+    print(
+      `${opts.dryRun ? "would free" : "freed"} ${
+        (bytes / 1e6).toFixed(1)
+      } MB; kept ${keep.size} entries referred to by ${files.join(", ")}`,
+    );
   } finally {
     await lock?.release();
   }
@@ -418,7 +524,9 @@ async function cmdVerify(opts: CommonOpts): Promise<number> {
       print(`${id}: DAMAGED (${st.reason}) ${plan.store.entryDir(p.key)}`);
     }
   }
-  print(`${ok} entries intact, ${bad} damaged${bad ? " (the next run quarantines and recomputes them)" : ""}`);
+  print(
+    `${ok} entries intact, ${bad} damaged${bad ? " (the next run quarantines and recomputes them)" : ""}`,
+  );
   return bad ? 1 : 0;
 }
 
@@ -447,7 +555,11 @@ export async function main(args: string[]): Promise<number> {
   const act = <T extends unknown[]>(fn: (...a: T) => Promise<number> | number) => async (...a: T) => {
     code = await fn(...a);
   };
-  common(program.command("run", { isDefault: true }).description("run every stage that is not cached (the default)"))
+  common(
+    program.command("run", { isDefault: true }).description(
+      "run every stage that is not cached (the default)",
+    ),
+  )
     .option("-j, --jobs <n>", "stages to run at once", "1")
     .option("--until <id>", "run only this stage and what it needs (repeatable)", collect, [])
     .option("--force <id>", "rerun this stage and its descendants although cached (repeatable)", collect, [])
@@ -458,20 +570,37 @@ export async function main(args: string[]): Promise<number> {
   common(program.command("status").description("every stage: cached | stale | missing, and why"))
     .option("--json", "machine-readable output").action(act(cmdStatus));
   common(program.command("dag").description("print the stage graph"))
-    .addOption(new Option("--format <fmt>", "output format").choices(["text", "mermaid", "dot"]).default("text"))
+    .addOption(
+      new Option("--format <fmt>", "output format").choices(["text", "mermaid", "dot"]).default("text"),
+    )
     .action(act(cmdDag));
-  common(program.command("show").argument("<id>", "stage id, e.g. em[3].fit").description("params, key, inputs, outputs, metrics, timings of a stage"))
+  common(
+    program.command("show").argument("<id>", "stage id, e.g. em[3].fit").description(
+      "params, key, inputs, outputs, metrics, timings of a stage",
+    ),
+  )
     .option("--json", "machine-readable output").action(act(cmdShow));
   common(program.command("metrics").description("every metric of every stage, by EM lap"))
     .option("--json", "machine-readable output").action(act(cmdMetrics));
   program.command("gc").description("remove store entries that no given spec refers to")
-    .option("-f, --file <path>", "spec whose entries to keep (repeatable; default pipeline.yaml)", collect, [])
+    .option(
+      "-f, --file <path>",
+      "spec whose entries to keep (repeatable; default pipeline.yaml)",
+      collect,
+      [],
+    )
     .option("--set <key=value>", "override a spec value (repeatable)", collect, [])
     .option("-n, --dry-run", "list what would be removed")
     .option("--wait", "wait for a run holding the store")
     .action(act(cmdGc));
-  common(program.command("verify").description("hash every entry of the spec and report damage")).action(act(cmdVerify));
-  common(program.command("exec").argument("<id>", "stage id").description("run one stage in this process (inputs must be in the store)"))
+  common(program.command("verify").description("hash every entry of the spec and report damage")).action(
+    act(cmdVerify),
+  );
+  common(
+    program.command("exec").argument("<id>", "stage id").description(
+      "run one stage in this process (inputs must be in the store)",
+    ),
+  )
     .option("--force", "recompute even if cached")
     .option("--events", "write machine-readable progress events to stdout")
     .action(act(cmdExec));

@@ -13,8 +13,15 @@ function cliArgs(args: string[]): string[] {
 }
 
 async function cli(cwd: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command(Deno.execPath(), { args: cliArgs(args), cwd, stdout: "null", stderr: "piped" }).output();
-  if (out.code !== 0) throw new Error(`pipeline ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: cliArgs(args),
+    cwd,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (out.code !== 0) {
+    throw new Error(`pipeline ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
 }
 
 /** A 100-stage spec: one source and a loop of 99 laps, each lap reading the previous one. */

@@ -42,6 +42,13 @@ export async function runBenchmarks(all: Benchmark[], names: string[]): Promise<
     const values: number[] = [];
     for (let i = 0; i < (b.reps ?? 5); i++) values.push(await b.measure(prepared));
     if (b.teardown) await b.teardown(prepared);
-    console.log(JSON.stringify({ bench: b.name, value: Number(median(values).toPrecision(4)), unit: b.unit, reps: values.length }));
+    console.log(
+      JSON.stringify({
+        bench: b.name,
+        value: Number(median(values).toPrecision(4)),
+        unit: b.unit,
+        reps: values.length,
+      }),
+    );
   }
 }

@@ -24,7 +24,10 @@ const params = z.object({
   manifold_dim: z.number().int().positive().default(1),
   /** zarr: path of the group, relative to the spec file. */
   path: z.string().optional(),
-}).refine((p) => p.source !== "zarr" || p.path, { message: "source zarr needs `path:` (the Zarr group of observations)", path: ["path"] });
+}).refine((p) => p.source !== "zarr" || p.path, {
+  message: "source zarr needs `path:` (the Zarr group of observations)",
+  path: ["path"],
+});
 
 function resolve(path: string, baseDir: string): string {
   return path.startsWith("/") ? path : `${baseDir}/${path}`;
@@ -66,7 +69,12 @@ export const datasetTask: TaskDef<typeof params> = {
   async run(ctx) {
     const p = ctx.params;
     if (p.source === "manifold") {
-      const { x, z: latent } = smoothManifold({ samples: p.samples, features: p.features, manifoldDim: p.manifold_dim, seed: ctx.seed });
+      const { x, z: latent } = smoothManifold({
+        samples: p.samples,
+        features: p.features,
+        manifoldDim: p.manifold_dim,
+        seed: ctx.seed,
+      });
       await ctx.writeArray("x", x);
       await ctx.writeArray("z", latent);
       ctx.metrics({ samples: p.samples, features: p.features });

@@ -77,7 +77,11 @@ export const evaluateTask: TaskDef<typeof params> = {
         ctx.progress.tick(1);
       }
       const e = momentErrors(rows(samples, 0, Math.min(n, nt)), rows(truth, 0, Math.min(n, nt)));
-      Object.assign(metrics, { mean_error: e.meanError, cov_error: e.covError, cov_rel_error: e.covRelError });
+      Object.assign(metrics, {
+        mean_error: e.meanError,
+        cov_error: e.covError,
+        cov_rel_error: e.covRelError,
+      });
     }
     const obsEntry = ctx.optionalInput("obs");
     if (obsEntry) {

@@ -5,7 +5,13 @@
  * @module
  */
 import { z } from "zod";
-import { gaussianEMStep, type GaussianPrior, priorFromArrays, priorToArrays, standardGaussianPrior } from "../lib/posterior/gaussian.ts";
+import {
+  gaussianEMStep,
+  type GaussianPrior,
+  priorFromArrays,
+  priorToArrays,
+  standardGaussianPrior,
+} from "../lib/posterior/gaussian.ts";
 import type { TaskDef } from "../lib/pipeline/task.ts";
 import { readObservations } from "./observations.ts";
 
@@ -28,7 +34,12 @@ export const fitGaussianTask: TaskDef<typeof params> = {
     const d = obs.family.xShape.reduce((a, b) => a * b, 1);
     let prior: GaussianPrior = standardGaussianPrior(d);
     let iteration = 0;
-    let history: { iteration: number; log_evidence: number | null; mean_change: number; cov_change: number }[] = [];
+    let history: {
+      iteration: number;
+      log_evidence: number | null;
+      mean_change: number;
+      cov_change: number;
+    }[] = [];
     const saved = await ctx.checkpoints.load("em");
     if (saved) {
       iteration = saved.state.iteration as number;
@@ -40,9 +51,17 @@ export const fitGaussianTask: TaskDef<typeof params> = {
       const { prior: next, stats } = gaussianEMStep(prior, obs, { mode, seed: ctx.seed + iteration });
       prior = next;
       iteration++;
-      history.push({ iteration, log_evidence: stats.logEvidence ?? null, mean_change: stats.meanChange, cov_change: stats.covChange });
+      history.push({
+        iteration,
+        log_evidence: stats.logEvidence ?? null,
+        mean_change: stats.meanChange,
+        cov_change: stats.covChange,
+      });
       await ctx.checkpoints.save("em", { iteration, history }, priorToArrays(prior));
-      ctx.progress.tick(1, stats.logEvidence !== undefined ? `log p(y) ${stats.logEvidence.toFixed(3)}` : undefined);
+      ctx.progress.tick(
+        1,
+        stats.logEvidence !== undefined ? `log p(y) ${stats.logEvidence.toFixed(3)}` : undefined,
+      );
       await Promise.resolve();
     }
     const arrays = priorToArrays(prior);
@@ -50,6 +69,10 @@ export const fitGaussianTask: TaskDef<typeof params> = {
     await ctx.writeArray("cov", arrays.cov);
     await ctx.writeJson("history", history);
     const last = history.at(-1)!;
-    ctx.metrics({ log_evidence: last.log_evidence, mean_change: last.mean_change, cov_change: last.cov_change });
+    ctx.metrics({
+      log_evidence: last.log_evidence,
+      mean_change: last.mean_change,
+      cov_change: last.cov_change,
+    });
   },
 };

@@ -33,7 +33,9 @@ export const samplePosteriorTask: TaskDef<typeof params> = {
     const obs = await readObservations(ctx.input("obs"));
     const priorEntry = ctx.input("prior");
     if (priorEntry.task !== "fit-gaussian") {
-      throw new Error(`sample-posterior: prior ${priorEntry.stageId} comes from task ${priorEntry.task}; expected fit-gaussian`);
+      throw new Error(
+        `sample-posterior: prior ${priorEntry.stageId} comes from task ${priorEntry.task}; expected fit-gaussian`,
+      );
     }
     const prior = priorFromArrays(await priorEntry.array("mean"), await priorEntry.array("cov"));
     const n = obs.y.shape[0];
@@ -51,7 +53,10 @@ export const samplePosteriorTask: TaskDef<typeof params> = {
       } else {
         const part = {
           ...obs,
-          y: { shape: [stop - start, ...obs.y.shape.slice(1)], data: obs.y.data.subarray(start * (obs.y.data.length / n), stop * (obs.y.data.length / n)) },
+          y: {
+            shape: [stop - start, ...obs.y.shape.slice(1)],
+            data: obs.y.data.subarray(start * (obs.y.data.length / n), stop * (obs.y.data.length / n)),
+          },
           params: obs.family.sliceParams(obs.params, start, stop),
         };
         const x = sampleGaussianPosterior(prior, part, ctx.seed, start);

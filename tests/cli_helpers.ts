@@ -24,7 +24,13 @@ export function cliArgs(args: string[]): string[] {
 
 /** Run `pipeline ARGS` in `cwd` and wait for it. */
 export async function cli(cwd: string, ...args: string[]): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), { args: cliArgs(args), cwd, stdout: "piped", stderr: "piped", env: { NO_COLOR: "1" } })
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: cliArgs(args),
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  })
     .output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
@@ -54,7 +60,10 @@ export function ranStages(stdout: string): string[] {
 }
 
 /** Status of every stage, from `status --json`. */
-export async function statuses(cwd: string, ...args: string[]): Promise<Record<string, { status: string; key: string; reasons: string[] }>> {
+export async function statuses(
+  cwd: string,
+  ...args: string[]
+): Promise<Record<string, { status: string; key: string; reasons: string[] }>> {
   const r = await cli(cwd, "status", "--json", ...args);
   if (r.code !== 0) throw new Error(`status failed: ${r.stderr}`);
   const out: Record<string, { status: string; key: string; reasons: string[] }> = {};

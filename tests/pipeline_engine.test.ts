@@ -30,7 +30,11 @@ Deno.test("a first run runs every stage; an unchanged rerun runs nothing", async
   assertEquals(r2.code, 0, r2.stderr);
   assertEquals(ranStages(r2.stdout), []);
   assertMatch(r2.stdout, /0 ran, 6 cached, 0 failed/);
-  assertEquals([...(await snapshot(`${dir}/store/entries`))], [...before], "store unchanged by a cached rerun");
+  assertEquals(
+    [...(await snapshot(`${dir}/store/entries`))],
+    [...before],
+    "store unchanged by a cached rerun",
+  );
 });
 
 Deno.test("changing one parameter reruns exactly that stage and its descendants", async () => {
@@ -101,7 +105,11 @@ stages:
   const resumed = await show(dir, "walk");
   assertEquals((resumed.metrics as { resumed: boolean }).resumed, true);
   assertEquals(resumed.key, expected.key);
-  assertEquals((resumed.metrics as { norm: number }).norm, (expected.metrics as { norm: number }).norm, "same output as uninterrupted");
+  assertEquals(
+    (resumed.metrics as { norm: number }).norm,
+    (expected.metrics as { norm: number }).norm,
+    "same output as uninterrupted",
+  );
   const outA = await snapshot(`${clean}/store/entries/${expected.key}/arrays`);
   const outB = await snapshot(`${dir}/store/entries/${resumed.key}/arrays`);
   assertEquals([...outB], [...outA], "bit-identical arrays");
@@ -195,7 +203,8 @@ stages:
   assertEquals(r.code, 0, r.stderr);
   const p = (await show(dir, "p")).meta as { started: string; finished: string };
   const q = (await show(dir, "q")).meta as { started: string; finished: string };
-  const overlap = Math.min(Date.parse(p.finished), Date.parse(q.finished)) - Math.max(Date.parse(p.started), Date.parse(q.started));
+  const overlap = Math.min(Date.parse(p.finished), Date.parse(q.finished)) -
+    Math.max(Date.parse(p.started), Date.parse(q.started));
   assert(overlap > 1000, `stages should overlap by > 1 s, overlap ${overlap} ms`);
 });
 
@@ -214,7 +223,12 @@ stages:
   assertMatch(r.stderr, /stage bad failed: the flux capacitor is empty/);
   assertMatch(r.stdout, /2 ran, 0 cached, 1 failed, 1 skipped/);
   const st = await statuses(dir);
-  assertEquals([st.a.status, st.other.status, st.bad.status, st.after.status], ["cached", "cached", "missing", "missing"]);
+  assertEquals([st.a.status, st.other.status, st.bad.status, st.after.status], [
+    "cached",
+    "cached",
+    "missing",
+    "missing",
+  ]);
 });
 
 Deno.test("a stage that writes NaN fails naming the output and index, and publishes nothing", async () => {
@@ -286,4 +300,40 @@ Deno.test("metrics, dag and show report what the store holds", async () => {
   const s = await cli(dir, "show", "em[0].walk");
   assertMatch(s.stdout, /array +x float32\[16\]/);
   assertMatch(s.stdout, /input +x ← b/);
+});
+
+Deno.test("Ctrl-C stops the running stage, keeps its checkpoint and the store whole; the rerun resumes", async () => {
+  const dir = await scratch(`
+store: store
+plugins: [${FIXTURES}]
+stages:
+  a: { task: fx-source, params: { n: 8 } }
+  walk: { task: fx-steps, inputs: { x: a }, params: { steps: 40, every: 2, sleep_ms: 100 } }
+`);
+  const child = spawnCli(dir, "run");
+  const deadline = Date.now() + 30_000;
+  let ckpt = false;
+  while (!ckpt && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    try {
+      for await (const k of Deno.readDir(`${dir}/store/checkpoints`)) {
+        for await (const s of Deno.readDir(`${dir}/store/checkpoints/${k.name}`)) {
+          if (s.name.startsWith("walk@")) ckpt = true;
+        }
+      }
+    } catch { /* not yet */ }
+  }
+  assert(ckpt, "no checkpoint appeared");
+  // A terminal's Ctrl-C: SIGINT to the whole foreground process group.
+  await new Deno.Command("kill", { args: ["-INT", "--", `-${child.pid}`] }).output();
+  const status = await child.status;
+  const out = new TextDecoder().decode(await new Response(child.stdout).arrayBuffer());
+  await child.stderr.cancel();
+  assertEquals(status.code, 1);
+  assertMatch(out, /interrupted/);
+  assertEquals([...Deno.readDirSync(`${dir}/store/tmp`)].map((e) => e.name), []);
+  assertEquals((await cli(dir, "verify")).code, 0);
+  const r = await cli(dir, "run");
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /resuming from walk/);
 });

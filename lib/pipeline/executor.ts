@@ -95,17 +95,25 @@ export class LocalExecutor implements Executor {
       if (!launched && running.size) await Promise.race([...running.values(), abortPromise(signal)]);
       else if (!launched && pending.length && running.size === 0) {
         // Everything left waits on something that will never finish: cannot happen with a DAG.
-        for (const id of pending) outcomes.set(id, { id, state: "skipped", seconds: 0, error: "unreachable" });
+        for (const id of pending) {
+          outcomes.set(id, { id, state: "skipped", seconds: 0, error: "unreachable" });
+        }
         break;
       }
     }
     return outcomes;
   }
 
-  async #runOne(id: string, force: boolean, onEvent: (e: StageEvent) => void, signal: AbortSignal): Promise<StageOutcome> {
+  async #runOne(
+    id: string,
+    force: boolean,
+    onEvent: (e: StageEvent) => void,
+    signal: AbortSignal,
+  ): Promise<StageOutcome> {
     const t0 = performance.now();
     const { command, args } = this.opts.stageCommand(id, { force });
-    const child = new Deno.Command(command, { args, stdout: "piped", stderr: "piped", stdin: "null" }).spawn();
+    const child = new Deno.Command(command, { args, stdout: "piped", stderr: "piped", stdin: "null" })
+      .spawn();
     const kill = () => {
       try {
         child.kill("SIGTERM");
@@ -145,7 +153,8 @@ export class LocalExecutor implements Executor {
       id,
       state: "failed",
       seconds,
-      error: failure ?? `stage process exited with code ${status.code}${status.signal ? ` (${status.signal})` : ""}`,
+      error: failure ??
+        `stage process exited with code ${status.code}${status.signal ? ` (${status.signal})` : ""}`,
       logTail: tail,
     };
   }
@@ -159,7 +168,10 @@ function abortPromise(signal: AbortSignal): Promise<void> {
 }
 
 /** Call `onLine` for every line of a byte stream. */
-export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+export async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
   const decoder = new TextDecoder();
   let buf = "";
   for await (const chunk of stream) {

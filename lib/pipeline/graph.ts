@@ -12,7 +12,15 @@
  */
 import { z } from "zod";
 import { deriveSeed } from "../random.ts";
-import { isLoop, type LoopDecl, type Spec, SpecError, type SpecIssue, type StageDecl, suggest } from "./spec.ts";
+import {
+  isLoop,
+  type LoopDecl,
+  type Spec,
+  SpecError,
+  type SpecIssue,
+  type StageDecl,
+  suggest,
+} from "./spec.ts";
 import type { Resources, TaskDef } from "./task.ts";
 
 /** One node of the expanded graph. */
@@ -64,7 +72,8 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
       if (topIds.has(s.name)) {
         issues.push({
           where: spec.locate(s.path),
-          message: `stage "${s.name}" of loop "${loop.name}" has the same id as a top-level stage: references would be ambiguous; rename one`,
+          message:
+            `stage "${s.name}" of loop "${loop.name}" has the same id as a top-level stage: references would be ambiguous; rename one`,
         });
       }
     }
@@ -82,7 +91,11 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
     }
   }
 
-  const resolve = (ref: string, ctx: { loop: LoopDecl | null; lap: number | null }, where: string): string[] | null => {
+  const resolve = (
+    ref: string,
+    ctx: { loop: LoopDecl | null; lap: number | null },
+    where: string,
+  ): string[] | null => {
     const bad = (msg: string) => {
       issues.push({ where, message: msg });
       return null;
@@ -92,15 +105,28 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
       if (!ctx.loop) return bad(`"${ref}": prev.NAME is only meaningful inside a loop`);
       const name = prev[1];
       if (!ctx.loop.body.some((s) => s.name === name)) {
-        return bad(`"${ref}": loop "${ctx.loop.name}" has no stage "${name}" ${suggest(name, ctx.loop.body.map((s) => s.name))}`);
+        return bad(
+          `"${ref}": loop "${ctx.loop.name}" has no stage "${name}" ${
+            suggest(
+              name,
+              ctx.loop.body.map((s) => s.name),
+            )
+          }`,
+        );
       }
       if (ctx.lap! > 0) return [`${ctx.loop.name}[${ctx.lap! - 1}].${name}`];
       const start = ctx.loop.start[name];
       if (!start) {
-        return bad(`"${ref}" in lap 0 of "${ctx.loop.name}" needs \`loop: { start: { ${name}: STAGE } }\` to say what the first lap starts from`);
+        return bad(
+          `"${ref}" in lap 0 of "${ctx.loop.name}" needs \`loop: { start: { ${name}: STAGE } }\` to say what the first lap starts from`,
+        );
       }
       if (!topIds.has(start) || loops.has(start)) {
-        return bad(`loop "${ctx.loop.name}" starts "${name}" from "${start}", which is not a top-level stage ${suggest(start, [...topIds].filter((t) => !loops.has(t)))}`);
+        return bad(
+          `loop "${ctx.loop.name}" starts "${name}" from "${start}", which is not a top-level stage ${
+            suggest(start, [...topIds].filter((t) => !loops.has(t)))
+          }`,
+        );
       }
       return [start];
     }
@@ -110,19 +136,36 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
       const loop = loops.get(loopName);
       if (!loop) return bad(`"${ref}": no loop "${loopName}" ${suggest(loopName, [...loops.keys()])}`);
       if (!loop.body.some((s) => s.name === name)) {
-        return bad(`"${ref}": loop "${loopName}" has no stage "${name}" ${suggest(name, loop.body.map((s) => s.name))}`);
+        return bad(
+          `"${ref}": loop "${loopName}" has no stage "${name}" ${
+            suggest(name, loop.body.map((s) => s.name))
+          }`,
+        );
       }
       if (idx === "*") return Array.from({ length: loop.laps }, (_, l) => `${loopName}[${l}].${name}`);
       let lap = Number(idx);
       if (lap < 0) lap += loop.laps;
-      if (lap < 0 || lap >= loop.laps) return bad(`"${ref}": loop "${loopName}" has ${loop.laps} laps (0..${loop.laps - 1})`);
+      if (lap < 0 || lap >= loop.laps) {
+        return bad(`"${ref}": loop "${loopName}" has ${loop.laps} laps (0..${loop.laps - 1})`);
+      }
       return [`${loopName}[${lap}].${name}`];
     }
     if (ctx.loop && ctx.loop.body.some((s) => s.name === ref)) return [`${ctx.loop.name}[${ctx.lap}].${ref}`];
-    if (loops.has(ref)) return bad(`"${ref}" is a loop: refer to one of its stages, e.g. ${ref}[-1].${loops.get(ref)!.body.at(-1)?.name} or ${ref}[*].${loops.get(ref)!.body.at(-1)?.name}`);
+    if (loops.has(ref)) {
+      return bad(
+        `"${ref}" is a loop: refer to one of its stages, e.g. ${ref}[-1].${
+          loops.get(ref)!.body.at(-1)?.name
+        } or ${ref}[*].${loops.get(ref)!.body.at(-1)?.name}`,
+      );
+    }
     if (topIds.has(ref)) return [ref];
     const known = [...topIds].filter((t) => !loops.has(t));
-    if (ctx.loop) known.push(...ctx.loop.body.map((s) => s.name), ...ctx.loop.body.map((s) => `prev.${s.name}`));
+    if (ctx.loop) {
+      known.push(
+        ...ctx.loop.body.map((s) => s.name),
+        ...ctx.loop.body.map((s) => `prev.${s.name}`),
+      );
+    }
     return bad(`unknown stage "${ref}" ${suggest(ref, known)}`);
   };
 
@@ -131,7 +174,12 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
     const where = spec.locate(decl.path);
     const task = tasks.get(decl.task);
     if (!task) {
-      issues.push({ where: spec.locate([...decl.path, "task"]), message: `unknown task "${decl.task}" in stage "${id}" ${suggest(decl.task, [...tasks.keys()].sort())}` });
+      issues.push({
+        where: spec.locate([...decl.path, "task"]),
+        message: `unknown task "${decl.task}" in stage "${id}" ${
+          suggest(decl.task, [...tasks.keys()].sort())
+        }`,
+      });
       continue;
     }
     // Parameters: strict schema (unknown keys are errors), defaults filled in; once per declaration.
@@ -139,7 +187,9 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
       const schema = task.params instanceof z.ZodObject ? (task.params as z.ZodObject).strict() : task.params;
       const parsed = schema.safeParse(decl.params);
       const name = loop ? `${loop.name}[*].${decl.name}` : id;
-      if (!parsed.success) for (const issue of parsed.error.issues) issues.push(paramIssue(spec, decl, task, name, issue));
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) issues.push(paramIssue(spec, decl, task, name, issue));
+      }
       paramsOf.set(decl, parsed.success ? parsed.data as Record<string, unknown> : {});
     }
     const params = paramsOf.get(decl)!;
@@ -149,7 +199,10 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
       const at = spec.locate([...decl.path, "inputs", name]);
       const slot = task.inputs[name];
       if (!slot) {
-        issues.push({ where: at, message: `task "${task.name}" has no input "${name}" ${suggest(name, Object.keys(task.inputs))}` });
+        issues.push({
+          where: at,
+          message: `task "${task.name}" has no input "${name}" ${suggest(name, Object.keys(task.inputs))}`,
+        });
         continue;
       }
       const refs = Array.isArray(ref) ? ref : [ref];
@@ -159,13 +212,21 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
         if (got) ids.push(...got);
       }
       if (!slot.list && (Array.isArray(ref) || ids.length !== 1) && ids.length > 0) {
-        issues.push({ where: at, message: `input "${name}" of task "${task.name}" takes one stage, got ${ids.length} (${ids.join(", ")})` });
+        issues.push({
+          where: at,
+          message: `input "${name}" of task "${task.name}" takes one stage, got ${ids.length} (${
+            ids.join(", ")
+          })`,
+        });
       }
       inputs[name] = ids;
     }
     for (const [name, slot] of Object.entries(task.inputs)) {
       if (!slot.optional && !(name in decl.inputs)) {
-        issues.push({ where, message: `stage "${id}" (task ${task.name}) is missing input "${name}": ${slot.description}` });
+        issues.push({
+          where,
+          message: `stage "${id}" (task ${task.name}) is missing input "${name}": ${slot.description}`,
+        });
       }
     }
     stages.set(id, {
@@ -192,21 +253,31 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
   return { spec, stages, order, dependents };
 }
 
-function paramIssue(spec: Spec, decl: StageDecl, task: TaskDef, id: string, issue: z.core.$ZodIssue): SpecIssue {
+function paramIssue(
+  spec: Spec,
+  decl: StageDecl,
+  task: TaskDef,
+  id: string,
+  issue: z.core.$ZodIssue,
+): SpecIssue {
   const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
   const shape = task.params instanceof z.ZodObject ? Object.keys((task.params as z.ZodObject).shape) : [];
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0];
     return {
       where: spec.locate([...decl.path, "params", ...path, key]),
-      message: `unknown parameter "${[...path, key].join(".")}" for task "${task.name}" in stage "${id}" ${suggest(key, path.length ? [] : shape)}`,
+      message: `unknown parameter "${[...path, key].join(".")}" for task "${task.name}" in stage "${id}" ${
+        suggest(key, path.length ? [] : shape)
+      }`,
     };
   }
   const name = path.join(".") || "(params)";
   const value = path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)?.[k], decl.params);
   return {
     where: spec.locate([...decl.path, "params", ...path]),
-    message: `parameter "${name}" of stage "${id}" (task ${task.name}): ${issue.message}${value !== undefined ? `, got ${JSON.stringify(value)}` : ""}`,
+    message: `parameter "${name}" of stage "${id}" (task ${task.name}): ${issue.message}${
+      value !== undefined ? `, got ${JSON.stringify(value)}` : ""
+    }`,
   };
 }
 

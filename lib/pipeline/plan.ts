@@ -9,7 +9,7 @@
  */
 import type { Graph, Stage } from "./graph.ts";
 import { canonicalJson, sha256 } from "./hash.ts";
-import type { Store, StageRef } from "../store/store.ts";
+import type { StageRef, Store } from "../store/store.ts";
 
 /** `cached`: in the store and intact; `stale`: computed before with other inputs/params, or damaged; `missing`: never computed. */
 export type StageStatus = "cached" | "stale" | "missing";
@@ -77,7 +77,14 @@ export async function makePlan(graph: Graph, store: Store): Promise<Plan> {
     for (const [name, ids] of Object.entries(stage.inputs)) {
       inputKeys[name] = stage.task.inputs[name]?.list ? ids.map(keyOf) : keyOf(ids[0]);
     }
-    stages.set(id, { stage, key: stageKey(stage, inputKeys, external.get(id) ?? null), inputKeys, status: "missing", reasons: [], checkpoints: [] });
+    stages.set(id, {
+      stage,
+      key: stageKey(stage, inputKeys, external.get(id) ?? null),
+      inputKeys,
+      status: "missing",
+      reasons: [],
+      checkpoints: [],
+    });
   }
   await Promise.all([...stages.values()].map(async (p) => {
     const st = await store.check(p.key);
@@ -115,18 +122,28 @@ function explainChange(p: PlannedStage, ref: StageRef, stages: Map<string, Plann
   const out: string[] = [];
   const s = p.stage;
   if (ref.task !== s.task.name) out.push(`task changed: ${ref.task} → ${s.task.name}`);
-  else if (ref.version !== s.task.version) out.push(`task ${s.task.name} version changed: ${ref.version} → ${s.task.version}`);
+  else if (ref.version !== s.task.version) {
+    out.push(`task ${s.task.name} version changed: ${ref.version} → ${s.task.version}`);
+  }
   const keys = new Set([...Object.keys(ref.params), ...Object.keys(s.params)]);
-  const changed = [...keys].sort().filter((k) => canonicalJson(ref.params[k] ?? null) !== canonicalJson(s.params[k] ?? null));
+  const changed = [...keys].sort().filter((k) =>
+    canonicalJson(ref.params[k] ?? null) !== canonicalJson(s.params[k] ?? null)
+  );
   if (changed.length) {
-    out.push(`params changed: ${changed.map((k) => `${k} ${short(ref.params[k])} → ${short(s.params[k])}`).join(", ")}`);
+    out.push(
+      `params changed: ${
+        changed.map((k) => `${k} ${short(ref.params[k])} → ${short(s.params[k])}`).join(", ")
+      }`,
+    );
   }
   if (ref.seed !== s.seed) out.push(`seed changed: ${ref.seed} → ${s.seed}`);
   for (const [name, key] of Object.entries(p.inputKeys)) {
     if (canonicalJson(ref.inputs[name] ?? null) === canonicalJson(key)) continue;
     const ups = s.inputs[name].filter((id) => stages.get(id)!.status !== "cached");
     out.push(
-      ups.length ? `input ${name} changed (upstream ${ups.join(", ")} is not cached)` : `input ${name} now comes from other outputs (${s.inputs[name].join(", ")})`,
+      ups.length
+        ? `input ${name} changed (upstream ${ups.join(", ")} is not cached)`
+        : `input ${name} now comes from other outputs (${s.inputs[name].join(", ")})`,
     );
   }
   for (const name of Object.keys(ref.inputs)) if (!(name in p.inputKeys)) out.push(`input ${name} removed`);

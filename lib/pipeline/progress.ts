@@ -50,12 +50,30 @@ export class ProgressView {
   onEvent(e: StageEvent): void {
     switch (e.type) {
       case "start":
-        this.#bars.set(e.id, { id: e.id, unit: "", total: 0, done: 0, t0: performance.now(), done0: 0, lastLine: 0, lastPct: -1 });
+        this.#bars.set(e.id, {
+          id: e.id,
+          unit: "",
+          total: 0,
+          done: 0,
+          t0: performance.now(),
+          done0: 0,
+          lastLine: 0,
+          lastPct: -1,
+        });
         this.line(`▶ ${e.id}${e.resumed.length ? ` (resuming from ${e.resumed.join(", ")})` : ""}`);
         break;
       case "progress": {
         const b = this.#bars.get(e.id) ??
-          { id: e.id, unit: "", total: 0, done: 0, t0: performance.now(), done0: 0, lastLine: 0, lastPct: -1 };
+          {
+            id: e.id,
+            unit: "",
+            total: 0,
+            done: 0,
+            t0: performance.now(),
+            done0: 0,
+            lastLine: 0,
+            lastPct: -1,
+          };
         if (e.unit !== b.unit || e.label !== b.label || e.total !== b.total || e.done < b.done) {
           Object.assign(b, { t0: performance.now(), done0: e.done, lastPct: -1 });
         }
@@ -69,7 +87,9 @@ export class ProgressView {
         break;
       case "done":
         this.#bars.delete(e.id);
-        this.line(e.cached ? `= ${e.id} (already in the store)` : `✓ ${e.id} in ${formatDuration(e.seconds)}`);
+        this.line(
+          e.cached ? `= ${e.id} (already in the store)` : `✓ ${e.id} in ${formatDuration(e.seconds)}`,
+        );
         break;
       case "failed":
         this.#bars.delete(e.id);
@@ -117,7 +137,9 @@ export class ProgressView {
     b.lastLine = now;
     this.#write(
       `  ${b.id}${b.label ? ` ${b.label}` : ""}: ${b.done}/${b.total} ${b.unit} (${Math.round(pct * 100)}%)` +
-        `${rate > 0 ? `, ${fmtRate(rate)} ${b.unit}/s, ETA ${formatDuration(eta)}` : ""}${b.info ? `, ${b.info}` : ""}\n`,
+        `${rate > 0 ? `, ${fmtRate(rate)} ${b.unit}/s, ETA ${formatDuration(eta)}` : ""}${
+          b.info ? `, ${b.info}` : ""
+        }\n`,
     );
   }
 
@@ -141,7 +163,10 @@ export class ProgressView {
       const width = 24;
       const fill = Math.round(pct * width);
       const bar = "█".repeat(fill) + "░".repeat(width - fill);
-      const text = `${b.id.padEnd(16)} ${bar} ${String(Math.round(pct * 100)).padStart(3)}% ${b.done}/${b.total} ${b.unit}` +
+      const text =
+        `${b.id.padEnd(16)} ${bar} ${
+          String(Math.round(pct * 100)).padStart(3)
+        }% ${b.done}/${b.total} ${b.unit}` +
         `${rate > 0 ? `  ${fmtRate(rate)}/s  ETA ${formatDuration(eta)}` : ""}${b.info ? `  ${b.info}` : ""}`;
       lines.push(text.slice(0, cols - 1));
     }

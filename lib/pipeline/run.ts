@@ -7,7 +7,7 @@
 import { type HeldLock, type LockInfo, Store } from "../store/store.ts";
 import type { Executor, StageOutcome } from "./executor.ts";
 import type { Graph } from "./graph.ts";
-import { makePlan, type Plan, selectStages, type Selection } from "./plan.ts";
+import { makePlan, type Plan, type Selection, selectStages } from "./plan.ts";
 import type { StageEvent } from "./stage.ts";
 
 /** Options of {@link runPipeline}. */
@@ -56,7 +56,10 @@ export async function runPipeline(graph: Graph, opts: RunOptions): Promise<RunSu
     return { plan, selection, outcomes: new Map(), seconds: (performance.now() - t0) / 1000, dryRun: true };
   }
   const store = await Store.open(graph.spec.store);
-  const lock: HeldLock = await store.lock(opts.command ?? "pipeline run", { wait: opts.wait, onWait: opts.onWait });
+  const lock: HeldLock = await store.lock(opts.command ?? "pipeline run", {
+    wait: opts.wait,
+    onWait: opts.onWait,
+  });
   try {
     for (const d of await store.cleanDebris()) notice(`removed ${d} left by a process that died`);
     const plan = await makePlan(graph, store);
@@ -89,7 +92,9 @@ export async function runPipeline(graph: Graph, opts: RunOptions): Promise<RunSu
     for (const p of plan.stages.values()) {
       if (p.damaged && selection.run.includes(p.stage.id) && (await store.check(p.key)).state === "damaged") {
         const where = await store.quarantine(p.key);
-        notice(`${p.stage.id}: store entry ${p.key} is damaged (${p.damaged}); moved to ${where} and recomputing`);
+        notice(
+          `${p.stage.id}: store entry ${p.key} is damaged (${p.damaged}); moved to ${where} and recomputing`,
+        );
       }
     }
     const outcomes = selection.run.length

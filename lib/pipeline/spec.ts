@@ -107,7 +107,11 @@ export function suggest(word: string, candidates: readonly string[]): string {
     for (let j = 1; j <= b.length; j++) d[0][j] = j;
     for (let i = 1; i <= a.length; i++) {
       for (let j = 1; j <= b.length; j++) {
-        d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        d[i][j] = Math.min(
+          d[i - 1][j] + 1,
+          d[i][j - 1] + 1,
+          d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+        );
       }
     }
     return d[a.length][b.length];
@@ -191,7 +195,9 @@ export function parseSpec(text: string, file: string, overrides: Override[] = []
   }));
   if (yamlIssues.length) throw new SpecError(yamlIssues);
   const raw = doc.toJS() as unknown;
-  if (!isObj(raw)) throw new SpecError([{ where: display, message: "a spec is a YAML mapping with a `stages:` key" }]);
+  if (!isObj(raw)) {
+    throw new SpecError([{ where: display, message: "a spec is a YAML mapping with a `stages:` key" }]);
+  }
 
   const overridden = new Map<string, string>();
   const locate = (path: (string | number)[]) => {
@@ -206,20 +212,31 @@ export function parseSpec(text: string, file: string, overrides: Override[] = []
   if (issues.length) throw new SpecError(issues);
 
   for (const k of Object.keys(raw)) {
-    if (!TOP_KEYS.includes(k)) issues.push({ where: locate([k]), message: `unknown key "${k}" ${suggest(k, TOP_KEYS)}` });
+    if (!TOP_KEYS.includes(k)) {
+      issues.push({ where: locate([k]), message: `unknown key "${k}" ${suggest(k, TOP_KEYS)}` });
+    }
   }
   const dir = abs(file).replace(/\/[^/]*$/, "") || "/";
   const seed = raw.seed ?? 0;
   if (!Number.isInteger(seed) || (seed as number) < 0) {
-    issues.push({ where: locate(["seed"]), message: `seed must be a non-negative integer, got ${JSON.stringify(seed)}` });
+    issues.push({
+      where: locate(["seed"]),
+      message: `seed must be a non-negative integer, got ${JSON.stringify(seed)}`,
+    });
   }
   const backend = raw.backend ?? "auto";
   if (!BACKENDS.includes(backend as Backend)) {
-    issues.push({ where: locate(["backend"]), message: `unknown backend ${JSON.stringify(backend)} ${suggest(String(backend), BACKENDS)}` });
+    issues.push({
+      where: locate(["backend"]),
+      message: `unknown backend ${JSON.stringify(backend)} ${suggest(String(backend), BACKENDS)}`,
+    });
   }
   const store = raw.store ?? ".store";
   if (typeof store !== "string" || store === "") {
-    issues.push({ where: locate(["store"]), message: `store must be a directory path, got ${JSON.stringify(store)}` });
+    issues.push({
+      where: locate(["store"]),
+      message: `store must be a directory path, got ${JSON.stringify(store)}`,
+    });
   }
   const plugins = raw.plugins ?? [];
   if (!Array.isArray(plugins) || plugins.some((p) => typeof p !== "string")) {
@@ -227,12 +244,18 @@ export function parseSpec(text: string, file: string, overrides: Override[] = []
   }
   const items: (StageDecl | LoopDecl)[] = [];
   if (!isObj(raw.stages) || Object.keys(raw.stages).length === 0) {
-    issues.push({ where: locate(raw.stages === undefined ? [] : ["stages"]), message: "`stages:` must be a non-empty mapping of stage id → stage" });
+    issues.push({
+      where: locate(raw.stages === undefined ? [] : ["stages"]),
+      message: "`stages:` must be a non-empty mapping of stage id → stage",
+    });
   } else {
     for (const [id, body] of Object.entries(raw.stages)) {
       const path = ["stages", id];
       if (!ID_RE.test(id)) {
-        issues.push({ where: locate(path), message: `invalid stage id "${id}": use letters, digits, _ and - (starting with a letter)` });
+        issues.push({
+          where: locate(path),
+          message: `invalid stage id "${id}": use letters, digits, _ and - (starting with a letter)`,
+        });
         continue;
       }
       if (isObj(body) && "loop" in body) {
@@ -295,16 +318,25 @@ function readStage(
   issues: SpecIssue[],
 ): StageDecl | null {
   if (!isObj(body)) {
-    issues.push({ where: locate(path), message: `stage "${name}" must be a mapping with a \`task:\` (or a \`loop:\`)` });
+    issues.push({
+      where: locate(path),
+      message: `stage "${name}" must be a mapping with a \`task:\` (or a \`loop:\`)`,
+    });
     return null;
   }
   for (const k of Object.keys(body)) {
     if (!STAGE_KEYS.includes(k)) {
-      issues.push({ where: locate([...path, k]), message: `unknown stage field "${k}" in "${name}" ${suggest(k, STAGE_KEYS)}` });
+      issues.push({
+        where: locate([...path, k]),
+        message: `unknown stage field "${k}" in "${name}" ${suggest(k, STAGE_KEYS)}`,
+      });
     }
   }
   if (typeof body.task !== "string" || body.task === "") {
-    issues.push({ where: locate(body.task === undefined ? path : [...path, "task"]), message: `stage "${name}" needs \`task: NAME\`` });
+    issues.push({
+      where: locate(body.task === undefined ? path : [...path, "task"]),
+      message: `stage "${name}" needs \`task: NAME\``,
+    });
     return null;
   }
   const params = body.params ?? {};
@@ -313,20 +345,36 @@ function readStage(
   }
   const inputs = body.inputs ?? {};
   if (!isObj(inputs)) {
-    issues.push({ where: locate([...path, "inputs"]), message: `inputs of "${name}" must be a mapping of input name → stage` });
+    issues.push({
+      where: locate([...path, "inputs"]),
+      message: `inputs of "${name}" must be a mapping of input name → stage`,
+    });
   } else {
     for (const [k, v] of Object.entries(inputs)) {
       const ok = typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"));
       if (!ok) {
-        issues.push({ where: locate([...path, "inputs", k]), message: `input "${k}" of "${name}" must be a stage reference or a list of them, got ${JSON.stringify(v)}` });
+        issues.push({
+          where: locate([...path, "inputs", k]),
+          message: `input "${k}" of "${name}" must be a stage reference or a list of them, got ${
+            JSON.stringify(v)
+          }`,
+        });
       }
     }
   }
   if (body.seed !== undefined && (!Number.isInteger(body.seed) || (body.seed as number) < 0)) {
-    issues.push({ where: locate([...path, "seed"]), message: `seed of "${name}" must be a non-negative integer, got ${JSON.stringify(body.seed)}` });
+    issues.push({
+      where: locate([...path, "seed"]),
+      message: `seed of "${name}" must be a non-negative integer, got ${JSON.stringify(body.seed)}`,
+    });
   }
   const resources = body.resources ?? {};
-  if (!isObj(resources)) issues.push({ where: locate([...path, "resources"]), message: `resources of "${name}" must be a mapping` });
+  if (!isObj(resources)) {
+    issues.push({
+      where: locate([...path, "resources"]),
+      message: `resources of "${name}" must be a mapping`,
+    });
+  }
   return {
     name,
     task: body.task,
@@ -347,36 +395,57 @@ function readLoop(
 ): LoopDecl | null {
   for (const k of Object.keys(body)) {
     if (!LOOP_KEYS.includes(k)) {
-      issues.push({ where: locate([...path, k]), message: `unknown loop field "${k}" in "${name}" ${suggest(k, LOOP_KEYS)}` });
+      issues.push({
+        where: locate([...path, k]),
+        message: `unknown loop field "${k}" in "${name}" ${suggest(k, LOOP_KEYS)}`,
+      });
     }
   }
   const loop = body.loop;
   if (!isObj(loop)) {
-    issues.push({ where: locate([...path, "loop"]), message: `\`loop:\` of "${name}" must be a mapping like { laps: 4, start: { fit: gauss } }` });
+    issues.push({
+      where: locate([...path, "loop"]),
+      message: `\`loop:\` of "${name}" must be a mapping like { laps: 4, start: { fit: gauss } }`,
+    });
     return null;
   }
   for (const k of Object.keys(loop)) {
     if (!LOOP_OPTS.includes(k)) {
-      issues.push({ where: locate([...path, "loop", k]), message: `unknown loop option "${k}" ${suggest(k, LOOP_OPTS)}` });
+      issues.push({
+        where: locate([...path, "loop", k]),
+        message: `unknown loop option "${k}" ${suggest(k, LOOP_OPTS)}`,
+      });
     }
   }
   const laps = loop.laps;
   if (!Number.isInteger(laps) || (laps as number) < 0) {
-    issues.push({ where: locate([...path, "loop", "laps"]), message: `laps of "${name}" must be a non-negative integer, got ${JSON.stringify(laps)}` });
+    issues.push({
+      where: locate([...path, "loop", "laps"]),
+      message: `laps of "${name}" must be a non-negative integer, got ${JSON.stringify(laps)}`,
+    });
   }
   const start = loop.start ?? {};
   if (!isObj(start) || Object.values(start).some((v) => typeof v !== "string")) {
-    issues.push({ where: locate([...path, "loop", "start"]), message: `start of "${name}" must map body stage names to stage ids` });
+    issues.push({
+      where: locate([...path, "loop", "start"]),
+      message: `start of "${name}" must map body stage names to stage ids`,
+    });
   }
   const stages = body.stages;
   const bodyStages: StageDecl[] = [];
   if (!isObj(stages) || Object.keys(stages).length === 0) {
-    issues.push({ where: locate([...path, "stages"]), message: `loop "${name}" needs a non-empty \`stages:\` mapping` });
+    issues.push({
+      where: locate([...path, "stages"]),
+      message: `loop "${name}" needs a non-empty \`stages:\` mapping`,
+    });
   } else {
     for (const [sub, sb] of Object.entries(stages)) {
       const sp = [...path, "stages", sub];
       if (!ID_RE.test(sub)) {
-        issues.push({ where: locate(sp), message: `invalid stage id "${sub}": use letters, digits, _ and -` });
+        issues.push({
+          where: locate(sp),
+          message: `invalid stage id "${sub}": use letters, digits, _ and -`,
+        });
         continue;
       }
       if (isObj(sb) && "loop" in sb) {
@@ -390,11 +459,22 @@ function readLoop(
   if (isObj(start)) {
     for (const k of Object.keys(start)) {
       if (isObj(stages) && !(k in stages)) {
-        issues.push({ where: locate([...path, "loop", "start", k]), message: `start names "${k}", which is not a stage of loop "${name}" ${suggest(k, Object.keys(stages))}` });
+        issues.push({
+          where: locate([...path, "loop", "start", k]),
+          message: `start names "${k}", which is not a stage of loop "${name}" ${
+            suggest(k, Object.keys(stages))
+          }`,
+        });
       }
     }
   }
-  return { name, laps: laps as number, start: isObj(start) ? start as Record<string, string> : {}, body: bodyStages, path };
+  return {
+    name,
+    laps: laps as number,
+    start: isObj(start) ? start as Record<string, string> : {},
+    body: bodyStages,
+    path,
+  };
 }
 
 const STAGE_FIELDS = new Set(["task", "params", "inputs", "seed", "resources"]);
@@ -411,7 +491,12 @@ function applyOverride(raw: Obj, o: Override, overridden: Map<string, string>, i
   let target: (string | number)[];
   if (rest.length === 0) {
     if (!TOP_KEYS.includes(head) || head === "stages") {
-      issues.push({ where, message: `"${head}" is not a top-level setting ${suggest(head, TOP_KEYS.filter((k) => k !== "stages"))}; set a stage parameter with STAGE.PARAM=VALUE` });
+      issues.push({
+        where,
+        message: `"${head}" is not a top-level setting ${
+          suggest(head, TOP_KEYS.filter((k) => k !== "stages"))
+        }; set a stage parameter with STAGE.PARAM=VALUE`,
+      });
       return;
     }
     target = [head];
@@ -429,11 +514,19 @@ function applyOverride(raw: Obj, o: Override, overridden: Map<string, string>, i
       } else {
         const body = isObj(stage.stages) ? stage.stages : {};
         if (!isObj(body[second])) {
-          issues.push({ where, message: `loop "${head}" has no option or stage "${second}" ${suggest(second, [...LOOP_OPTS, ...Object.keys(body)])}` });
+          issues.push({
+            where,
+            message: `loop "${head}" has no option or stage "${second}" ${
+              suggest(second, [...LOOP_OPTS, ...Object.keys(body)])
+            }`,
+          });
           return;
         }
         if (more.length === 0) {
-          issues.push({ where, message: `name a parameter or field of "${head}.${second}", e.g. ${head}.${second}.PARAM=VALUE` });
+          issues.push({
+            where,
+            message: `name a parameter or field of "${head}.${second}", e.g. ${head}.${second}.PARAM=VALUE`,
+          });
           return;
         }
         target = ["stages", head, "stages", second, ...stageFieldPath(more)];

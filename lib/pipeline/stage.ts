@@ -16,7 +16,14 @@ export type StageEvent =
   | { type: "start"; id: string; key: string; resumed: string[] }
   | { type: "progress"; id: string; total: number; done: number; unit: string; label?: string; info?: string }
   | { type: "log"; id: string; message: string }
-  | { type: "done"; id: string; key: string; seconds: number; cached: boolean; metrics: Record<string, unknown> }
+  | {
+    type: "done";
+    id: string;
+    key: string;
+    seconds: number;
+    cached: boolean;
+    metrics: Record<string, unknown>;
+  }
   | { type: "failed"; id: string; error: string };
 
 /** A stage that cannot start: its inputs are not (intact) in the store. */
@@ -64,7 +71,11 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       const st = await store.check(dk, true);
       if (st.state !== "ok") {
         throw new MissingInputError(
-          `stage ${id} needs the outputs of ${dep} (key ${dk}), which ${st.state === "missing" ? "are not in the store: run that stage first" : `are damaged (${st.reason}): rerun the pipeline to recompute them`}`,
+          `stage ${id} needs the outputs of ${dep} (key ${dk}), which ${
+            st.state === "missing"
+              ? "are not in the store: run that stage first"
+              : `are damaged (${st.reason}): rerun the pipeline to recompute them`
+          }`,
         );
       }
       readers.set(dep, store.reader(dk, st.manifest));
@@ -121,7 +132,9 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       signal: opts.signal ?? new AbortController().signal,
       input(name) {
         const ids = stage.inputs[name];
-        if (!ids || ids.length !== 1) throw new Error(`stage ${id}: input "${name}" is not wired to one stage`);
+        if (!ids || ids.length !== 1) {
+          throw new Error(`stage ${id}: input "${name}" is not wired to one stage`);
+        }
         return entry(ids[0]);
       },
       optionalInput(name) {
@@ -158,7 +171,14 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       seed: stage.seed,
       inputs: p.inputKeys,
       metrics,
-      meta: { ...meta, started: started.toISOString(), finished: finished.toISOString(), seconds, host: Deno.hostname(), pid: Deno.pid },
+      meta: {
+        ...meta,
+        started: started.toISOString(),
+        finished: finished.toISOString(),
+        seconds,
+        host: Deno.hostname(),
+        pid: Deno.pid,
+      },
     }, opts.force);
     writer = null;
     await store.dropCheckpoints(key);
@@ -188,7 +208,11 @@ function checkFinite(id: string, name: string, array: NDArray): void {
   if (d instanceof Float32Array || d instanceof Float64Array) {
     for (let i = 0; i < d.length; i++) {
       if (!Number.isFinite(d[i])) {
-        throw new Error(`stage ${id} produced a non-finite value (${d[i]}) in output "${name}" at flat index ${i}; nothing was published`);
+        throw new Error(
+          `stage ${id} produced a non-finite value (${
+            d[i]
+          }) in output "${name}" at flat index ${i}; nothing was published`,
+        );
       }
     }
   }

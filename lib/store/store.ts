@@ -71,7 +71,9 @@ export interface LockInfo {
 export class StoreLockedError extends Error {
   constructor(readonly holder: LockInfo, readonly path: string) {
     super(
-      `store ${path.replace(/\/LOCK$/, "")} is in use by pid ${holder.pid} on ${holder.host} since ${holder.started} ` +
+      `store ${
+        path.replace(/\/LOCK$/, "")
+      } is in use by pid ${holder.pid} on ${holder.host} since ${holder.started} ` +
         `(${holder.command}). Wait for it to finish, or rerun with --wait to queue behind it. ` +
         `If that process is gone for good (another host), remove ${path}.`,
     );
@@ -166,7 +168,9 @@ export class Store {
       // Never take over a directory that holds something else: gc would delete it.
       try {
         for await (const e of Deno.readDir(root)) {
-          throw new Error(`store directory ${root} is not empty and is not a store (found "${e.name}", no STORE marker); choose another \`store:\``);
+          throw new Error(
+            `store directory ${root} is not empty and is not a store (found "${e.name}", no STORE marker); choose another \`store:\``,
+          );
         }
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
@@ -188,9 +192,10 @@ export class Store {
     } catch {
       throw new Error(`${marker} is not a store marker: is ${root} really a store?`);
     }
-    if (m.format !== FORMAT) throw new Error(`store ${root} has format ${m.format}; this version reads format ${FORMAT}`);
+    if (m.format !== FORMAT) {
+      throw new Error(`store ${root} has format ${m.format}; this version reads format ${FORMAT}`);
+    }
   }
-
 
   /** Directory of a published entry. */
   entryDir(key: string): string {
@@ -303,7 +308,9 @@ export class Store {
       text = await Deno.readTextFile(`${dir}/manifest.json`);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
-        return (await exists(dir)) ? { state: "damaged", reason: "manifest.json is missing" } : { state: "missing" };
+        return (await exists(dir))
+          ? { state: "damaged", reason: "manifest.json is missing" }
+          : { state: "missing" };
       }
       throw e;
     }
@@ -314,7 +321,9 @@ export class Store {
       return { state: "damaged", reason: "manifest.json is not valid JSON" };
     }
     const { digest, ...rest } = manifest;
-    if (digest !== sha256(canonicalJson(rest))) return { state: "damaged", reason: "manifest.json was modified (digest mismatch)" };
+    if (digest !== sha256(canonicalJson(rest))) {
+      return { state: "damaged", reason: "manifest.json was modified (digest mismatch)" };
+    }
     if (manifest.key !== key) return { state: "damaged", reason: `manifest is for key ${manifest.key}` };
     for (const [rel, c] of Object.entries(manifest.checksums)) {
       let size: number;
@@ -323,7 +332,9 @@ export class Store {
       } catch {
         return { state: "damaged", reason: `${rel} is missing` };
       }
-      if (size !== c.size) return { state: "damaged", reason: `${rel} has ${size} bytes, expected ${c.size}` };
+      if (size !== c.size) {
+        return { state: "damaged", reason: `${rel} has ${size} bytes, expected ${c.size}` };
+      }
     }
     if (full && !this.#verified.has(key)) {
       for (const [rel, c] of Object.entries(manifest.checksums)) {
@@ -339,7 +350,9 @@ export class Store {
   /** The manifest of a published entry (throws when missing or damaged). */
   async manifest(key: string): Promise<Manifest> {
     const s = await this.check(key);
-    if (s.state !== "ok") throw new Error(`store entry ${key} is ${s.state === "missing" ? "missing" : `damaged: ${s.reason}`}`);
+    if (s.state !== "ok") {
+      throw new Error(`store entry ${key} is ${s.state === "missing" ? "missing" : `damaged: ${s.reason}`}`);
+    }
     return s.manifest;
   }
 
@@ -412,7 +425,11 @@ export class Store {
    * Remove entries, checkpoints and refs whose keys are not in `keep`, and everything quarantined.
    * Returns what was (or, with `dryRun`, would be) removed, and the bytes freed.
    */
-  async gc(keep: Set<string>, keepIds: Set<string>, dryRun = false): Promise<{ removed: string[]; bytes: number }> {
+  async gc(
+    keep: Set<string>,
+    keepIds: Set<string>,
+    dryRun = false,
+  ): Promise<{ removed: string[]; bytes: number }> {
     const removed: string[] = [];
     let bytes = 0;
     const drop = async (rel: string) => {
@@ -422,7 +439,9 @@ export class Store {
       if (!dryRun) await Deno.remove(p, { recursive: true });
     };
     for (const k of await this.keys()) if (!keep.has(k)) await drop(`entries/${k}`);
-    for await (const e of Deno.readDir(`${this.root}/checkpoints`)) if (!keep.has(e.name)) await drop(`checkpoints/${e.name}`);
+    for await (const e of Deno.readDir(`${this.root}/checkpoints`)) {
+      if (!keep.has(e.name)) await drop(`checkpoints/${e.name}`);
+    }
     for await (const e of Deno.readDir(`${this.root}/quarantine`)) await drop(`quarantine/${e.name}`);
     for await (const e of Deno.readDir(`${this.root}/refs`)) {
       const id = decodeURIComponent(e.name.replace(/\.json$/, ""));
@@ -452,7 +471,10 @@ export interface StageRef {
 }
 
 /** Fields of a manifest given by the writer (the rest is computed at publish). */
-export type ManifestBase = Omit<Manifest, "format" | "key" | "arrays" | "json" | "files" | "checksums" | "digest">;
+export type ManifestBase = Omit<
+  Manifest,
+  "format" | "key" | "arrays" | "json" | "files" | "checksums" | "digest"
+>;
 
 /** Writes one entry's outputs into its temporary directory, then publishes them atomically. */
 export class EntryWriter {
@@ -530,7 +552,9 @@ export class EntryWriter {
 }
 
 function checkName(name: string): void {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) throw new Error(`invalid output name "${name}"`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
+    throw new Error(`invalid output name "${name}"`);
+  }
 }
 
 /** Read access to a published entry. */
@@ -552,21 +576,29 @@ export class EntryReader {
   /** Read a JSON output. */
   async json<T>(name: string): Promise<T> {
     if (!this.manifest.json.includes(name)) {
-      throw new Error(`entry of ${this.manifest.stage} (${this.manifest.task}) has no JSON "${name}" (has: ${this.manifest.json.join(", ") || "none"})`);
+      throw new Error(
+        `entry of ${this.manifest.stage} (${this.manifest.task}) has no JSON "${name}" (has: ${
+          this.manifest.json.join(", ") || "none"
+        })`,
+      );
     }
     return JSON.parse(await Deno.readTextFile(`${this.dir}/json/${name}.json`));
   }
 
   /** Path of a raw file output. */
   filePath(name: string): string {
-    if (!this.manifest.files.includes(name)) throw new Error(`entry of ${this.manifest.stage} has no file "${name}"`);
+    if (!this.manifest.files.includes(name)) {
+      throw new Error(`entry of ${this.manifest.stage} has no file "${name}"`);
+    }
     return `${this.dir}/files/${name}`;
   }
 
   #need(name: string): void {
     if (!(name in this.manifest.arrays)) {
       throw new Error(
-        `entry of ${this.manifest.stage} (${this.manifest.task}) has no array "${name}" (has: ${Object.keys(this.manifest.arrays).join(", ") || "none"})`,
+        `entry of ${this.manifest.stage} (${this.manifest.task}) has no array "${name}" (has: ${
+          Object.keys(this.manifest.arrays).join(", ") || "none"
+        })`,
       );
     }
   }
@@ -594,7 +626,11 @@ export class CheckpointDir {
   }
 
   /** Save a slot atomically. */
-  async save(slot: string, state: Record<string, unknown>, arrays: Record<string, NDArray> = {}): Promise<void> {
+  async save(
+    slot: string,
+    state: Record<string, unknown>,
+    arrays: Record<string, NDArray> = {},
+  ): Promise<void> {
     checkName(slot.replace(/\//g, "_"));
     await Deno.mkdir(this.dir, { recursive: true });
     const versions = await this.#versions(slot);
@@ -604,11 +640,15 @@ export class CheckpointDir {
     for (const [name, a] of Object.entries(arrays)) await writeArray(`${tmp}/arrays`, name, a);
     await Deno.writeTextFile(`${tmp}/state.json`, JSON.stringify({ state, arrays: Object.keys(arrays) }));
     await Deno.rename(tmp, `${this.dir}/${slot}@${next}`);
-    for (const v of versions) await Deno.remove(`${this.dir}/${slot}@${v}`, { recursive: true }).catch(() => {});
+    for (const v of versions) {
+      await Deno.remove(`${this.dir}/${slot}@${v}`, { recursive: true }).catch(() => {});
+    }
   }
 
   /** Load the latest version of a slot, or null. */
-  async load(slot: string): Promise<{ state: Record<string, unknown>; arrays: Record<string, NDArray> } | null> {
+  async load(
+    slot: string,
+  ): Promise<{ state: Record<string, unknown>; arrays: Record<string, NDArray> } | null> {
     const v = (await this.#versions(slot)).at(-1);
     if (v === undefined) return null;
     const d = `${this.dir}/${slot}@${v}`;

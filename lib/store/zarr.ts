@@ -84,7 +84,9 @@ export async function writeArray(
   if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(name)) throw new Error(`invalid array name "${name}"`);
   const n = sizeOf(array.shape);
   if (array.data.length !== n) {
-    throw new Error(`array "${name}": data has ${array.data.length} values, shape [${array.shape}] needs ${n}`);
+    throw new Error(
+      `array "${name}": data has ${array.data.length} values, shape [${array.shape}] needs ${n}`,
+    );
   }
   const store = new FileSystemStore(dir);
   const root = zarr.root(store);
@@ -137,8 +139,10 @@ export async function readArray(dir: string, name: string): Promise<NDArray> {
   }
   const chunk = await zarr.get(arr);
   const data = chunk.data as unknown as TypedArray;
-  if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array ||
-    data instanceof Uint8Array)) {
+  if (
+    !(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array ||
+      data instanceof Uint8Array)
+  ) {
     throw new Error(`array "${name}" in ${dir} has unsupported dtype ${arr.dtype}`);
   }
   const scalar = (arr.attrs as Record<string, unknown>)?.scalar === true;
