@@ -5,7 +5,7 @@
  *   `core.matmul_gflops_1thread` the same on one thread, for comparison.
  * - `core.mlp_train_step_ms`: the DESIGN MLP (5 + 64 → 256×3 → 5), batch 1024, forward + backward + Adam.
  * - `core.ddpm_step_ms_16384`: one DDPM step of that MLP's EDM denoiser for 16384 vectors, rows sharded over one
- *   Worker per core (how sampling runs in the product).
+ *   Worker per core (how sampling runs in the product); `core.ddpm_step_ms_16384_1thread` on one thread.
  * - `core.unet_train_step_ms`: U-Net 28×28×1, batch 64, channels 32/64/64, forward + backward + Adam.
  *
  * The shard functions below run inside Workers (`lib/tensor/pool.ts` imports this module by URL).
@@ -162,6 +162,16 @@ export const benchmarks: Benchmark[] = [
       return (performance.now() - t0) / (steps + 1);
     },
     teardown: (prepared) => Promise.resolve((prepared as { pool: WorkerPool }).pool.close()),
+  },
+  {
+    name: "core.ddpm_step_ms_16384_1thread",
+    unit: "ms",
+    reps: 5,
+    setup: async () => {
+      await initBackend("wasm");
+      ddpmShard({ first: 0, count: 16384, steps: 2 });
+    },
+    measure: () => Promise.resolve(ddpmShard({ first: 0, count: 16384, steps: 10 }) / 11),
   },
   {
     name: "core.unet_train_step_ms",

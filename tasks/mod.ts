@@ -9,6 +9,7 @@ import { corruptTask } from "./corrupt.ts";
 import { datasetTask } from "./dataset.ts";
 import { evaluateTask } from "./evaluate.ts";
 import { fitGaussianTask } from "./fit_gaussian.ts";
+import { fitPriorTask } from "./fit_prior.ts";
 import { samplePosteriorTask } from "./sample_posterior.ts";
 
 /** Every task the `task:` field of a spec may name. */
@@ -16,6 +17,7 @@ export const builtinTasks: TaskDef[] = [
   datasetTask,
   corruptTask,
   fitGaussianTask,
+  fitPriorTask,
   samplePosteriorTask,
   evaluateTask,
 ] as TaskDef[];

@@ -1,71 +1,194 @@
 /**
- * `sample-posterior`: one sample of q(x | y_i) per observation, in shards; every finished shard
- * is checkpointed, so an interrupted E-step resumes where it stopped. Row i always draws from its
- * own random stream, so results do not depend on the shard size.
+ * `sample-posterior`: the E-step. One sample of q(x | y_i) per observation, in shards that run
+ * in parallel Workers (one per core on WASM); every finished shard is checkpointed, so an
+ * interrupted E-step resumes where it stopped. Row i always draws from its own random stream, so
+ * results do not depend on the shard size or the number of Workers.
  *
- * The prior comes from the `prior` input: a `fit-gaussian` stage gives exact closed-form
- * posterior samples (projection and mask operators).
+ * The prior comes from the `prior` input:
+ * - `fit-gaussian`: exact closed-form posterior samples for projection and mask operators
+ *   (`method: exact`), or MMPS with the exact Gaussian denoiser (`method: mmps`, any operator);
+ * - `fit-prior`: MMPS with the trained denoiser (DESIGN §3), CG per observation; the covariance
+ *   heuristics `zero | cov_t | cov_x` run on the same code path as baselines.
+ *
+ * With `unconditional: true` the observations are ignored and the prior itself is sampled (as
+ * many samples as observations), to evaluate the prior alone.
  *
  * @module
  */
 import { z } from "zod";
 import { priorFromArrays, sampleGaussianPosterior } from "../lib/posterior/gaussian.ts";
-import type { TaskDef } from "../lib/pipeline/task.ts";
-import { readObservations } from "./observations.ts";
+import { covarianceKinds } from "../lib/posterior/mmps.ts";
+import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/posterior/sample_shard.ts";
+import { sampleMoments } from "../lib/metrics/moments.ts";
+import type { StageContext, TaskDef } from "../lib/pipeline/task.ts";
+import type { NDArray } from "../lib/store/zarr.ts";
+import { WorkerPool } from "../lib/tensor/pool.ts";
+import { useBackend } from "./backend.ts";
+import { readPrior } from "./model.ts";
+import { type Observations, readObservations } from "./observations.ts";
 
 const params = z.object({
-  /** Observations per shard (the unit of checkpointing). */
-  shard_size: z.number().int().positive().default(4096),
+  /** exact: closed form (Gaussian prior, projection or mask); mmps: diffusion sampling with MMPS; auto: exact when possible. */
+  method: z.enum(["auto", "exact", "mmps"]).default("auto"),
+  sampler: z.enum(["ddpm", "ddim", "pc"]).default("ddpm"),
+  /** Sampler steps (the time grid has steps + 1 points). */
+  steps: z.number().int().positive().default(64),
+  /** Langevin corrections per step of the predictor–corrector sampler. */
+  corrections: z.number().int().min(0).default(1),
+  covariance: z.enum(covarianceKinds as unknown as ["mmps", "zero", "cov_t", "cov_x"]).default("mmps"),
+  /** CG iterations per denoiser call (default: the observation size, where CG is exact). */
+  cg_maxiter: z.number().int().positive().optional(),
+  cg_rtol: z.number().positive().default(1e-6),
+  /** Noise schedule for a Gaussian prior sampled with MMPS (a trained prior carries its own). */
+  sigma_min: z.number().positive().default(1e-3),
+  sigma_max: z.number().positive().default(10),
+  unconditional: z.boolean().default(false),
+  /** Observations per shard: the unit of checkpointing and of parallel work. */
+  shard_size: z.number().int().positive().default(2048),
+  /** Rows per batch inside a shard (memory). */
+  batch_size: z.number().int().positive().default(2048),
+  /** Worker threads (default: one per core on WASM, none on WebGPU or cpu). */
+  workers: z.number().int().min(0).optional(),
 });
+
+type Params = z.output<typeof params>;
+
+function rowsOf(a: NDArray, start: number, stop: number): NDArray {
+  const w = a.data.length / a.shape[0];
+  return { shape: [stop - start, ...a.shape.slice(1)], data: a.data.slice(start * w, stop * w) };
+}
+
+function exactPossible(obs: Observations): boolean {
+  return obs.family.kind === "projection" || obs.family.kind === "mask";
+}
+
+async function sample(ctx: StageContext<Params>): Promise<void> {
+  const p = ctx.params;
+  const obs = await readObservations(ctx.input("obs"));
+  const priorEntry = ctx.input("prior");
+  const n = obs.y.shape[0];
+  const xShape = [...obs.family.xShape];
+  const d = xShape.reduce((a, b) => a * b, 1);
+  const gaussian = priorEntry.task === "fit-gaussian";
+  const exact = !p.unconditional && gaussian && (p.method === "exact" || (p.method === "auto" && exactPossible(obs)));
+  if (p.method === "exact" && !exact) {
+    throw new Error(
+      `method exact needs a fit-gaussian prior and a projection or mask operator (prior: ${priorEntry.task}, operator: ${obs.family.kind}${p.unconditional ? ", unconditional" : ""})`,
+    );
+  }
+  const prior = await readPrior(priorEntry, p);
+  if (p.covariance === "cov_x" && !prior.cov) {
+    throw new Error("covariance cov_x needs the prior's covariance: use it with a fit-gaussian prior");
+  }
+  ctx.meta({ method: exact ? "exact" : "mmps" });
+
+  const out = new Float32Array(n * d);
+  const shards: [number, number][] = [];
+  for (let s = 0; s * p.shard_size < n; s++) shards.push([s * p.shard_size, Math.min(n, (s + 1) * p.shard_size)]);
+  const slot = (s: number) => `shard-${String(s).padStart(5, "0")}`;
+  const saved = new Set(await ctx.checkpoints.list());
+  const todo: number[] = [];
+  for (let s = 0; s < shards.length; s++) {
+    if (saved.has(slot(s))) {
+      out.set((await ctx.checkpoints.load(slot(s)))!.arrays.x.data as Float32Array, shards[s][0] * d);
+    } else {
+      todo.push(s);
+    }
+  }
+  const resumed = shards.length - todo.length;
+  if (resumed) ctx.log(`${resumed} of ${shards.length} shards already done`);
+  const doneRows = shards.filter((_, s) => !todo.includes(s)).reduce((a, [start, stop]) => a + stop - start, 0);
+  ctx.progress.start(n, "obs", doneRows, exact ? "exact" : p.sampler);
+  const finish = async (s: number, x: NDArray<Float32Array>) => {
+    out.set(x.data, shards[s][0] * d);
+    await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1] }, { x });
+  };
+
+  if (exact) {
+    const g = priorFromArrays(prior.mean!, prior.cov!);
+    for (const s of todo) {
+      const [start, stop] = shards[s];
+      const part = { ...obs, y: rowsOf(obs.y, start, stop), params: obs.family.sliceParams(obs.params, start, stop) };
+      await finish(s, sampleGaussianPosterior(g, part, ctx.seed, start));
+      ctx.progress.tick(stop - start);
+    }
+  } else {
+    const info = await useBackend(ctx);
+    const workers = Math.min(p.workers ?? (info.backend === "wasm" ? navigator.hardwareConcurrency ?? 1 : 0), todo.length);
+    const pool = new WorkerPool({ workers, backend: info.backend });
+    const cgStats: PosteriorShardOutput["cg"][] = [];
+    try {
+      const input = (s: number): PosteriorShardInput => {
+        const [start, stop] = shards[s];
+        return {
+          prior: prior.model,
+          sigmaMin: prior.sigmaMin,
+          sigmaMax: prior.sigmaMax,
+          observations: p.unconditional ? null : {
+            kind: obs.info.kind,
+            config: obs.info.config,
+            params: obs.family.sliceParams(obs.params, start, stop),
+            y: rowsOf(obs.y, start, stop),
+            sigmaY: obs.sigmaY,
+          },
+          rows: stop - start,
+          xShape,
+          seed: ctx.seed,
+          firstRow: start,
+          sampler: p.sampler,
+          steps: p.steps,
+          corrections: p.corrections,
+          covariance: p.covariance,
+          priorCov: prior.cov,
+          cgMaxiter: p.cg_maxiter,
+          cgRtol: p.cg_rtol,
+          batchSize: p.batch_size,
+          startMean: prior.mean,
+        };
+      };
+      // Waves of one shard per Worker: each finished wave is checkpointed before the next starts.
+      const wave = Math.max(1, workers);
+      for (let i = 0; i < todo.length; i += wave) {
+        const ids = todo.slice(i, i + wave);
+        const outputs = await pool.run<PosteriorShardInput, PosteriorShardOutput>(
+          new URL("../lib/posterior/sample_shard.ts", import.meta.url),
+          "samplePosteriorShard",
+          ids.map(input),
+          { onProgress: (_shard, v) => ctx.progress.tick((v as { rows: number }).rows) },
+        );
+        for (let j = 0; j < ids.length; j++) {
+          await finish(ids[j], outputs[j].x);
+          cgStats.push(outputs[j].cg);
+        }
+      }
+    } finally {
+      pool.close();
+    }
+    const cg = cgStats.filter((c) => c !== null);
+    if (cg.length) {
+      const maxResidual = Math.max(...cg.map((c) => c!.maxRelResidual));
+      const meanIterations = cg.reduce((a, c) => a + c!.meanIterations, 0) / cg.length;
+      ctx.metrics({ cg_max_rel_residual: maxResidual, cg_mean_iterations: meanIterations });
+      ctx.meta({ cg: cg });
+    }
+    ctx.meta({ workers });
+  }
+  const x = { shape: [n, ...xShape], data: out };
+  await ctx.writeArray("x", x);
+  const m = sampleMoments({ shape: [n, d], data: out });
+  ctx.metrics({ samples: n, shards: shards.length, mean_norm: Math.hypot(...m.mean) });
+}
 
 /** The sample-posterior task. */
 export const samplePosteriorTask: TaskDef<typeof params> = {
   name: "sample-posterior",
-  version: 1,
-  description: "sample the posterior of every observation under the prior (sharded, resumable)",
+  version: 2,
+  description: "sample the posterior of every observation (exact Gaussian or MMPS), sharded and resumable",
   params,
   inputs: {
     obs: { description: "observations (corrupt, or dataset with source zarr)" },
-    prior: { description: "the prior: a fit-gaussian stage" },
+    prior: { description: "the prior: a fit-gaussian or fit-prior stage" },
   },
-  async run(ctx) {
-    const { shard_size } = ctx.params;
-    const obs = await readObservations(ctx.input("obs"));
-    const priorEntry = ctx.input("prior");
-    if (priorEntry.task !== "fit-gaussian") {
-      throw new Error(
-        `sample-posterior: prior ${priorEntry.stageId} comes from task ${priorEntry.task}; expected fit-gaussian`,
-      );
-    }
-    const prior = priorFromArrays(await priorEntry.array("mean"), await priorEntry.array("cov"));
-    const n = obs.y.shape[0];
-    const d = obs.family.xShape.reduce((a, b) => a * b, 1);
-    const out = new Float32Array(n * d);
-    const shards = Math.ceil(n / shard_size);
-    const done = new Set(await ctx.checkpoints.list());
-    ctx.progress.start(n, "obs", 0, "posterior");
-    for (let s = 0; s < shards; s++) {
-      const start = s * shard_size, stop = Math.min(n, start + shard_size);
-      const slot = `shard-${String(s).padStart(5, "0")}`;
-      if (done.has(slot)) {
-        const saved = (await ctx.checkpoints.load(slot))!;
-        out.set(saved.arrays.x.data as Float32Array, start * d);
-      } else {
-        const part = {
-          ...obs,
-          y: {
-            shape: [stop - start, ...obs.y.shape.slice(1)],
-            data: obs.y.data.subarray(start * (obs.y.data.length / n), stop * (obs.y.data.length / n)),
-          },
-          params: obs.family.sliceParams(obs.params, start, stop),
-        };
-        const x = sampleGaussianPosterior(prior, part, ctx.seed, start);
-        out.set(x.data, start * d);
-        await ctx.checkpoints.save(slot, { start, stop }, { x });
-      }
-      ctx.progress.tick(stop - start);
-    }
-    await ctx.writeArray("x", { shape: [n, ...obs.family.xShape], data: out });
-    ctx.metrics({ samples: n, shards });
-  },
+  resources: { cpus: 2, memory: "8G", time: "4:00:00" },
+  run: sample,
 };

@@ -108,3 +108,46 @@ Deno.test("1000 sampler steps keep numTensors flat", async () => {
     `numTensors varied between ${Math.min(...counts)} and ${Math.max(...counts)}`,
   );
 });
+
+/** Solve A x = b (small dense, Gaussian elimination with partial pivoting) in float64. */
+function solve(a: number[], b: number[], n: number): number[] {
+  const m = a.slice(), x = b.slice();
+  for (let k = 0; k < n; k++) {
+    let p = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(m[i * n + k]) > Math.abs(m[p * n + k])) p = i;
+    for (let j = 0; j < n; j++) [m[k * n + j], m[p * n + j]] = [m[p * n + j], m[k * n + j]];
+    [x[k], x[p]] = [x[p], x[k]];
+    for (let i = k + 1; i < n; i++) {
+      const f = m[i * n + k] / m[k * n + k];
+      for (let j = k; j < n; j++) m[i * n + j] -= f * m[k * n + j];
+      x[i] -= f * x[k];
+    }
+  }
+  for (let k = n - 1; k >= 0; k--) {
+    for (let j = k + 1; j < n; j++) x[k] -= m[k * n + j] * x[j];
+    x[k] /= m[k * n + k];
+  }
+  return x;
+}
+
+Deno.test("gaussianDenoiser equals x − σ²(Σ + σ²I)⁻¹(x − μ) row by row (per-row σ)", async () => {
+  await initBackend("wasm");
+  const d = gaussianDenoiser(gaussianPrior(MU, SIGMA));
+  const xs = [[0.3, -1, 2], [5, 5, -5], [1, -2, 0.5]], sig = [0.01, 1, 30];
+  const out = d(tf.tensor2d(xs), tf.tensor1d(sig));
+  const got = (await out.data()) as Float32Array;
+  tf.dispose(out);
+  d.dispose();
+  xs.forEach((x, r) => {
+    const s2 = sig[r] ** 2;
+    const a = SIGMA.map((v, i) => v + (i % 4 === 0 ? s2 : 0));
+    const v = solve(a, x.map((xi, j) => xi - MU[j]), 3);
+    for (let j = 0; j < 3; j++) {
+      const expect = x[j] - s2 * v[j];
+      assert(
+        Math.abs(got[r * 3 + j] - expect) < 1e-4 * Math.max(1, Math.abs(expect)),
+        `row ${r}[${j}]: ${got[r * 3 + j]} vs ${expect}`,
+      );
+    }
+  });
+});

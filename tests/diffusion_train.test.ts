@@ -91,7 +91,8 @@ Deno.test("a denoiser trained on a 2-D Gaussian mixture generates it", async () 
 
 Deno.test("checkpoint round-trips through Zarr bit for bit and resume equals an uninterrupted run", async () => {
   await initBackend("wasm");
-  const dir = await Deno.makeTempDir({ prefix: "diffusion_ckpt_" });
+  const tmp = await Deno.makeTempDir({ prefix: "diffusion_ckpt_" });
+  const dir = `${tmp}/model`;
   try {
     const data = mixture(1000, 2);
     const common = {
@@ -137,7 +138,7 @@ Deno.test("checkpoint round-trips through Zarr bit for bit and resume equals an 
     sameBits(full.state.optimizer, resumed.state.optimizer);
     sameBits(full.state.ema!, resumed.state.ema!);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(tmp, { recursive: true });
   }
 });
 

@@ -126,3 +126,24 @@ Deno.test("WebGPU runs the MLP forward and a training step and agrees with wasm"
     await initBackend("wasm");
   }
 });
+
+/** Vector–Jacobian product u ↦ Jᵀu of the EDM denoiser w.r.t. its input (what MMPS computes). */
+async function denoiserVjp(): Promise<Float32Array> {
+  const net = new MLP({ features: 5, hidden: [64, 64] }, 5);
+  const d = edmDenoiser(net);
+  const B = 16;
+  const x = tf.tensor(randn(7, B * 5), [B, 5]), u = tf.tensor(randn(8, B * 5), [B, 5]);
+  const sigma = tf.tensor1d(Array.from({ length: B }, (_, i) => Math.exp(-5 + 7 * i / B))) as tf.Tensor1D;
+  const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(d(xx, sigma), u)))(x);
+  const out = (await g.data()) as Float32Array;
+  tf.dispose([x, u, sigma, g]);
+  net.dispose();
+  return out;
+}
+
+Deno.test("denoiser input VJP (MMPS) agrees between cpu and wasm (1e-4)", async () => {
+  await initBackend("cpu");
+  const ref = await denoiserVjp();
+  await initBackend("wasm");
+  assertClose(await denoiserVjp(), ref, 1e-4, "VJP");
+});

@@ -10,7 +10,9 @@ import type { NDArray } from "../store/zarr.ts";
 import type { TrainingState } from "./train.ts";
 
 /**
- * Write `state` into the Zarr group at `dir` (created when missing; arrays are overwritten).
+ * Write `state` as the Zarr group `dir`, replacing any previous checkpoint there. The group is written to a
+ * sibling directory first and renamed into place, so an interruption never leaves a half-written checkpoint
+ * at `dir` (at worst the previous one survives as `dir.old`, which the next save removes).
  *
  * @example
  * ```ts
@@ -18,10 +20,16 @@ import type { TrainingState } from "./train.ts";
  * ```
  */
 export async function saveTrainingState(dir: string, state: TrainingState): Promise<void> {
-  for (const [name, a] of Object.entries(state.params)) await writeArray(dir, `params/${name}`, a);
-  for (const [name, a] of Object.entries(state.optimizer)) await writeArray(dir, `optimizer/${name}`, a);
-  for (const [name, a] of Object.entries(state.ema ?? {})) await writeArray(dir, `ema/${name}`, a);
-  await writeArray(dir, "step", { shape: [], data: Int32Array.of(state.step) });
+  const partial = `${dir}.partial`, old = `${dir}.old`;
+  await Deno.remove(partial, { recursive: true }).catch(() => {});
+  for (const [name, a] of Object.entries(state.params)) await writeArray(partial, `params/${name}`, a);
+  for (const [name, a] of Object.entries(state.optimizer)) await writeArray(partial, `optimizer/${name}`, a);
+  for (const [name, a] of Object.entries(state.ema ?? {})) await writeArray(partial, `ema/${name}`, a);
+  await writeArray(partial, "step", { shape: [], data: Int32Array.of(state.step) });
+  await Deno.remove(old, { recursive: true }).catch(() => {});
+  await Deno.rename(dir, old).catch(() => {});
+  await Deno.rename(partial, dir);
+  await Deno.remove(old, { recursive: true }).catch(() => {});
 }
 
 /**

@@ -10,7 +10,14 @@ import type { Denoiser } from "./types.ts";
 import type { NoiseConditionedNet } from "../nn/module.ts";
 import { sinusoidalEmbedding } from "../nn/embedding.ts";
 
-/** Reshape a per-row `[B]` tensor so that it broadcasts against `[B, ...event]`. */
+/**
+ * Reshape a per-row `[B]` tensor so that it broadcasts against `[B, ...event]`.
+ *
+ * @example
+ * ```ts
+ * tf.mul(x, perRow(sigma, x.rank)); // x [B, 28, 28, 1] times σ_b per row
+ * ```
+ */
 export function perRow(v: tf.Tensor1D, rank: number): tf.Tensor {
   return tf.reshape(v, [v.shape[0], ...new Array(rank - 1).fill(1)]);
 }

@@ -22,7 +22,14 @@ export interface SamplerOptions {
   onStep?: OnStep;
 }
 
-/** Standard normal noise shaped like `like`, row r drawn from `rows.streams[r]`. */
+/**
+ * Standard normal noise of `shape` `[B, ...]`, row r drawn from `rows.streams[r]`.
+ *
+ * @example
+ * ```ts
+ * const eps = rowNoise(new RowStreams(seed, first, B), [B, D]);
+ * ```
+ */
 export function rowNoise(rows: RowStreams, shape: readonly number[]): tf.Tensor {
   const b = shape[0];
   if (rows.streams.length !== b) throw new Error(`rowNoise: ${rows.streams.length} streams for ${b} rows`);
@@ -176,7 +183,14 @@ function finalDenoise(
   return out;
 }
 
-/** The samplers by name, for specs and the CLI. */
+/**
+ * The samplers by name, for specs and the CLI.
+ *
+ * @example
+ * ```ts
+ * const x0 = SAMPLERS["ddpm"](denoiser, x, sigmas, rows);
+ * ```
+ */
 export const SAMPLERS = { ddpm: sampleDDPM, ddim: sampleDDIM, pc: samplePC } as const;
 /** A sampler name. */
 export type SamplerName = keyof typeof SAMPLERS;

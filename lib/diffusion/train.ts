@@ -69,7 +69,16 @@ export interface TrainResult {
   losses: [number, number][];
 }
 
-/** The rows of the batch at `step` (pure function of seed and step). */
+/**
+ * The rows of the batch at `step`, a pure function of (seed, step): epochs are seeded permutations, the last
+ * incomplete batch of an epoch is dropped, and fewer rows than a batch are drawn with replacement.
+ *
+ * @example
+ * ```ts
+ * const plan = new BatchPlan(seed, 65536, 1024);
+ * const rows = plan.indices(12345);
+ * ```
+ */
 export class BatchPlan {
   readonly stepsPerEpoch: number;
   #epoch = -1;

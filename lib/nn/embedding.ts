@@ -6,7 +6,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 
-/** The E/2 frequencies (1e-4)^linspace(0, 1, E/2). */
+/**
+ * The E/2 frequencies (1e-4)^linspace(0, 1, E/2).
+ *
+ * @example
+ * ```ts
+ * embeddingFrequencies(4); // [1, 1e-4]
+ * ```
+ */
 export function embeddingFrequencies(features: number): Float32Array {
   if (features % 2 !== 0 || features < 2) {
     throw new Error(`embedding features must be even ≥ 2, got ${features}`);

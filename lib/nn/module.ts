@@ -121,7 +121,14 @@ export function importParams(m: Module, values: Record<string, NDArray>): void {
   }
 }
 
-/** Total number of scalar parameters. */
+/**
+ * Total number of scalar parameters.
+ *
+ * @example
+ * ```ts
+ * countParams(new MLP({ features: 5 }, 0)); // 152,325
+ * ```
+ */
 export function countParams(m: Module): number {
   return Object.values(m.params()).reduce((n, v) => n + v.size, 0);
 }

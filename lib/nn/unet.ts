@@ -197,6 +197,11 @@ export class UNet implements NoiseConditionedNet {
 /**
  * Nearest-neighbour ×2 upsampling (as a broadcast multiply), cropped to `height` × `width` (odd sizes: 7 → 14 is
  * exact, a stride-2 'same' conv of 15 gives 8 → 16 → cropped to 15).
+ *
+ * @example
+ * ```ts
+ * upsampleTo(tf.zeros([1, 7, 7, 4]) as tf.Tensor4D, 14, 14); // [1, 14, 14, 4]
+ * ```
  */
 export function upsampleTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;

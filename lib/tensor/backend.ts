@@ -50,7 +50,15 @@ interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
 }
 
-/** Describe the WebGPU adapter, or null when there is none. */
+/**
+ * Describe the WebGPU adapter, or null when there is none. `hardware` is false for fallback and software
+ * adapters (llvmpipe, SwiftShader, lavapipe), which `auto` does not use.
+ *
+ * @example
+ * ```ts
+ * const gpu = await probeGpuAdapter(); // { description: "llvmpipe (LLVM 15.0.6, 256 bits)", hardware: false }
+ * ```
+ */
 export async function probeGpuAdapter(): Promise<{ description: string; hardware: boolean } | null> {
   const gpu =
     (navigator as unknown as { gpu?: { requestAdapter(o?: unknown): Promise<GpuAdapterLike | null> } })
@@ -142,7 +150,14 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
   }
 }
 
-/** The info of the active backend, or null before {@link initBackend}. */
+/**
+ * The info of the active backend, or null before {@link initBackend}.
+ *
+ * @example
+ * ```ts
+ * metadata.backend = backendInfo();
+ * ```
+ */
 export function backendInfo(): BackendInfo | null {
   return current?.info ?? null;
 }

@@ -48,7 +48,14 @@ type FromWorker =
   | { type: "result"; shard: number; output: unknown }
   | { type: "error"; shard: number; message: string; stack?: string };
 
-/** Buffers of whole-buffer typed arrays reachable in `value` (views of part of a buffer are copied instead). */
+/**
+ * Buffers of whole-buffer typed arrays reachable in `value` (views of part of a buffer are copied instead).
+ *
+ * @example
+ * ```ts
+ * postMessage(result, { transfer: transferables(result) });
+ * ```
+ */
 export function transferables(value: unknown, out: ArrayBuffer[] = [], depth = 0): ArrayBuffer[] {
   if (value === null || typeof value !== "object" || depth > 6) return out;
   if (ArrayBuffer.isView(value)) {
@@ -66,7 +73,14 @@ export function transferables(value: unknown, out: ArrayBuffer[] = [], depth = 0
   return out;
 }
 
-/** An error raised in a Worker, carrying its stack. */
+/**
+ * An error raised in a Worker, carrying its stack.
+ *
+ * @example
+ * ```ts
+ * try { await runShards(url, "f", inputs); } catch (e) { if (e instanceof ShardError) console.error(e.shard); }
+ * ```
+ */
 export class ShardError extends Error {
   constructor(readonly shard: number, message: string, readonly workerStack?: string) {
     super(`shard ${shard}: ${message}${workerStack ? `\n--- worker stack ---\n${workerStack}` : ""}`);
