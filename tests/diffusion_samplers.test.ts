@@ -43,10 +43,12 @@ function frobenius(a: number[]): number {
   return Math.sqrt(a.reduce((s, v) => s + v * v, 0));
 }
 
-const N = 4096, STEPS = 128;
+const N = 4096, STEPS = 512;
 // Tolerances: the Monte-Carlo standard error of the mean is ≤ √(λ_max/N) ≈ 0.02 per coordinate and of the
-// covariance ≈ √(2/N) ≈ 2 % relative; the discretisation error at 128 steps is below 1 %.
-const MEAN_TOL = 0.08, COV_REL_TOL = 0.08;
+// covariance ≈ √(2/N) ≈ 2 % relative (Frobenius). The samplers also shrink the covariance systematically: the
+// start μ + σ(1)z misses Σ's share of the marginal variance (≈ 1 %), plus the discretisation; measured with
+// 65536 samples the bias is 2 % at 512 steps (5–7 % at 128 steps). Hence 6 % on the covariance, 0.08 on the mean.
+const MEAN_TOL = 0.08, COV_REL_TOL = 0.06;
 
 for (const [name, sampler] of [["DDPM", sampleDDPM], ["DDIM", sampleDDIM], ["PC", samplePC]] as const) {
   Deno.test(`${name} with the exact Gaussian denoiser reproduces the prior's mean and covariance`, async () => {
@@ -68,6 +70,12 @@ for (const [name, sampler] of [["DDPM", sampleDDPM], ["DDIM", sampleDDIM], ["PC"
       assert(Math.abs(mean[j] - MU[j]) < MEAN_TOL, `${name} mean[${j}] = ${mean[j]} vs ${MU[j]}`);
     }
     const rel = frobenius(cov.map((c, i) => c - SIGMA[i])) / frobenius(SIGMA);
+    const meanErr = Math.max(...mean.map((m, j) => Math.abs(m - MU[j])));
+    console.log(
+      `${name}: max |mean error| ${meanErr.toFixed(4)} (tol ${MEAN_TOL}), cov rel. error ${
+        rel.toFixed(4)
+      } (tol ${COV_REL_TOL})`,
+    );
     assert(rel < COV_REL_TOL, `${name} covariance relative error ${rel.toFixed(4)} ≥ ${COV_REL_TOL}: ${cov}`);
   });
 }

@@ -136,7 +136,7 @@ export class ProgressView {
     b.lastPct = step;
     b.lastLine = now;
     this.#write(
-      `  ${b.id}${b.label ? ` ${b.label}` : ""}: ${b.done}/${b.total} ${b.unit} (${Math.round(pct * 100)}%)` +
+      `  ${b.id}${b.label ? ` ${b.label}` : ""}: ${Math.round(b.done)}/${b.total} ${b.unit} (${Math.round(pct * 100)}%)` +
         `${rate > 0 ? `, ${fmtRate(rate)} ${b.unit}/s, ETA ${formatDuration(eta)}` : ""}${
           b.info ? `, ${b.info}` : ""
         }\n`,
