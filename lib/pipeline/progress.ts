@@ -136,7 +136,9 @@ export class ProgressView {
     b.lastPct = step;
     b.lastLine = now;
     this.#write(
-      `  ${b.id}${b.label ? ` ${b.label}` : ""}: ${Math.round(b.done)}/${b.total} ${b.unit} (${Math.round(pct * 100)}%)` +
+      `  ${b.id}${b.label ? ` ${b.label}` : ""}: ${Math.round(b.done)}/${b.total} ${b.unit} (${
+        Math.round(pct * 100)
+      }%)` +
         `${rate > 0 ? `, ${fmtRate(rate)} ${b.unit}/s, ETA ${formatDuration(eta)}` : ""}${
           b.info ? `, ${b.info}` : ""
         }\n`,
@@ -163,10 +165,8 @@ export class ProgressView {
       const width = 24;
       const fill = Math.round(pct * width);
       const bar = "█".repeat(fill) + "░".repeat(width - fill);
-      const text =
-        `${b.id.padEnd(16)} ${bar} ${
-          String(Math.round(pct * 100)).padStart(3)
-        }% ${b.done}/${b.total} ${b.unit}` +
+      const pctText = String(Math.round(pct * 100)).padStart(3);
+      const text = `${b.id.padEnd(16)} ${bar} ${pctText}% ${Math.round(b.done)}/${b.total} ${b.unit}` +
         `${rate > 0 ? `  ${fmtRate(rate)}/s  ETA ${formatDuration(eta)}` : ""}${b.info ? `  ${b.info}` : ""}`;
       lines.push(text.slice(0, cols - 1));
     }
