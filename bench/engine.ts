@@ -18,6 +18,7 @@ async function cli(cwd: string, ...args: string[]): Promise<void> {
     cwd,
     stdout: "null",
     stderr: "piped",
+    env: { INIT_CWD: cwd }, // the CLI resolves -f against INIT_CWD, which `deno task` sets
   }).output();
   if (out.code !== 0) {
     throw new Error(`pipeline ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);

@@ -5,9 +5,10 @@
  * @module
  */
 import { type Benchmark, runBenchmarks } from "./harness.ts";
+import { benchmarks as core } from "./core.ts";
 import { benchmarks as engine } from "./engine.ts";
 
-const all: Benchmark[] = [...engine];
+const all: Benchmark[] = [...engine, ...core];
 
 if (import.meta.main) {
   try {

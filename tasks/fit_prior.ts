@@ -13,7 +13,7 @@ import { z } from "zod";
 import { trainDenoiser, type TrainingState } from "../lib/diffusion/train.ts";
 import { veSchedule } from "../lib/diffusion/schedule.ts";
 import { exportParams, importParams } from "../lib/nn/module.ts";
-import { networkFromConfig } from "../lib/posterior/prior.ts";
+import { buildNet } from "../lib/nn/factory.ts";
 import type { StageContext, TaskDef } from "../lib/pipeline/task.ts";
 import type { NDArray } from "../lib/store/zarr.ts";
 import { useBackend } from "./backend.ts";
@@ -53,7 +53,7 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   if (xShape.length !== 1) throw new Error(`fit-prior trains an MLP on vectors; samples have event shape [${xShape}]`);
   const data = samples.data instanceof Float32Array ? samples.data : Float32Array.from(samples.data);
   const config = { kind: "mlp", features: xShape[0], hidden: p.hidden, embeddingFeatures: p.embedding };
-  const net = networkFromConfig(config, ctx.seed);
+  const net = buildNet(config, ctx.seed);
   try {
     const init = ctx.optionalInput("init");
     let warm = false;

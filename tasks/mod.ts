@@ -10,6 +10,7 @@ import { datasetTask } from "./dataset.ts";
 import { evaluateTask } from "./evaluate.ts";
 import { fitGaussianTask } from "./fit_gaussian.ts";
 import { fitPriorTask } from "./fit_prior.ts";
+import { reportTask } from "./report.ts";
 import { samplePosteriorTask } from "./sample_posterior.ts";
 
 /** Every task the `task:` field of a spec may name. */
@@ -20,4 +21,5 @@ export const builtinTasks: TaskDef[] = [
   fitPriorTask,
   samplePosteriorTask,
   evaluateTask,
+  reportTask,
 ] as TaskDef[];

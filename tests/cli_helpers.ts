@@ -29,7 +29,8 @@ export async function cli(cwd: string, ...args: string[]): Promise<CliResult> {
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    // `deno task test` sets INIT_CWD, which the CLI honours for relative paths: point it here.
+    env: { NO_COLOR: "1", INIT_CWD: cwd },
   })
     .output();
   const dec = new TextDecoder();
@@ -43,7 +44,8 @@ export function spawnCli(cwd: string, ...args: string[]): Deno.ChildProcess {
     cwd,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    // `deno task test` sets INIT_CWD, which the CLI honours for relative paths: point it here.
+    env: { NO_COLOR: "1", INIT_CWD: cwd },
   }).spawn();
 }
 

@@ -1,5 +1,5 @@
 /**
- * Sampling a trained prior in batches and in Worker shards.
+ * Sampling a denoiser in batches (Worker shards: see `lib/posterior/sample_shard.ts`).
  *
  * Row r of a sampling job always draws its noise from `Rng.fromSeed(seed, "row", r)` (see {@link RowStreams}),
  * so the samples are the same whatever the batch size and however the rows are split into shards.
@@ -9,9 +9,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { RowStreams } from "../random.ts";
 import type { NDArray } from "../store/zarr.ts";
-import { buildNet, type NetConfig } from "../nn/factory.ts";
-import { importParams } from "../nn/module.ts";
-import { edmDenoiser } from "./denoiser.ts";
 import { initialSample, type SamplerName, SAMPLERS } from "./samplers.ts";
 import { sigmaGrid, veSchedule } from "./schedule.ts";
 import type { Denoiser } from "./types.ts";
@@ -60,40 +57,14 @@ export async function sampleRows(
     const n = Math.min(batch, job.count - start);
     const rows = new RowStreams(job.seed, job.first + start, n);
     const x = initialSample(rows, [n, ...job.eventShape], sigmas[0], job.mean);
-    const y = sampler(denoiser, x, sigmas, rows, { corrections: job.corrections });
+    // Progress within the batch too (a batch of MMPS steps can take minutes): ~20 reports per batch.
+    const every = Math.max(1, Math.floor(job.steps / 20));
+    const onStep = (step: number, total: number) => {
+      if (step % every === 0 || step === total) onProgress?.(start + (n * step) / total, job.count);
+    };
+    const y = sampler(denoiser, x, sigmas, rows, { corrections: job.corrections, onStep });
     out.set((await y.data()) as Float32Array, start * size);
     tf.dispose([x, y]);
-    onProgress?.(start + n, job.count);
   }
   return { shape: [job.count, ...job.eventShape], data: out };
-}
-
-/** Input of {@link sampleShard}: a network (config + weights) and a {@link SampleJob}. */
-export interface SampleShardInput {
-  net: NetConfig | Record<string, unknown>;
-  weights: Record<string, NDArray>;
-  job: SampleJob;
-}
-
-/**
- * Shard function for `runShards`: rebuilds the network in the Worker and samples its rows.
- *
- * @example
- * ```ts
- * const parts = await runShards<SampleShardInput, NDArray<Float32Array>>(
- *   new URL("../lib/diffusion/sharded.ts", import.meta.url), "sampleShard",
- *   splitRows(65536, 2).map(([a, b]) => ({ net: net.config, weights, job: { ...job, first: a, count: b - a } })));
- * ```
- */
-export async function sampleShard(
-  input: SampleShardInput,
-  ctx?: { progress(v: unknown): void },
-): Promise<NDArray<Float32Array>> {
-  const net = buildNet(input.net);
-  try {
-    importParams(net, input.weights);
-    return await sampleRows(edmDenoiser(net), input.job, (done, total) => ctx?.progress({ done, total }));
-  } finally {
-    net.dispose();
-  }
 }

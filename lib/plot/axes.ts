@@ -100,8 +100,44 @@ export function logTicks(lo: number, hi: number, target = 6): number[] {
 }
 
 /**
- * A tick label: as many decimals as the tick spacing needs, exponent notation for very large or
- * small magnitudes, and a true minus sign.
+ * A formatter for the labels of one axis's ticks, consistent along the axis: as many decimals as
+ * the tick spacing needs, exponent notation when the ticks are very large or finely spaced, powers
+ * of ten as `1e−5` on log axes, and a true minus sign.
+ *
+ * ```ts
+ * const f = tickFormatter([0, 0.25, 0.5]);
+ * f(0.25); // "0.25"
+ * f(0);    // "0.00"
+ * ```
+ */
+export function tickFormatter(ticks: readonly number[], log = false): (v: number) => string {
+  const minus = (s: string) => (/^-0(\.0*)?$/.test(s) ? s.slice(1) : s).replace(/-/g, "−");
+  if (log) {
+    return (v) => {
+      const e = Math.log10(v);
+      if (Math.abs(e - Math.round(e)) < 1e-9 && (e < -3 || e > 4)) return minus(`1e${Math.round(e)}`);
+      return minus(String(Number(v.toPrecision(3))));
+    };
+  }
+  const diffs = ticks.slice(1).map((v, i) => Math.abs(v - ticks[i])).filter((d) => d > 0);
+  if (!diffs.length) return (v) => formatNumber(v);
+  const step = Math.min(...diffs), maxAbs = Math.max(...ticks.map(Math.abs));
+  if (maxAbs >= 1e5 || step < 1e-4) {
+    const digits = Math.max(0, Math.min(3, Math.floor(Math.log10(maxAbs)) - Math.floor(Math.log10(step) + 1e-9)));
+    return (v) => {
+      if (v === 0) return "0";
+      const [m, e] = v.toExponential(digits).split("e");
+      return minus(`${m}e${Number(e)}`);
+    };
+  }
+  let digits = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  // Steps such as 0.25 need one more decimal than their magnitude says.
+  while (digits < 10 && Math.abs(step * 10 ** digits - Math.round(step * 10 ** digits)) > 1e-6) digits++;
+  return (v) => minus(v.toFixed(digits));
+}
+
+/**
+ * One tick label, for a tick `v` on an axis whose ticks are `step` apart (see {@link tickFormatter}).
  *
  * ```ts
  * formatTick(0.30000000000000004, 0.1); // "0.3"
@@ -109,19 +145,8 @@ export function logTicks(lo: number, hi: number, target = 6): number[] {
  * formatTick(0.00001, 0.00001);          // "1e−5"
  * ```
  */
-export function formatTick(v: number, step?: number): string {
-  if (v === 0 || Object.is(v, -0)) return "0";
-  const abs = Math.abs(v);
-  let s: string;
-  if (abs >= 1e5 || abs < 1e-3) {
-    const [m, e] = v.toExponential(step ? Math.max(0, Math.min(3, Math.floor(Math.log10(abs)) - Math.floor(Math.log10(step)))) : 2).split("e");
-    s = `${m.replace(/\.?0+$/, "")}e${Number(e)}`;
-  } else {
-    const digits = step ? Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) : 3;
-    s = v.toFixed(Math.min(digits, 10));
-    if (!step && s.includes(".")) s = s.replace(/\.?0+$/, "");
-  }
-  return s.replace(/-/g, "−");
+export function formatTick(v: number, step: number): string {
+  return tickFormatter([v, v + step])(v);
 }
 
 /**
@@ -255,9 +280,8 @@ export function drawAxes(canvas: Canvas, area: PlotArea, opts: AxesOptions = {})
   const frame = opts.frameColor ?? AXIS_COLOR, gridColor = opts.gridColor ?? GRID_COLOR;
   const xTicks = opts.xTicks === null ? [] : opts.xTicks === undefined || opts.xTicks === "auto" ? autoTicks(area.x, opts.xTarget ?? 6) : opts.xTicks;
   const yTicks = opts.yTicks === null ? [] : opts.yTicks === undefined || opts.yTicks === "auto" ? autoTicks(area.y, opts.yTarget ?? 5) : opts.yTicks;
-  const step = (ticks: number[]) => (ticks.length >= 2 ? Math.min(...ticks.slice(1).map((v, i) => Math.abs(v - ticks[i]))) : undefined);
-  const fx = opts.formatX ?? ((v: number) => (area.x.log ? formatNumber(v, 3) : formatTick(v, step(xTicks))));
-  const fy = opts.formatY ?? ((v: number) => (area.y.log ? formatNumber(v, 3) : formatTick(v, step(yTicks))));
+  const fx = opts.formatX ?? tickFormatter(xTicks, area.x.log);
+  const fy = opts.formatY ?? tickFormatter(yTicks, area.y.log);
   const x0 = Math.round(rect.x), y0 = Math.round(rect.y), x1 = Math.round(rect.x + rect.width), y1 = Math.round(rect.y + rect.height);
   const tick = Math.max(3, scale * 2.5);
   if (opts.grid ?? true) {
@@ -283,7 +307,7 @@ export function drawAxes(canvas: Canvas, area: PlotArea, opts: AxesOptions = {})
     canvas.text(opts.xLabel, (x0 + x1) / 2, below, { scale, align: "center", color: BLACK });
   }
   if (opts.yLabel) {
-    const left = x0 - tick - 6 - maxYLabel - 8 - 7 * scale;
+    const left = x0 - tick - 6 - maxYLabel - 8 - 9 * scale;
     canvas.text(opts.yLabel, left, (y0 + y1) / 2, { scale, align: "center", rotate: true, color: BLACK });
   }
 }

@@ -8,31 +8,14 @@ import type * as tf from "@tensorflow/tfjs-core";
 import { edmDenoiser } from "../diffusion/denoiser.ts";
 import { gaussianDenoiser, gaussianPrior } from "../diffusion/gaussian.ts";
 import type { Denoiser } from "../diffusion/types.ts";
-import { MLP, type MLPConfig } from "../nn/mlp.ts";
+import { buildNet } from "../nn/factory.ts";
 import { importParams, type NoiseConditionedNet } from "../nn/module.ts";
-import { UNet, type UNetConfig } from "../nn/unet.ts";
 import type { NDArray } from "../store/zarr.ts";
 
 /** A prior, as data. */
 export type PriorModel =
   | { kind: "gaussian"; mean: NDArray; cov: NDArray }
   | { kind: "network"; config: Record<string, unknown>; weights: Record<string, NDArray> };
-
-/**
- * Build the network an architecture description (`net.config`) describes, with fresh weights
- * from `seed`.
- *
- * @example
- * ```ts
- * const net = networkFromConfig({ kind: "mlp", features: 5, hidden: [256, 256, 256] }, 0);
- * ```
- */
-export function networkFromConfig(config: Record<string, unknown>, seed: number): NoiseConditionedNet {
-  const { kind, ...rest } = config;
-  if (kind === "mlp") return new MLP(rest as unknown as MLPConfig, seed);
-  if (kind === "unet") return new UNet(rest as unknown as UNetConfig, seed);
-  throw new Error(`unknown network kind ${JSON.stringify(kind)} (known: mlp, unet)`);
-}
 
 /** A denoiser with the resources it holds. */
 export interface LoadedPrior {
@@ -57,7 +40,7 @@ export function loadPrior(model: PriorModel, condition?: tf.Tensor): LoadedPrior
     const d = gaussianDenoiser(gaussianPrior(model.mean.data, model.cov.data));
     return { denoiser: d, net: null, dispose: () => d.dispose() };
   }
-  const net = networkFromConfig(model.config, 0);
+  const net = buildNet(model.config);
   importParams(net, model.weights);
   return { denoiser: edmDenoiser(net, condition), net, dispose: () => net.dispose() };
 }

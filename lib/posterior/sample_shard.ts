@@ -9,15 +9,13 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-import { initialSample, type SamplerName, SAMPLERS } from "../diffusion/samplers.ts";
-import { sigmaGrid, veSchedule } from "../diffusion/schedule.ts";
+import type { SamplerName } from "../diffusion/samplers.ts";
+import { sampleRows } from "../diffusion/sharded.ts";
 import { operatorFamily } from "../operators/mod.ts";
 import type { OperatorParams } from "../operators/types.ts";
-import { RowStreams } from "../random.ts";
 import type { NDArray } from "../store/zarr.ts";
 import type { ShardContext } from "../tensor/pool.ts";
-import { toHost } from "../tensor/backend.ts";
+import { tf } from "../tensor/backend.ts";
 import { matrix } from "../linalg/dense.ts";
 import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "./mmps.ts";
 import { loadPrior, type PriorModel } from "./prior.ts";
@@ -80,64 +78,56 @@ export async function samplePosteriorShard(
   const obs = input.observations;
   const n = obs ? obs.y.shape[0] : input.rows ?? 0;
   const d = input.xShape.reduce((a, b) => a * b, 1);
-  const sigmas = sigmaGrid(veSchedule(input.sigmaMin, input.sigmaMax), input.steps);
   const family = obs ? operatorFamily(obs.kind, obs.config) : null;
   const prior = loadPrior(input.prior);
   const stats = obs ? cgStatsCollector() : null;
   // Synchronous reads (CG early exit) are unavailable on WebGPU in Deno.
   const earlyExit = ctx?.backend?.backend !== "webgpu";
+  const priorCov = input.priorCov ? matrix(d, d, Float64Array.from(input.priorCov.data)) : undefined;
   const out = new Float32Array(n * d);
+  let reported = 0;
   try {
+    // Batch by batch: MMPS binds the operator and y of the batch's observations.
     for (let start = 0; start < n; start += input.batchSize) {
       const stop = Math.min(n, start + input.batchSize), b = stop - start;
-      const rows = new RowStreams(input.seed, input.firstRow + start, b);
-      const mean = input.startMean
-        ? tf.tensor(Float32Array.from(input.startMean.data), [1, ...input.xShape])
-        : undefined;
-      const x0 = initialSample(rows, [b, ...input.xShape], sigmas[0], mean);
-      mean?.dispose();
+      const held: { dispose(): void }[] = [];
       let denoiser = prior.denoiser;
-      let bound: { dispose(): void } | null = null,
-        yT: tf.Tensor | null = null,
-        mmps: { dispose(): void } | null = null;
       if (obs && family) {
         const op = family.bind(family.sliceParams(obs.params, start, stop));
-        bound = op;
         const w = obs.y.data.length / obs.y.shape[0];
-        yT = tf.tensor(Float32Array.from(obs.y.data.subarray(start * w, stop * w)), [
-          b,
-          ...obs.y.shape.slice(1),
-        ]);
-        const m = mmpsDenoiser(prior.denoiser, op, yT, obs.sigmaY, {
+        const y = tf.tensor(Float32Array.from(obs.y.data.subarray(start * w, stop * w)), [b, ...obs.y.shape.slice(1)]);
+        const mmps = mmpsDenoiser(prior.denoiser, op, y, obs.sigmaY, {
           covariance: input.covariance,
-          priorCov: input.priorCov ? matrix(d, d, Float64Array.from(input.priorCov.data)) : undefined,
+          priorCov,
           cgMaxiter: input.cgMaxiter,
           cgRtol: input.cgRtol,
           cgEarlyExit: earlyExit,
           onCG: earlyExit ? stats!.onCG : undefined,
         });
-        mmps = m;
-        denoiser = m;
+        held.push(mmps, op, y);
+        denoiser = mmps;
       }
-      // Progress in rows: each sampler step is 1/(steps + 1) of the batch; reported ~20 times.
-      const every = Math.max(1, Math.floor(input.steps / 20));
-      let reported = 0;
-      const onStep = (step: number, total: number) => {
-        if (step % every !== 0 && step !== total) return;
-        ctx?.progress({ rows: (b * step) / total - reported });
-        reported = (b * step) / total;
-      };
-      const x = SAMPLERS[input.sampler](denoiser, x0, sigmas, rows, {
-        corrections: input.corrections,
-        onStep,
-      });
-      x0.dispose();
-      const host = await toHost(x);
-      x.dispose();
-      out.set(host.data, start * d);
-      mmps?.dispose();
-      bound?.dispose();
-      yT?.dispose();
+      try {
+        const x = await sampleRows(denoiser, {
+          sampler: input.sampler,
+          steps: input.steps,
+          sigmaMin: input.sigmaMin,
+          sigmaMax: input.sigmaMax,
+          seed: input.seed,
+          first: input.firstRow + start,
+          count: b,
+          eventShape: input.xShape,
+          batchSize: b,
+          mean: input.startMean ? Float32Array.from(input.startMean.data) : undefined,
+          corrections: input.corrections,
+        }, (done) => {
+          ctx?.progress({ rows: start + done - reported });
+          reported = start + done;
+        });
+        out.set(x.data, start * d);
+      } finally {
+        for (const h of held) h.dispose();
+      }
     }
   } finally {
     prior.dispose();
