@@ -32,7 +32,7 @@ export function niceNumber(x: number, round: boolean): number {
  * Ticks of a linear axis.
  *
  * ```ts
- * const t: Ticks = niceTicks(0, 1); // { min: 0, max: 1, step: 0.2, values: [0, 0.2, …, 1] }
+ * const t: Ticks = niceTicks(0, 1); // { min: 0, max: 1, step: 0.2, values: [0, 0.2, 0.4, 0.6, 0.8, 1] }
  * ```
  */
 export interface Ticks {
@@ -50,8 +50,8 @@ export interface Ticks {
  * Values are rounded to the step's precision, so that 0.1 + 0.2 shows as 0.3.
  *
  * ```ts
- * niceTicks(-3, 3).values;       // [-3, -2, -1, 0, 1, 2, 3]
- * niceTicks(0.013, 0.087, 4);    // step 0.02, values 0, 0.02, …, 0.1
+ * niceTicks(-3, 3).values;         // [-4, -2, 0, 2, 4]
+ * niceTicks(0.013, 0.087, 4).values; // [0, 0.05, 0.1]
  * ```
  */
 export function niceTicks(lo: number, hi: number, target = 5): Ticks {
@@ -86,7 +86,7 @@ export function logTicks(lo: number, hi: number, target = 6): number[] {
   const decades = e1 - e0;
   const inRange = (v: number) => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9);
   const clean = (v: number) => Number(v.toPrecision(6));
-  for (const mantissas of decades <= 2 ? [[1, 2, 5], [1]] : [[1]]) {
+  for (const mantissas of decades <= 3 ? [[1, 2, 5], [1]] : [[1]]) {
     const values: number[] = [];
     for (let e = e0; e <= e1; e++) for (const m of mantissas) if (inRange(m * 10 ** e)) values.push(clean(m * 10 ** e));
     if (values.length >= 2 && values.length <= target * 1.5) return values;
@@ -257,7 +257,7 @@ export const AXIS_COLOR: Color = parseColor("#444444");
  * The ticks an axis shows by default for its scale.
  *
  * ```ts
- * autoTicks({ min: -3, max: 3 }, 5); // [-3, -2, …, 3], or fewer for small targets
+ * autoTicks({ min: -3, max: 3 }, 5); // [-2, 0, 2]: nice ticks inside the range
  * ```
  */
 export function autoTicks(s: Scale, target: number): number[] {

@@ -1,0 +1,227 @@
+/**
+ * The report task: grouping evaluations into methods (loops) and baselines, choosing the laps
+ * that get corner plots, its outputs with fake inputs in-process, and a real pipeline through the
+ * CLI whose report.html is opened in headless Chromium to check that every picture loads.
+ */
+import type { InputEntry, StageContext } from "../lib/pipeline/task.ts";
+import type { NDArray } from "../lib/store/zarr.ts";
+import { decodePng, readPngHeader } from "../lib/plot/png.ts";
+import { groupEvaluations, parseLapId, type ReportParams, reportTask, selectCornerLaps } from "../tasks/report.ts";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { cli, scratch, show } from "./cli_helpers.ts";
+
+Deno.test("stage ids: laps of loops parse, other ids are baselines", () => {
+  assertEquals(parseLapId("em[3].evaluate"), { loop: "em", lap: 3, stage: "evaluate" });
+  assertEquals(parseLapId("diffem[12].eval_ema"), { loop: "diffem", lap: 12, stage: "eval_ema" });
+  assertEquals(parseLapId("gauss_eval"), null);
+  assertEquals(parseLapId("em[x].evaluate"), null);
+});
+
+Deno.test("evaluations group into methods by loop with sorted laps, and baselines, in spec order", () => {
+  const ids = ["gauss_eval", "em[1].evaluate", "em[0].evaluate", "diffem[0].evaluate", "two[0].a", "two[0].b", "two[1].a", "em[1].evaluate", "oracle"];
+  const { methods, baselines } = groupEvaluations(ids.map((stageId) => ({ stageId })));
+  assertEquals(methods.map((m) => [m.name, m.laps.map((l) => l.lap)]), [["em", [0, 1]], ["diffem", [0]], ["two.a", [0, 1]], ["two.b", [0]]]);
+  assertEquals(baselines.map((b) => b.name), ["gauss_eval", "oracle"]);
+  assertEquals(methods[0].laps[1].entry.stageId, "em[1].evaluate", "a stage wired twice counts once");
+});
+
+Deno.test("corner laps: all up to 16, thinned plus the last beyond, last, and explicit (negative from the end)", () => {
+  const laps = (n: number) => Array.from({ length: n }, (_, i) => i);
+  assertEquals(selectCornerLaps(laps(16), "auto"), laps(16));
+  const many = selectCornerLaps(laps(40), "auto");
+  assert(many.length <= 17 && many[0] === 0 && many.at(-1) === 39, `auto of 40: ${many}`);
+  assertEquals(selectCornerLaps(laps(5), "last"), [4]);
+  assertEquals(selectCornerLaps(laps(5), "all"), laps(5));
+  assertEquals(selectCornerLaps(laps(5), [0, 2, -1, 9]), [0, 2, 4]);
+  assertEquals(selectCornerLaps([], "auto"), []);
+});
+
+/** A fake published evaluate stage with metrics and a `subset` of samples. */
+function fakeEntry(stageId: string, metrics: Record<string, unknown>, arrays: Record<string, NDArray>): InputEntry {
+  return {
+    stageId,
+    key: stageId,
+    task: "evaluate",
+    params: {},
+    arrays: Object.fromEntries(Object.entries(arrays).map(([k, a]) => [k, { shape: a.shape, dtype: "float32" as const, chunks: a.shape }])),
+    metrics,
+    array: (name) => Promise.resolve(arrays[name]),
+    rows: (name, start, stop) => {
+      const a = arrays[name], w = a.data.length / a.shape[0];
+      return Promise.resolve({ shape: [stop - start, ...a.shape.slice(1)], data: a.data.slice(start * w, stop * w) });
+    },
+    json: () => Promise.reject(new Error("no json")),
+    has: (name) => name in arrays,
+  };
+}
+
+function points(n: number, d: number, shift: number): NDArray {
+  const data = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const t = (i / n) * 4 - 2;
+    for (let j = 0; j < d; j++) data[i * d + j] = Math.sin(t * (j + 1)) * 1.8 + shift * Math.cos(i * 7.1 + j);
+  }
+  return { shape: [n, d], data };
+}
+
+Deno.test("report in-process: files per method and lap, metrics, and an HTML page embedding every picture", async () => {
+  const entries: InputEntry[] = [fakeEntry("gauss_eval", { sinkhorn: 0.9, mean_error: 0.3 }, { subset: points(200, 2, 0.8) })];
+  for (let k = 0; k < 18; k++) entries.push(fakeEntry(`em[${k}].evaluate`, { sinkhorn: 0.8 / (k + 1), sinkhorn_converged: true, mean_error: 0.2 / (k + 1) }, { subset: points(200, 2, 0.5 / (k + 1)) }));
+  for (let k = 0; k < 3; k++) entries.push(fakeEntry(`diffem[${k}].evaluate`, { sinkhorn: 0.5 / (k + 1), sinkhorn_converged: k > 0 }, { subset: points(200, 2, 0.3) }));
+  entries.push(fakeEntry("nosamples", { sinkhorn: -0.01 }, {}));
+  const truth = fakeEntry("data", {}, { x: points(300, 2, 0) });
+
+  const files = new Map<string, Uint8Array>();
+  const metrics: Record<string, unknown> = {};
+  const ctx = {
+    id: "report",
+    key: "k",
+    params: reportTask.params.parse({ range: [-3, 3], max_points: 150 }) as ReportParams,
+    seed: 0,
+    lap: null,
+    backend: "cpu",
+    baseDir: ".",
+    signal: new AbortController().signal,
+    input: () => {
+      throw new Error("no single input");
+    },
+    optionalInput: (name: string) => (name === "truth" ? truth : null),
+    inputList: (name: string) => (name === "evaluations" ? entries : []),
+    writeArray: () => Promise.reject(new Error("report writes no arrays")),
+    writeJson: () => Promise.reject(new Error("report writes no JSON")),
+    writeFile: (name: string, bytes: Uint8Array) => {
+      assert(/^[A-Za-z0-9_.-]+$/.test(name), `valid output name ${name}`);
+      files.set(name, bytes);
+      return Promise.resolve();
+    },
+    metrics: (v: Record<string, unknown>) => Object.assign(metrics, v),
+    meta: () => {},
+    progress: { start: () => {}, tick: () => {} },
+    checkpoints: { save: () => Promise.resolve(), load: () => Promise.resolve(null), list: () => Promise.resolve([]) },
+    log: () => {},
+  } as unknown as StageContext<ReportParams>;
+  await reportTask.run(ctx);
+
+  // 18 laps > 16: every 2nd lap and the last; 3 laps: all of them; baselines with samples.
+  const emLaps = [0, 2, 4, 6, 8, 10, 12, 14, 16, 17];
+  const expected = [
+    "sinkhorn.png",
+    "mean_error.png",
+    "corner_gauss_eval.png",
+    ...emLaps.map((k) => `corner_em_lap${k}.png`),
+    ...[0, 1, 2].map((k) => `corner_diffem_lap${k}.png`),
+    "report.html",
+  ];
+  assertEquals([...files.keys()].sort(), expected.sort());
+  for (const [name, bytes] of files) {
+    if (!name.endsWith(".png")) continue;
+    const img = decodePng(bytes);
+    assert(img.width > 200 && img.height > 200, `${name}: ${img.width}×${img.height}`);
+  }
+  assertEquals(metrics.final_sinkhorn, { em: 0.8 / 18, diffem: 0.5 / 3, gauss_eval: 0.9, nosamples: -0.01 });
+  assertEquals(metrics.laps, { em: 18, diffem: 3 });
+
+  const html = new TextDecoder().decode(files.get("report.html"));
+  const uris = [...html.matchAll(/src="data:image\/png;base64,([A-Za-z0-9+/=]+)"/g)].map((m) => m[1]);
+  assertEquals(uris.length, expected.length - 1, "every picture embedded once");
+  for (const b64 of uris) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    assert(readPngHeader(bytes).width > 0);
+  }
+  assertMatch(html, /<h3>Lap 2<\/h3><div class="row"><figure><img[^>]*title="corner_em_lap2.png"[^]*?title="corner_diffem_lap2.png"/, "methods side by side at one lap");
+  assertMatch(html, /No samples \(<code>subset<\/code>\) to plot for: <code>nosamples<\/code>/);
+  assertMatch(html, /<td>em<\/td>|>em<\/td><td>17<\/td>/);
+  assert(!/src="(?!data:)/.test(html), "no external resources");
+});
+
+function findChromium(): string | null {
+  for (const p of ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]) {
+    try {
+      if (Deno.statSync(p).isFile) return p;
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+Deno.test("a real pipeline's report.html loads every picture in headless Chromium", async () => {
+  const evaluate = "{ sinkhorn_samples: 64, sinkhorn_maxiter: 100 }";
+  const dir = await scratch(`
+store: store
+seed: 3
+stages:
+  data: { task: dataset, params: { source: manifold, samples: 300, features: 5, manifold_dim: 1 } }
+  obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: projection, m: 2 }, sigma_y: 0.01 } }
+  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { iterations: 4 } }
+  posterior: { task: sample-posterior, inputs: { obs: obs, prior: gauss } }
+  gauss_eval: { task: evaluate, inputs: { samples: posterior, truth: data }, params: ${evaluate} }
+  em:
+    loop: { laps: 2 }
+    stages:
+      post: { task: sample-posterior, inputs: { obs: obs, prior: gauss } }
+      evaluate: { task: evaluate, inputs: { samples: post, truth: data }, params: ${evaluate} }
+  report:
+    task: report
+    inputs: { evaluations: ["em[*].evaluate", gauss_eval], truth: data }
+    params: { range: [-3, 3], curves: [sinkhorn] }
+`);
+  const r = await cli(dir, "run");
+  assertEquals(r.code, 0, r.stderr);
+  const manifest = await show(dir, "report");
+  const entry = manifest.entry as string;
+  const names = [...Deno.readDirSync(`${entry}/files`)].map((e) => e.name).sort();
+  assertEquals(names, ["corner_em_lap0.png", "corner_em_lap1.png", "corner_gauss_eval.png", "report.html", "sinkhorn.png"]);
+  assertEquals(Object.keys((manifest.metrics as { final_sinkhorn: Record<string, number> }).final_sinkhorn).sort(), ["em", "gauss_eval"]);
+
+  const chromium = findChromium();
+  if (!chromium) {
+    console.warn("%cSKIPPED: chromium not installed — report.html was not opened in a browser (apt-get install chromium)", "color: yellow");
+    return;
+  }
+  // A copy of the page with a script that records, once everything has loaded, which images failed.
+  const html = await Deno.readTextFile(`${entry}/files/report.html`);
+  const probe = `<script>
+window.addEventListener("load", () => {
+  const imgs = [...document.images];
+  const bad = imgs.filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.title || i.alt);
+  const out = document.createElement("pre");
+  out.id = "img-check";
+  out.textContent = JSON.stringify({ total: imgs.length, bad, widths: imgs.map((i) => i.naturalWidth) });
+  document.body.appendChild(out);
+});
+</script></body>`;
+  const page = `${dir}/check.html`;
+  await Deno.writeTextFile(page, html.replace("</body>", probe));
+  const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
+  const out = await new Deno.Command(chromium, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${profile}`,
+      "--virtual-time-budget=5000",
+      "--dump-dom",
+      `file://${page}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  await Deno.remove(profile, { recursive: true }).catch(() => {});
+  const dom = new TextDecoder().decode(out.stdout);
+  const m = dom.match(/<pre id="img-check">(.*?)<\/pre>/s);
+  assert(m, `no result from the page (exit ${out.code}): ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
+  const result = JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&")) as {
+    total: number;
+    bad: string[];
+    widths: number[];
+  };
+  assertEquals(result.bad, [], "images that did not load");
+  assertEquals(result.total, 4, "sinkhorn curve and three corner plots");
+  assert(result.widths.every((w) => w > 300), `natural widths ${result.widths}`);
+});
