@@ -45,6 +45,7 @@ export const evaluateTask: TaskDef<typeof params> = {
     samples: { description: "a stage with samples x (sample-posterior)" },
     truth: { description: "a dataset stage with the clean x (synthetic benchmarks)", optional: true },
     obs: { description: "the observations, for the posterior predictive check", optional: true },
+    model: { description: "the fit-prior stage that was trained on these samples, for its loss statistics", optional: true },
   },
   async run(ctx) {
     const p = ctx.params;
@@ -93,6 +94,16 @@ export const evaluateTask: TaskDef<typeof params> = {
       // E‖y − A x‖² = k σ_y² (+ posterior spread along A); report the ratio to the noise floor.
       const rms = Math.sqrt(sq / (n * k));
       Object.assign(metrics, { residual_rms: rms, residual_over_sigma: rms / obs.sigmaY });
+    }
+    const model = ctx.optionalInput("model");
+    if (model) {
+      const losses = (await model.json<[number, number][]>("losses")).map(([, l]) => l);
+      const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
+      Object.assign(metrics, {
+        loss_final: tail.reduce((a, b) => a + b, 0) / tail.length,
+        loss_min: Math.min(...losses),
+        loss_first: losses[0],
+      });
     }
     ctx.metrics(metrics);
   },

@@ -21,7 +21,7 @@
 import { z } from "zod";
 import { formatNumber } from "../lib/plot/axes.ts";
 import { PALETTE } from "../lib/plot/canvas.ts";
-import { cornerPlot, type CornerLayer, type PointMatrix, robustRanges } from "../lib/plot/corner.ts";
+import { type CornerLayer, cornerPlot, type PointMatrix, robustRanges } from "../lib/plot/corner.ts";
 import { type ChartSeries, lineChart, type ReferenceLine } from "../lib/plot/curves.ts";
 import { readPngHeader } from "../lib/plot/png.ts";
 import type { InputEntry, TaskDef } from "../lib/pipeline/task.ts";
@@ -32,7 +32,9 @@ const params = z.object({
   /** Points per sample set in each scatter panel (histograms use every sample of `subset`). */
   max_points: z.number().int().positive().default(1024),
   /** Axis range of every feature in the corner plots (e.g. [-3, 3]); default from the truth. */
-  range: z.tuple([z.number(), z.number()]).refine(([lo, hi]) => lo < hi, { message: "range must be [low, high] with low < high" })
+  range: z.tuple([z.number(), z.number()]).refine(([lo, hi]) => lo < hi, {
+    message: "range must be [low, high] with low < high",
+  })
     .optional(),
   /**
    * Laps that get corner plots: `auto` (every lap up to 16 laps, else about 15 evenly spaced and
@@ -85,7 +87,9 @@ export interface MethodRuns<E> {
  * const { methods, baselines } = groupEvaluations(ctx.inputList("evaluations"));
  * ```
  */
-export function groupEvaluations<E extends { stageId: string }>(entries: readonly E[]): { methods: MethodRuns<E>[]; baselines: { name: string; entry: E }[] } {
+export function groupEvaluations<E extends { stageId: string }>(
+  entries: readonly E[],
+): { methods: MethodRuns<E>[]; baselines: { name: string; entry: E }[] } {
   const stagesOfLoop = new Map<string, Set<string>>();
   for (const e of entries) {
     const p = parseLapId(e.stageId);
@@ -135,7 +139,16 @@ export function selectCornerLaps(laps: readonly number[], choice: ReportParams["
   return laps.filter((l) => wanted.has(l));
 }
 
-const METRIC_ORDER = ["sinkhorn", "sinkhorn_next", "mean_error", "cov_error", "cov_rel_error", "outside_box", "residual_rms", "residual_over_sigma"];
+const METRIC_ORDER = [
+  "sinkhorn",
+  "sinkhorn_next",
+  "mean_error",
+  "cov_error",
+  "cov_rel_error",
+  "outside_box",
+  "residual_rms",
+  "residual_over_sigma",
+];
 const METRIC_HIDDEN = new Set(["sinkhorn_m", "sinkhorn_iterations", "sinkhorn_converged"]);
 const METRIC_TITLE: Record<string, string> = {
   sinkhorn: "Sinkhorn divergence",
@@ -160,7 +173,10 @@ function safeName(name: string): string {
 }
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
 }
 
 function base64(bytes: Uint8Array): string {
@@ -192,20 +208,31 @@ export const reportTask: TaskDef<typeof params> = {
   description: "Sinkhorn curves over EM laps, corner plots of samples vs truth, one self-contained HTML page",
   params,
   inputs: {
-    evaluations: { description: "evaluate stages: every lap of each EM loop (em[*].evaluate), and baselines", list: true },
+    evaluations: {
+      description: "evaluate stages: every lap of each EM loop (em[*].evaluate), and baselines",
+      list: true,
+    },
     truth: { description: "a dataset stage with the clean x, drawn under the samples", optional: true },
   },
   async run(ctx) {
     const p = ctx.params;
     const { methods, baselines } = groupEvaluations(ctx.inputList("evaluations"));
     const colorOf = new Map<string, string>();
-    [...methods.map((m) => m.name), ...baselines.map((b) => b.name)].forEach((name, i) => colorOf.set(name, PALETTE[i % PALETTE.length]));
+    [...methods.map((m) => m.name), ...baselines.map((b) => b.name)].forEach((name, i) =>
+      colorOf.set(name, PALETTE[i % PALETTE.length])
+    );
 
     // Which corner plots, and their samples (first max_features features only).
     const cornerJobs: { method: string | null; lap: number | null; entry: InputEntry }[] = [];
     for (const b of baselines) cornerJobs.push({ method: null, lap: null, entry: b.entry });
-    const lapsOf = new Map(methods.map((m) => [m.name, new Set(selectCornerLaps(m.laps.map((l) => l.lap), p.corner_laps))]));
-    for (const m of methods) for (const l of m.laps) if (lapsOf.get(m.name)!.has(l.lap)) cornerJobs.push({ method: m.name, lap: l.lap, entry: l.entry });
+    const lapsOf = new Map(
+      methods.map((m) => [m.name, new Set(selectCornerLaps(m.laps.map((l) => l.lap), p.corner_laps))]),
+    );
+    for (const m of methods) {
+      for (const l of m.laps) {
+        if (lapsOf.get(m.name)!.has(l.lap)) cornerJobs.push({ method: m.name, lap: l.lap, entry: l.entry });
+      }
+    }
     const curveMetrics = ["sinkhorn", ...p.curves.filter((c) => c !== "sinkhorn")];
     ctx.progress.start(curveMetrics.length + cornerJobs.length + 1, "figure");
 
@@ -236,7 +263,9 @@ export const reportTask: TaskDef<typeof params> = {
         continue;
       }
       const values = [...series.flatMap((s) => s.points.map((q) => q[1])), ...references.map((r) => r.value)];
-      const logY = p.log_y === "auto" ? values.length > 1 && values.every((v) => v > 0) && Math.max(...values) / Math.min(...values) >= 20 : p.log_y;
+      const logY = p.log_y === "auto"
+        ? values.length > 1 && values.every((v) => v > 0) && Math.max(...values) / Math.min(...values) >= 20
+        : p.log_y;
       const title = METRIC_TITLE[metric] ?? metric;
       const chart = lineChart({
         title: `${title} over EM laps`,
@@ -261,9 +290,14 @@ export const reportTask: TaskDef<typeof params> = {
     }
     const samples = new Map<InputEntry, PointMatrix | null>();
     for (const job of cornerJobs) {
-      samples.set(job.entry, job.entry.has("subset") ? leadingColumns(await job.entry.array("subset"), p.max_features) : null);
+      samples.set(
+        job.entry,
+        job.entry.has("subset") ? leadingColumns(await job.entry.array("subset"), p.max_features) : null,
+      );
     }
-    const features = truth ? truth.shape[1] : Math.max(0, ...[...samples.values()].map((s) => s?.shape[1] ?? 0));
+    const features = truth
+      ? truth.shape[1]
+      : Math.max(0, ...[...samples.values()].map((s) => s?.shape[1] ?? 0));
     const ranges: [number, number][] | undefined = p.range
       ? undefined
       : truth
@@ -281,7 +315,11 @@ export const reportTask: TaskDef<typeof params> = {
       }
       const layers: CornerLayer[] = [];
       if (truth) layers.push({ name: "truth", points: truth, color: TRUTH_COLOR });
-      layers.push({ name: job.method === null ? `${name} samples` : `${name} samples, lap ${job.lap}`, points: pts, color: colorOf.get(name) });
+      layers.push({
+        name: job.method === null ? `${name} samples` : `${name} samples, lap ${job.lap}`,
+        points: pts,
+        color: colorOf.get(name),
+      });
       const m = job.entry.metrics;
       const facts = (["sinkhorn", "mean_error", "cov_error", "outside_box"] as const)
         .map((k) => (num(m, k) === null ? null : `${k} ${formatNumber(num(m, k)!)}`))
@@ -295,12 +333,24 @@ export const reportTask: TaskDef<typeof params> = {
         maxPoints: p.max_points,
         maxFeatures: p.max_features,
       });
-      const file = job.method === null ? `corner_${safeName(name)}.png` : `corner_${safeName(name)}_lap${job.lap}.png`;
+      const file = job.method === null
+        ? `corner_${safeName(name)}.png`
+        : `corner_${safeName(name)}_lap${job.lap}.png`;
       cornerFile.set(job.entry, file);
       await addFigure(file, fig.toPng(), title);
     }
 
-    const html = renderHtml({ title: p.title, stageId: ctx.id, methods, baselines, figures, cornerFile, missing, truth: truthEntry?.stageId ?? null, colorOf });
+    const html = renderHtml({
+      title: p.title,
+      stageId: ctx.id,
+      methods,
+      baselines,
+      figures,
+      cornerFile,
+      missing,
+      truth: truthEntry?.stageId ?? null,
+      colorOf,
+    });
     await ctx.writeFile("report.html", new TextEncoder().encode(html));
     ctx.progress.tick(1, "report.html");
 
@@ -330,36 +380,54 @@ interface HtmlInput {
 function img(fig: Figure | undefined, cls = ""): string {
   if (!fig) return "";
   const { width, height } = readPngHeader(fig.png);
-  return `<img class="${cls}" src="data:image/png;base64,${base64(fig.png)}" width="${width}" height="${height}" alt="${escapeHtml(fig.caption)}" title="${escapeHtml(fig.file)}">`;
+  return `<img class="${cls}" src="data:image/png;base64,${
+    base64(fig.png)
+  }" width="${width}" height="${height}" alt="${escapeHtml(fig.caption)}" title="${escapeHtml(fig.file)}">`;
 }
 
 function renderHtml(r: HtmlInput): string {
   const rows: { method: string; lap: number | null; entry: InputEntry }[] = [
     ...r.baselines.map((b) => ({ method: b.name, lap: null, entry: b.entry })),
-    ...r.methods.flatMap((m) => m.laps.map((l) => ({ method: m.name, lap: l.lap as number | null, entry: l.entry }))),
+    ...r.methods.flatMap((m) =>
+      m.laps.map((l) => ({ method: m.name, lap: l.lap as number | null, entry: l.entry }))
+    ),
   ];
   const keys = new Set<string>();
-  for (const row of rows) for (const [k, v] of Object.entries(row.entry.metrics)) if (typeof v === "number" && !METRIC_HIDDEN.has(k)) keys.add(k);
-  const columns = [...METRIC_ORDER.filter((k) => keys.has(k)), ...[...keys].filter((k) => !METRIC_ORDER.includes(k)).sort()];
+  for (const row of rows) {
+    for (
+      const [k, v] of Object.entries(row.entry.metrics)
+    ) if (typeof v === "number" && !METRIC_HIDDEN.has(k)) keys.add(k);
+  }
+  const columns = [
+    ...METRIC_ORDER.filter((k) => keys.has(k)),
+    ...[...keys].filter((k) => !METRIC_ORDER.includes(k)).sort(),
+  ];
   const best = new Map<string, number>();
   for (const m of r.methods) {
     const vals = m.laps.map((l) => num(l.entry.metrics, "sinkhorn")).filter((v): v is number => v !== null);
     if (vals.length) best.set(m.name, Math.min(...vals));
   }
-  const swatch = (name: string) => `<span class="sw" style="background:${r.colorOf.get(name) ?? "#999"}"></span>`;
+  const swatch = (name: string) =>
+    `<span class="sw" style="background:${r.colorOf.get(name) ?? "#999"}"></span>`;
   const cell = (row: (typeof rows)[number], k: string) => {
     const v = num(row.entry.metrics, k);
     if (v === null) return `<td class="na">—</td>`;
-    const unconverged = k === "sinkhorn" && row.entry.metrics.sinkhorn_converged === false ? `<sup title="Sinkhorn iterations did not converge">*</sup>` : "";
+    const unconverged = k === "sinkhorn" && row.entry.metrics.sinkhorn_converged === false
+      ? `<sup title="Sinkhorn iterations did not converge">*</sup>`
+      : "";
     const isBest = k === "sinkhorn" && row.lap !== null && best.get(row.method) === v;
     return `<td${isBest ? ' class="best"' : ""}>${formatNumber(v)}${unconverged}</td>`;
   };
   const metricTable = rows.length
-    ? `<table><thead><tr><th>method</th><th>lap</th><th>stage</th>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead><tbody>${
+    ? `<table><thead><tr><th>method</th><th>lap</th><th>stage</th>${
+      columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")
+    }</tr></thead><tbody>${
       rows.map((row) =>
-        `<tr${row.lap === null ? ' class="baseline"' : ""}><td>${swatch(row.method)}${escapeHtml(row.method)}</td><td>${row.lap ?? "baseline"}</td><td><code>${
-          escapeHtml(row.entry.stageId)
-        }</code></td>${columns.map((c) => cell(row, c)).join("")}</tr>`
+        `<tr${row.lap === null ? ' class="baseline"' : ""}><td>${swatch(row.method)}${
+          escapeHtml(row.method)
+        }</td><td>${row.lap ?? "baseline"}</td><td><code>${escapeHtml(row.entry.stageId)}</code></td>${
+          columns.map((c) => cell(row, c)).join("")
+        }</tr>`
       ).join("\n")
     }</tbody></table>`
     : `<p class="note">No evaluations were wired to this report.</p>`;
@@ -370,13 +438,15 @@ function renderHtml(r: HtmlInput): string {
       const s = num(last.entry.metrics, "sinkhorn");
       const b = best.get(m.name);
       const bestLap = m.laps.find((l) => num(l.entry.metrics, "sinkhorn") === b)?.lap;
-      return `<tr><td>${swatch(m.name)}${escapeHtml(m.name)}</td><td>${m.laps.length}</td><td>${s === null ? "—" : formatNumber(s)}</td><td>${
-        b === undefined ? "—" : `${formatNumber(b)} (lap ${bestLap})`
-      }</td></tr>`;
+      return `<tr><td>${swatch(m.name)}${escapeHtml(m.name)}</td><td>${m.laps.length}</td><td>${
+        s === null ? "—" : formatNumber(s)
+      }</td><td>${b === undefined ? "—" : `${formatNumber(b)} (lap ${bestLap})`}</td></tr>`;
     }),
     ...r.baselines.map((b) => {
       const s = num(b.entry.metrics, "sinkhorn");
-      return `<tr class="baseline"><td>${swatch(b.name)}${escapeHtml(b.name)}</td><td>baseline</td><td>${s === null ? "—" : formatNumber(s)}</td><td>—</td></tr>`;
+      return `<tr class="baseline"><td>${swatch(b.name)}${escapeHtml(b.name)}</td><td>baseline</td><td>${
+        s === null ? "—" : formatNumber(s)
+      }</td><td>—</td></tr>`;
     }),
   ].join("\n");
 
@@ -387,15 +457,31 @@ function renderHtml(r: HtmlInput): string {
   const cornerSections: string[] = [];
   const baselineFigs = r.baselines.map((b) => r.figures.get(r.cornerFile.get(b.entry) ?? ""));
   if (baselineFigs.some(Boolean)) {
-    cornerSections.push(`<h3>Baselines</h3><div class="row">${baselineFigs.map((f) => (f ? `<figure>${img(f)}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>` : "")).join("")}</div>`);
+    cornerSections.push(
+      `<h3>Baselines</h3><div class="row">${
+        baselineFigs.map((
+          f,
+        ) => (f ? `<figure>${img(f)}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>` : "")).join(
+          "",
+        )
+      }</div>`,
+    );
   }
-  const allLaps = [...new Set(r.methods.flatMap((m) => m.laps.filter((l) => r.cornerFile.has(l.entry)).map((l) => l.lap)))].sort((a, b) => a - b);
+  const allLaps = [
+    ...new Set(r.methods.flatMap((m) => m.laps.filter((l) => r.cornerFile.has(l.entry)).map((l) => l.lap))),
+  ].sort((a, b) => a - b);
   for (const lap of allLaps) {
     const figs = r.methods.map((m) => {
       const l = m.laps.find((x) => x.lap === lap);
       return l ? r.figures.get(r.cornerFile.get(l.entry) ?? "") : undefined;
     }).filter((f): f is Figure => f !== undefined);
-    cornerSections.push(`<h3>Lap ${lap}</h3><div class="row">${figs.map((f) => `<figure>${img(f)}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`).join("")}</div>`);
+    cornerSections.push(
+      `<h3>Lap ${lap}</h3><div class="row">${
+        figs.map((f) => `<figure>${img(f)}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`).join(
+          "",
+        )
+      }</div>`,
+    );
   }
 
   return `<!DOCTYPE html>
@@ -432,23 +518,45 @@ function renderHtml(r: HtmlInput): string {
 <body>
 <main>
 <h1>${escapeHtml(r.title)}</h1>
-<p class="meta">Stage <code>${escapeHtml(r.stageId)}</code> · ${r.methods.length} method${r.methods.length === 1 ? "" : "s"}${
+<p class="meta">Stage <code>${escapeHtml(r.stageId)}</code> · ${r.methods.length} method${
+    r.methods.length === 1 ? "" : "s"
+  }${
     r.methods.length ? ` (${r.methods.map((m) => escapeHtml(m.name)).join(", ")})` : ""
-  } · ${r.baselines.length} baseline${r.baselines.length === 1 ? "" : "s"}${r.baselines.length ? ` (${r.baselines.map((b) => escapeHtml(b.name)).join(", ")})` : ""} · truth: ${
-    r.truth ? `<code>${escapeHtml(r.truth)}</code>` : "none"
-  }</p>
+  } · ${r.baselines.length} baseline${r.baselines.length === 1 ? "" : "s"}${
+    r.baselines.length ? ` (${r.baselines.map((b) => escapeHtml(b.name)).join(", ")})` : ""
+  } · truth: ${r.truth ? `<code>${escapeHtml(r.truth)}</code>` : "none"}</p>
 <h2>Summary</h2>
 <table><thead><tr><th>method</th><th>laps</th><th>final Sinkhorn</th><th>best Sinkhorn</th></tr></thead><tbody>
 ${summary}
 </tbody></table>
 <h2>Sinkhorn divergence over EM laps</h2>
-<div class="row">${main ? `<figure class="wide">${img(main)}<figcaption>${escapeHtml(main.caption)} per lap; dashed lines are baselines.</figcaption></figure>` : ""}</div>
-${others.length ? `<div class="row" style="margin-top:16px">${others.map((f) => `<figure>${img(f)}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`).join("")}</div>` : ""}
+<div class="row">${
+    main
+      ? `<figure class="wide">${img(main)}<figcaption>${
+        escapeHtml(main.caption)
+      } per lap; dashed lines are baselines.</figcaption></figure>`
+      : ""
+  }</div>
+${
+    others.length
+      ? `<div class="row" style="margin-top:16px">${
+        others.map((f) => `<figure>${img(f)}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`).join(
+          "",
+        )
+      }</div>`
+      : ""
+  }
 <h2>Metrics</h2>
 <div class="scroll">${metricTable}</div>
 <p class="meta">Bold: each method's best Sinkhorn. * Sinkhorn iterations did not converge.</p>
 <h2>Samples${r.truth ? " over the truth" : ""}</h2>
-${r.missing.length ? `<p class="note">No samples (<code>subset</code>) to plot for: ${r.missing.map((s) => `<code>${escapeHtml(s)}</code>`).join(", ")}.</p>` : ""}
+${
+    r.missing.length
+      ? `<p class="note">No samples (<code>subset</code>) to plot for: ${
+        r.missing.map((s) => `<code>${escapeHtml(s)}</code>`).join(", ")
+      }.</p>`
+      : ""
+  }
 ${cornerSections.join("\n") || `<p class="note">No corner plots.</p>`}
 </main>
 </body>

@@ -10,8 +10,8 @@
  * - `fit-prior`: MMPS with the trained denoiser (DESIGN §3), CG per observation; the covariance
  *   heuristics `zero | cov_t | cov_x` run on the same code path as baselines.
  *
- * With `unconditional: true` the observations are ignored and the prior itself is sampled (as
- * many samples as observations), to evaluate the prior alone.
+ * With `unconditional: true` the observations are ignored and the prior itself is sampled (`count`
+ * samples, default as many as observations), to evaluate the prior alone.
  *
  * @module
  */
@@ -43,6 +43,8 @@ const params = z.object({
   sigma_min: z.number().positive().default(1e-3),
   sigma_max: z.number().positive().default(10),
   unconditional: z.boolean().default(false),
+  /** Unconditional only: how many samples (default: as many as observations). */
+  count: z.number().int().positive().optional(),
   /** Observations per shard: the unit of checkpointing and of parallel work. */
   shard_size: z.number().int().positive().default(2048),
   /** Rows per batch inside a shard (memory). */
@@ -66,7 +68,8 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const p = ctx.params;
   const obs = await readObservations(ctx.input("obs"));
   const priorEntry = ctx.input("prior");
-  const n = obs.y.shape[0];
+  if (p.count !== undefined && !p.unconditional) throw new Error("count applies to unconditional sampling only (set unconditional: true)");
+  const n = p.unconditional ? p.count ?? obs.y.shape[0] : obs.y.shape[0];
   const xShape = [...obs.family.xShape];
   const d = xShape.reduce((a, b) => a * b, 1);
   const gaussian = priorEntry.task === "fit-gaussian";

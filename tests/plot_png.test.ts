@@ -119,12 +119,16 @@ Deno.test("text puts the glyph's pixels where expected: upright and rotated", ()
   const w = a.text("11", 50, 2, { align: "right" });
   assertEquals(w, 11);
   let maxX = -1;
-  for (let y = 0; y < 20; y++) for (let x = 0; x < 60; x++) if (a.getPixel(x, y)[0] < 128) maxX = Math.max(maxX, x);
+  for (let y = 0; y < 20; y++) {
+    for (let x = 0; x < 60; x++) if (a.getPixel(x, y)[0] < 128) maxX = Math.max(maxX, x);
+  }
   assert(maxX <= 49 && maxX >= 47, `right edge ${maxX}`);
 });
 
 Deno.test("the font has a glyph of its own for every printable ASCII character", () => {
-  for (let c = 32; c <= 126; c++) assert(hasGlyph(String.fromCharCode(c)), `glyph for ${String.fromCharCode(c)}`);
+  for (let c = 32; c <= 126; c++) {
+    assert(hasGlyph(String.fromCharCode(c)), `glyph for ${String.fromCharCode(c)}`);
+  }
   for (const ch of "σμ±×−") assert(hasGlyph(ch), ch);
 });
 
@@ -172,14 +176,21 @@ Deno.test("blending: half-transparent black over white is mid grey, and the clip
 function inkFraction(png: Uint8Array): number {
   const img = decodePng(png);
   let ink = 0;
-  for (let i = 0; i < img.data.length; i += img.channels) if (img.data[i] < 200 || img.data[i + 1] < 200 || img.data[i + 2] < 200) ink++;
+  for (let i = 0; i < img.data.length; i += img.channels) {
+    if (img.data[i] < 200 || img.data[i + 1] < 200 || img.data[i + 2] < 200) ink++;
+  }
   return ink / (img.width * img.height);
 }
 
 Deno.test("corner plot, line chart and image grid render to non-blank PNGs of the expected layout", () => {
   const n = 400, d = 3;
   const pts = new Float32Array(n * d).map((_, i) => Math.sin(i * 1.7) * 2);
-  const corner = cornerPlot({ title: "test", layers: [{ name: "a", points: { shape: [n, d], data: pts } }], range: [-3, 3], cellSize: 120 });
+  const corner = cornerPlot({
+    title: "test",
+    layers: [{ name: "a", points: { shape: [n, d], data: pts } }],
+    range: [-3, 3],
+    cellSize: 120,
+  });
   const cornerPng = corner.toPng();
   const h = readPngHeader(cornerPng);
   assert(h.width > 3 * 120 && h.height > 3 * 120, `corner ${h.width}×${h.height}`);
@@ -195,7 +206,12 @@ Deno.test("corner plot, line chart and image grid render to non-blank PNGs of th
   const inkChart = inkFraction(chart);
   assert(inkChart > 0.01 && inkChart < 0.5, `chart ink ${inkChart}`);
 
-  const grid = imageGrid({ images: { shape: [6, 8, 8], data: new Float32Array(6 * 64).map((_, i) => i % 7) }, columns: 3, rowLabels: ["a", "b"], zoom: 3 });
+  const grid = imageGrid({
+    images: { shape: [6, 8, 8], data: new Float32Array(6 * 64).map((_, i) => i % 7) },
+    columns: 3,
+    rowLabels: ["a", "b"],
+    zoom: 3,
+  });
   assert(grid.width >= 3 * 24 && grid.height >= 2 * 24, `grid ${grid.width}×${grid.height}`);
   assert(inkFraction(grid.toPng()) > 0.1, "grid has images");
 });

@@ -6,7 +6,13 @@
 import type { InputEntry, StageContext } from "../lib/pipeline/task.ts";
 import type { NDArray } from "../lib/store/zarr.ts";
 import { decodePng, readPngHeader } from "../lib/plot/png.ts";
-import { groupEvaluations, parseLapId, type ReportParams, reportTask, selectCornerLaps } from "../tasks/report.ts";
+import {
+  groupEvaluations,
+  parseLapId,
+  type ReportParams,
+  reportTask,
+  selectCornerLaps,
+} from "../tasks/report.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, scratch, show } from "./cli_helpers.ts";
 
@@ -18,9 +24,22 @@ Deno.test("stage ids: laps of loops parse, other ids are baselines", () => {
 });
 
 Deno.test("evaluations group into methods by loop with sorted laps, and baselines, in spec order", () => {
-  const ids = ["gauss_eval", "em[1].evaluate", "em[0].evaluate", "diffem[0].evaluate", "two[0].a", "two[0].b", "two[1].a", "em[1].evaluate", "oracle"];
+  const ids = [
+    "gauss_eval",
+    "em[1].evaluate",
+    "em[0].evaluate",
+    "diffem[0].evaluate",
+    "two[0].a",
+    "two[0].b",
+    "two[1].a",
+    "em[1].evaluate",
+    "oracle",
+  ];
   const { methods, baselines } = groupEvaluations(ids.map((stageId) => ({ stageId })));
-  assertEquals(methods.map((m) => [m.name, m.laps.map((l) => l.lap)]), [["em", [0, 1]], ["diffem", [0]], ["two.a", [0, 1]], ["two.b", [0]]]);
+  assertEquals(methods.map((m) => [m.name, m.laps.map((l) => l.lap)]), [["em", [0, 1]], ["diffem", [0]], [
+    "two.a",
+    [0, 1],
+  ], ["two.b", [0]]]);
   assertEquals(baselines.map((b) => b.name), ["gauss_eval", "oracle"]);
   assertEquals(methods[0].laps[1].entry.stageId, "em[1].evaluate", "a stage wired twice counts once");
 });
@@ -37,18 +56,29 @@ Deno.test("corner laps: all up to 16, thinned plus the last beyond, last, and ex
 });
 
 /** A fake published evaluate stage with metrics and a `subset` of samples. */
-function fakeEntry(stageId: string, metrics: Record<string, unknown>, arrays: Record<string, NDArray>): InputEntry {
+function fakeEntry(
+  stageId: string,
+  metrics: Record<string, unknown>,
+  arrays: Record<string, NDArray>,
+): InputEntry {
   return {
     stageId,
     key: stageId,
     task: "evaluate",
     params: {},
-    arrays: Object.fromEntries(Object.entries(arrays).map(([k, a]) => [k, { shape: a.shape, dtype: "float32" as const, chunks: a.shape }])),
+    arrays: Object.fromEntries(
+      Object.entries(arrays).map((
+        [k, a],
+      ) => [k, { shape: a.shape, dtype: "float32" as const, chunks: a.shape }]),
+    ),
     metrics,
     array: (name) => Promise.resolve(arrays[name]),
     rows: (name, start, stop) => {
       const a = arrays[name], w = a.data.length / a.shape[0];
-      return Promise.resolve({ shape: [stop - start, ...a.shape.slice(1)], data: a.data.slice(start * w, stop * w) });
+      return Promise.resolve({
+        shape: [stop - start, ...a.shape.slice(1)],
+        data: a.data.slice(start * w, stop * w),
+      });
     },
     json: () => Promise.reject(new Error("no json")),
     has: (name) => name in arrays,
@@ -65,9 +95,25 @@ function points(n: number, d: number, shift: number): NDArray {
 }
 
 Deno.test("report in-process: files per method and lap, metrics, and an HTML page embedding every picture", async () => {
-  const entries: InputEntry[] = [fakeEntry("gauss_eval", { sinkhorn: 0.9, mean_error: 0.3 }, { subset: points(200, 2, 0.8) })];
-  for (let k = 0; k < 18; k++) entries.push(fakeEntry(`em[${k}].evaluate`, { sinkhorn: 0.8 / (k + 1), sinkhorn_converged: true, mean_error: 0.2 / (k + 1) }, { subset: points(200, 2, 0.5 / (k + 1)) }));
-  for (let k = 0; k < 3; k++) entries.push(fakeEntry(`diffem[${k}].evaluate`, { sinkhorn: 0.5 / (k + 1), sinkhorn_converged: k > 0 }, { subset: points(200, 2, 0.3) }));
+  const entries: InputEntry[] = [
+    fakeEntry("gauss_eval", { sinkhorn: 0.9, mean_error: 0.3 }, { subset: points(200, 2, 0.8) }),
+  ];
+  for (let k = 0; k < 18; k++) {
+    entries.push(
+      fakeEntry(`em[${k}].evaluate`, {
+        sinkhorn: 0.8 / (k + 1),
+        sinkhorn_converged: true,
+        mean_error: 0.2 / (k + 1),
+      }, { subset: points(200, 2, 0.5 / (k + 1)) }),
+    );
+  }
+  for (let k = 0; k < 3; k++) {
+    entries.push(
+      fakeEntry(`diffem[${k}].evaluate`, { sinkhorn: 0.5 / (k + 1), sinkhorn_converged: k > 0 }, {
+        subset: points(200, 2, 0.3),
+      }),
+    );
+  }
   entries.push(fakeEntry("nosamples", { sinkhorn: -0.01 }, {}));
   const truth = fakeEntry("data", {}, { x: points(300, 2, 0) });
 
@@ -97,7 +143,11 @@ Deno.test("report in-process: files per method and lap, metrics, and an HTML pag
     metrics: (v: Record<string, unknown>) => Object.assign(metrics, v),
     meta: () => {},
     progress: { start: () => {}, tick: () => {} },
-    checkpoints: { save: () => Promise.resolve(), load: () => Promise.resolve(null), list: () => Promise.resolve([]) },
+    checkpoints: {
+      save: () => Promise.resolve(),
+      load: () => Promise.resolve(null),
+      list: () => Promise.resolve([]),
+    },
     log: () => {},
   } as unknown as StageContext<ReportParams>;
   await reportTask.run(ctx);
@@ -128,9 +178,13 @@ Deno.test("report in-process: files per method and lap, metrics, and an HTML pag
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     assert(readPngHeader(bytes).width > 0);
   }
-  assertMatch(html, /<h3>Lap 2<\/h3><div class="row"><figure><img[^>]*title="corner_em_lap2.png"[^]*?title="corner_diffem_lap2.png"/, "methods side by side at one lap");
+  assertMatch(
+    html,
+    /<h3>Lap 2<\/h3><div class="row"><figure><img[^>]*title="corner_em_lap2.png"[^]*?title="corner_diffem_lap2.png"/,
+    "methods side by side at one lap",
+  );
   assertMatch(html, /No samples \(<code>subset<\/code>\) to plot for: <code>nosamples<\/code>/);
-  assertMatch(html, /<td>em<\/td>|>em<\/td><td>17<\/td>/);
+  assertMatch(html, />em<\/td><td>17<\/td><td><code>em\[17\]\.evaluate<\/code>/, "a table row per lap");
   assert(!/src="(?!data:)/.test(html), "no external resources");
 });
 
@@ -169,12 +223,24 @@ stages:
   const manifest = await show(dir, "report");
   const entry = manifest.entry as string;
   const names = [...Deno.readDirSync(`${entry}/files`)].map((e) => e.name).sort();
-  assertEquals(names, ["corner_em_lap0.png", "corner_em_lap1.png", "corner_gauss_eval.png", "report.html", "sinkhorn.png"]);
-  assertEquals(Object.keys((manifest.metrics as { final_sinkhorn: Record<string, number> }).final_sinkhorn).sort(), ["em", "gauss_eval"]);
+  assertEquals(names, [
+    "corner_em_lap0.png",
+    "corner_em_lap1.png",
+    "corner_gauss_eval.png",
+    "report.html",
+    "sinkhorn.png",
+  ]);
+  assertEquals(
+    Object.keys((manifest.metrics as { final_sinkhorn: Record<string, number> }).final_sinkhorn).sort(),
+    ["em", "gauss_eval"],
+  );
 
   const chromium = findChromium();
   if (!chromium) {
-    console.warn("%cSKIPPED: chromium not installed — report.html was not opened in a browser (apt-get install chromium)", "color: yellow");
+    console.warn(
+      "%cSKIPPED: chromium not installed — report.html was not opened in a browser (apt-get install chromium)",
+      "color: yellow",
+    );
     return;
   }
   // A copy of the page with a script that records, once everything has loaded, which images failed.
@@ -215,8 +281,13 @@ window.addEventListener("load", () => {
   await Deno.remove(profile, { recursive: true }).catch(() => {});
   const dom = new TextDecoder().decode(out.stdout);
   const m = dom.match(/<pre id="img-check">(.*?)<\/pre>/s);
-  assert(m, `no result from the page (exit ${out.code}): ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
-  const result = JSON.parse(m[1].replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&")) as {
+  assert(
+    m,
+    `no result from the page (exit ${out.code}): ${new TextDecoder().decode(out.stderr).slice(-2000)}`,
+  );
+  const result = JSON.parse(
+    m[1].replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"),
+  ) as {
     total: number;
     bad: string[];
     widths: number[];

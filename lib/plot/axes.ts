@@ -66,7 +66,9 @@ export function niceTicks(lo: number, hi: number, target = 5): Ticks {
   const digits = Math.max(0, -Math.floor(Math.log10(step)) + 1);
   const min = Math.floor(lo / step + 1e-9) * step, max = Math.ceil(hi / step - 1e-9) * step;
   const values: number[] = [];
-  for (let k = 0; min + k * step <= max + step * 1e-6; k++) values.push(Number((min + k * step).toFixed(digits)));
+  for (let k = 0; min + k * step <= max + step * 1e-6; k++) {
+    values.push(Number((min + k * step).toFixed(digits)));
+  }
   return { min: Number(min.toFixed(digits)), max: Number(max.toFixed(digits)), step, values };
 }
 
@@ -88,7 +90,9 @@ export function logTicks(lo: number, hi: number, target = 6): number[] {
   const clean = (v: number) => Number(v.toPrecision(6));
   for (const mantissas of decades <= 3 ? [[1, 2, 5], [1]] : [[1]]) {
     const values: number[] = [];
-    for (let e = e0; e <= e1; e++) for (const m of mantissas) if (inRange(m * 10 ** e)) values.push(clean(m * 10 ** e));
+    for (let e = e0; e <= e1; e++) {
+      for (const m of mantissas) if (inRange(m * 10 ** e)) values.push(clean(m * 10 ** e));
+    }
     if (values.length >= 2 && values.length <= target * 1.5) return values;
     if (values.length > target * 1.5) continue;
   }
@@ -123,7 +127,10 @@ export function tickFormatter(ticks: readonly number[], log = false): (v: number
   if (!diffs.length) return (v) => formatNumber(v);
   const step = Math.min(...diffs), maxAbs = Math.max(...ticks.map(Math.abs));
   if (maxAbs >= 1e5 || step < 1e-4) {
-    const digits = Math.max(0, Math.min(3, Math.floor(Math.log10(maxAbs)) - Math.floor(Math.log10(step) + 1e-9)));
+    const digits = Math.max(
+      0,
+      Math.min(3, Math.floor(Math.log10(maxAbs)) - Math.floor(Math.log10(step) + 1e-9)),
+    );
     return (v) => {
       if (v === 0) return "0";
       const [m, e] = v.toExponential(digits).split("e");
@@ -278,11 +285,22 @@ export function drawAxes(canvas: Canvas, area: PlotArea, opts: AxesOptions = {})
   const { rect } = area;
   const scale = opts.textScale ?? 2;
   const frame = opts.frameColor ?? AXIS_COLOR, gridColor = opts.gridColor ?? GRID_COLOR;
-  const xTicks = opts.xTicks === null ? [] : opts.xTicks === undefined || opts.xTicks === "auto" ? autoTicks(area.x, opts.xTarget ?? 6) : opts.xTicks;
-  const yTicks = opts.yTicks === null ? [] : opts.yTicks === undefined || opts.yTicks === "auto" ? autoTicks(area.y, opts.yTarget ?? 5) : opts.yTicks;
+  const xTicks = opts.xTicks === null
+    ? []
+    : opts.xTicks === undefined || opts.xTicks === "auto"
+    ? autoTicks(area.x, opts.xTarget ?? 6)
+    : opts.xTicks;
+  const yTicks = opts.yTicks === null
+    ? []
+    : opts.yTicks === undefined || opts.yTicks === "auto"
+    ? autoTicks(area.y, opts.yTarget ?? 5)
+    : opts.yTicks;
   const fx = opts.formatX ?? tickFormatter(xTicks, area.x.log);
   const fy = opts.formatY ?? tickFormatter(yTicks, area.y.log);
-  const x0 = Math.round(rect.x), y0 = Math.round(rect.y), x1 = Math.round(rect.x + rect.width), y1 = Math.round(rect.y + rect.height);
+  const x0 = Math.round(rect.x),
+    y0 = Math.round(rect.y),
+    x1 = Math.round(rect.x + rect.width),
+    y1 = Math.round(rect.y + rect.height);
   const tick = Math.max(3, scale * 2.5);
   if (opts.grid ?? true) {
     for (const v of xTicks) canvas.fillRect(Math.round(area.px(v)) - 0.5, y0, 1, y1 - y0, gridColor);
@@ -293,13 +311,18 @@ export function drawAxes(canvas: Canvas, area: PlotArea, opts: AxesOptions = {})
   for (const v of xTicks) {
     const p = Math.round(area.px(v));
     canvas.fillRect(p - 0.5, y1 + 1, 1, tick, frame);
-    if (opts.xTickLabels ?? true) canvas.text(fx(v), p, y1 + tick + 4, { scale, align: "center", color: frame });
+    if (opts.xTickLabels ?? true) {
+      canvas.text(fx(v), p, y1 + tick + 4, { scale, align: "center", color: frame });
+    }
   }
   for (const v of yTicks) {
     const p = Math.round(area.py(v));
     canvas.fillRect(x0 - 1 - tick, p - 0.5, tick, 1, frame);
     if (opts.yTickLabels ?? true) {
-      maxYLabel = Math.max(maxYLabel, canvas.text(fy(v), x0 - tick - 6, p, { scale, align: "right", baseline: "middle", color: frame }));
+      maxYLabel = Math.max(
+        maxYLabel,
+        canvas.text(fy(v), x0 - tick - 6, p, { scale, align: "right", baseline: "middle", color: frame }),
+      );
     }
   }
   if (opts.xLabel) {

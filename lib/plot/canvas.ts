@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { GLYPH_ADVANCE, GLYPH_ASCENT, GLYPH_DESCENT, glyph, glyphBitmap } from "./font.ts";
+import { glyph, GLYPH_ADVANCE, GLYPH_ASCENT, GLYPH_DESCENT, glyphBitmap } from "./font.ts";
 import { encodePng } from "./png.ts";
 
 /**
@@ -284,8 +284,10 @@ export class Canvas {
     // Coverage per pixel, maximised over segments, then blended once.
     const coverage = new Map<number, number>();
     for (const [ax, ay, bx, by] of segments) {
-      const minX = Math.max(0, Math.floor(Math.min(ax, bx) - half - 1)), maxX = Math.min(this.width - 1, Math.ceil(Math.max(ax, bx) + half + 1));
-      const minY = Math.max(0, Math.floor(Math.min(ay, by) - half - 1)), maxY = Math.min(this.height - 1, Math.ceil(Math.max(ay, by) + half + 1));
+      const minX = Math.max(0, Math.floor(Math.min(ax, bx) - half - 1)),
+        maxX = Math.min(this.width - 1, Math.ceil(Math.max(ax, bx) + half + 1));
+      const minY = Math.max(0, Math.floor(Math.min(ay, by) - half - 1)),
+        maxY = Math.min(this.height - 1, Math.ceil(Math.max(ay, by) + half + 1));
       const dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
       const steep = Math.abs(dy) > Math.abs(dx);
       // Walk along the major axis and look at a window across it: the segment's pixels only.
@@ -297,7 +299,9 @@ export class Canvas {
         let t = steep ? (dy !== 0 ? (c - ay) / dy : 0) : (dx !== 0 ? (c - ax) / dx : 0);
         t = Math.max(0, Math.min(1, t));
         const mid = steep ? ax + dx * t : ay + dy * t;
-        const span = steep ? across * Math.hypot(dx, dy) / Math.max(Math.abs(dy), 1e-9) : across * Math.hypot(dx, dy) / Math.max(Math.abs(dx), 1e-9);
+        const span = steep
+          ? across * Math.hypot(dx, dy) / Math.max(Math.abs(dy), 1e-9)
+          : across * Math.hypot(dx, dy) / Math.max(Math.abs(dx), 1e-9);
         const from = Math.floor(mid - Math.min(span, 1e4)), to = Math.ceil(mid + Math.min(span, 1e4));
         for (let n = from; n <= to; n++) {
           const px = steep ? n : m, py = steep ? m : n;
@@ -313,7 +317,9 @@ export class Canvas {
         }
       }
     }
-    for (const [key, cov] of coverage) this.blendPixel(key % this.width, Math.floor(key / this.width), color, cov);
+    for (const [key, cov] of coverage) {
+      this.blendPixel(key % this.width, Math.floor(key / this.width), color, cov);
+    }
   }
 
   /**
@@ -378,7 +384,9 @@ export class Canvas {
     for (let j = y0; j < y1; j++) {
       for (let i = x0; i < x1; i++) {
         let hits = 0;
-        for (let sy = 0; sy < 4; sy++) for (let sx = 0; sx < 4; sx++) if (inside(i + (sx + 0.5) / 4, j + (sy + 0.5) / 4)) hits++;
+        for (let sy = 0; sy < 4; sy++) {
+          for (let sx = 0; sx < 4; sx++) if (inside(i + (sx + 0.5) / 4, j + (sy + 0.5) / 4)) hits++;
+        }
         if (hits) this.blendPixel(i, j, color, hits / 16);
       }
     }

@@ -17,8 +17,8 @@
  *
  * @module
  */
-import { AXIS_COLOR, autoTicks, drawAxes, PlotArea, type Scale, tickFormatter } from "./axes.ts";
-import { BLACK, Canvas, type Color, PALETTE, parseColor, withAlpha, WHITE } from "./canvas.ts";
+import { autoTicks, AXIS_COLOR, drawAxes, PlotArea, type Scale, tickFormatter } from "./axes.ts";
+import { BLACK, Canvas, type Color, PALETTE, parseColor, WHITE, withAlpha } from "./canvas.ts";
 
 /**
  * Rows of points: `shape[0]` points of `shape[1]` features (higher dimensions are flattened
@@ -107,7 +107,8 @@ export function robustRanges(sets: readonly PointMatrix[], features: number): [n
       continue;
     }
     values.sort((a, b) => a - b);
-    const q = (p: number) => values[Math.min(values.length - 1, Math.max(0, Math.round(p * (values.length - 1))))];
+    const q = (p: number) =>
+      values[Math.min(values.length - 1, Math.max(0, Math.round(p * (values.length - 1))))];
     let lo = q(0.005), hi = q(0.995);
     if (hi - lo < 1e-9) lo -= 1, hi += 1;
     const pad = (hi - lo) * 0.08;
@@ -136,7 +137,11 @@ export function cornerPlot(opts: CornerOptions): Canvas {
     ? robustRanges(layers.map((l) => l.points), D)
     : typeof opts.range[0] === "number"
     ? Array.from({ length: D }, () => [...(opts.range as [number, number])] as [number, number])
-    : Array.from({ length: D }, (_, i) => [...(opts.range as [number, number][])[Math.min(i, opts.range!.length - 1)]] as [number, number]);
+    : Array.from(
+      { length: D },
+      (_, i) =>
+        [...(opts.range as [number, number][])[Math.min(i, opts.range!.length - 1)]] as [number, number],
+    );
   const scales: Scale[] = ranges.map(([min, max]) => ({ min, max }));
   const cell = Math.round(opts.cellSize ?? Math.max(110, Math.min(240, Math.floor(1000 / D))));
   const gap = Math.max(6, Math.round(cell * 0.05));
@@ -145,7 +150,10 @@ export function cornerPlot(opts: CornerOptions): Canvas {
   const tickTarget = cell >= 180 ? 5 : 4;
   const ticks = scales.map((s) => autoTicks(s, tickTarget));
   const formats = ticks.map((t) => tickFormatter(t));
-  const yLabelWidth = Math.max(0, ...ticks.slice(1).flatMap((t, i) => t.map((v) => Canvas.measureText(formats[i + 1](v), ts).width)));
+  const yLabelWidth = Math.max(
+    0,
+    ...ticks.slice(1).flatMap((t, i) => t.map((v) => Canvas.measureText(formats[i + 1](v), ts).width)),
+  );
 
   const left = 14 + glyphH + 10 + yLabelWidth + 6 + 5 + 4;
   let top = 16;
@@ -171,7 +179,12 @@ export function cornerPlot(opts: CornerOptions): Canvas {
     ty += 7 * ts + 10;
   }
 
-  const cellRect = (row: number, col: number) => ({ x: left + col * (cell + gap), y: top + row * (cell + gap), width: cell, height: cell });
+  const cellRect = (row: number, col: number) => ({
+    x: left + col * (cell + gap),
+    y: top + row * (cell + gap),
+    width: cell,
+    height: cell,
+  });
   const strided = (l: (typeof layers)[number]) => {
     const max = Math.max(1, opts.maxPoints ?? 2000);
     const step = l.n > max ? l.n / max : 1;
@@ -203,7 +216,13 @@ export function cornerPlot(opts: CornerOptions): Canvas {
         });
         const peak = Math.max(1e-12, ...densities.flat());
         const area = new PlotArea(rect, scales[row], { min: 0, max: peak * 1.08 });
-        drawAxes(canvas, area, { xTicks: ticks[row], yTicks: null, xTickLabels, textScale: ts, xLabel: xTickLabels ? labels[col] : undefined });
+        drawAxes(canvas, area, {
+          xTicks: ticks[row],
+          yTicks: null,
+          xTickLabels,
+          textScale: ts,
+          xLabel: xTickLabels ? labels[col] : undefined,
+        });
         canvas.withClip(rect, () => {
           densities.forEach((dens, li) => {
             const color = layers[li].color;
@@ -237,7 +256,9 @@ export function cornerPlot(opts: CornerOptions): Canvas {
             const color = withAlpha(l.color, alpha);
             for (const i of idx) {
               const x = l.points.data[i * l.width + col], y = l.points.data[i * l.width + row];
-              if (Number.isFinite(x) && Number.isFinite(y)) canvas.disc(area.px(x), area.py(y), radius, color);
+              if (Number.isFinite(x) && Number.isFinite(y)) {
+                canvas.disc(area.px(x), area.py(y), radius, color);
+              }
             }
           });
         });
@@ -250,12 +271,22 @@ export function cornerPlot(opts: CornerOptions): Canvas {
   if (D > 1) {
     for (let row = 0; row < D; row++) {
       const r = cellRect(row, 0);
-      canvas.text(labels[row], 14, r.y + r.height / 2, { scale: ts, align: "center", rotate: true, color: BLACK });
+      canvas.text(labels[row], 14, r.y + r.height / 2, {
+        scale: ts,
+        align: "center",
+        rotate: true,
+        color: BLACK,
+      });
     }
   }
 
   // Legend: in the empty upper triangle, right-aligned; or under the title for one feature.
-  const entries = layers.map((l) => ({ name: `${l.name}${l.n > (opts.maxPoints ?? 2000) ? ` (${shown[layers.indexOf(l)].length} of ${l.n} shown)` : ""}`, color: l.color }));
+  const entries = layers.map((l) => ({
+    name: `${l.name}${
+      l.n > (opts.maxPoints ?? 2000) ? ` (${shown[layers.indexOf(l)].length} of ${l.n} shown)` : ""
+    }`,
+    color: l.color,
+  }));
   const rowH = glyphH + 10;
   const textW = Math.max(0, ...entries.map((e) => Canvas.measureText(e.name, ts).width));
   if (legendOnTop) {
@@ -274,7 +305,11 @@ export function cornerPlot(opts: CornerOptions): Canvas {
     });
   }
   if (totalFeatures > D) {
-    canvas.text(`first ${D} of ${totalFeatures} features`, width - right, height - 8 - glyphH, { scale: ts, align: "right", color: AXIS_COLOR });
+    canvas.text(`first ${D} of ${totalFeatures} features`, width - right, height - 8 - glyphH, {
+      scale: ts,
+      align: "right",
+      color: AXIS_COLOR,
+    });
   }
   return canvas;
 }

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { AXIS_COLOR, autoTicks, drawAxes, niceTicks, PlotArea, type Scale, tickFormatter } from "./axes.ts";
+import { autoTicks, AXIS_COLOR, drawAxes, niceTicks, PlotArea, type Scale, tickFormatter } from "./axes.ts";
 import { BLACK, Canvas, type Color, type MarkerShape, PALETTE, parseColor, WHITE } from "./canvas.ts";
 
 /**
@@ -99,6 +99,14 @@ export function lineChart(opts: LineChartOptions): Canvas {
     marker: s.marker ?? MARKERS[i % MARKERS.length],
     dashed: s.dashed ?? false,
     points: s.points.filter(([x, y]) => Number.isFinite(x) && usable(y)).slice().sort((a, b) => a[0] - b[0]),
+    // Runs of consecutive drawable points: a line does not bridge a value it cannot show.
+    runs: s.points.filter(([x]) => Number.isFinite(x)).slice().sort((a, b) => a[0] - b[0]).reduce<
+      (readonly [number, number])[][]
+    >((runs, q) => {
+      if (!usable(q[1])) runs.push([]);
+      else runs[runs.length - 1].push(q);
+      return runs;
+    }, [[]]),
   }));
   const references = (opts.references ?? []).filter((r) => usable(r.value)).map((r, i) => ({
     ...r,
@@ -147,7 +155,12 @@ export function lineChart(opts: LineChartOptions): Canvas {
   const yLabelWidth = Math.max(0, ...yTicks.map((v) => Canvas.measureText(formatY(v), ts).width));
   const left = 16 + (opts.yLabel ? glyphH + 10 : 0) + yLabelWidth + 6 + 5 + 6;
   const legendEntries = [
-    ...series.map((s) => ({ name: s.name, color: s.color, marker: s.marker as MarkerShape | null, dashed: s.dashed })),
+    ...series.map((s) => ({
+      name: s.name,
+      color: s.color,
+      marker: s.marker as MarkerShape | null,
+      dashed: s.dashed,
+    })),
     ...references.map((r) => ({ name: r.name, color: r.color, marker: null, dashed: true })),
   ];
   const right = 28;
@@ -172,7 +185,9 @@ export function lineChart(opts: LineChartOptions): Canvas {
   top += 8;
   const bottom = 5 + 4 + glyphH + 8 + (opts.xLabel ? glyphH + 6 : 0) + (hidden ? glyphH + 6 : 0) + 12;
   const rect = { x: left, y: top, width: width - left - right, height: height - top - bottom };
-  if (rect.width < 50 || rect.height < 50) throw new Error(`lineChart: ${width}×${height} is too small for its labels`);
+  if (rect.width < 50 || rect.height < 50) {
+    throw new Error(`lineChart: ${width}×${height} is too small for its labels`);
+  }
   const area = new PlotArea(rect, xScale, yScale);
 
   let ty = 18;
@@ -197,8 +212,10 @@ export function lineChart(opts: LineChartOptions): Canvas {
       canvas.line(rect.x, y, rect.x + rect.width, y, r.color, { width: 2, dash: DASH });
     }
     for (const s of series) {
-      const pts = s.points.map(([x, y]) => [area.px(x), area.py(y)] as [number, number]);
-      if (pts.length >= 2) canvas.polyline(pts, s.color, { width: 2.5, dash: s.dashed ? DASH : undefined });
+      for (const run of s.runs) {
+        const pts = run.map(([x, y]) => [area.px(x), area.py(y)] as [number, number]);
+        if (pts.length >= 2) canvas.polyline(pts, s.color, { width: 2.5, dash: s.dashed ? DASH : undefined });
+      }
     }
   });
   // Markers after all lines, so that no line crosses over a marker; they may overhang the frame.
@@ -207,17 +224,27 @@ export function lineChart(opts: LineChartOptions): Canvas {
   }
 
   if (!series.some((s) => s.points.length) && !references.length) {
-    canvas.text("no data", rect.x + rect.width / 2, rect.y + rect.height / 2, { scale: ts, align: "center", baseline: "middle", color: AXIS_COLOR });
+    canvas.text("no data", rect.x + rect.width / 2, rect.y + rect.height / 2, {
+      scale: ts,
+      align: "center",
+      baseline: "middle",
+      color: AXIS_COLOR,
+    });
   }
   if (hidden) {
-    const msg = logY ? `${hidden} value${hidden > 1 ? "s" : ""} ≤ 0 or not finite not shown (log scale)` : `${hidden} non-finite value${hidden > 1 ? "s" : ""} not shown`;
+    const msg = logY
+      ? `${hidden} value${hidden > 1 ? "s" : ""} ≤ 0 or not finite not shown (log scale)`
+      : `${hidden} non-finite value${hidden > 1 ? "s" : ""} not shown`;
     canvas.text(msg, rect.x, height - 12 - glyphH, { scale: ts, color: AXIS_COLOR });
   }
 
   legendEntries.forEach((e, i) => {
     const { x, row } = legendPlaces[i];
     const cy = legendTop + row * legendRowH + 3.5 * ts;
-    canvas.line(x, cy, x + 44, cy, e.color, { width: e.marker ? 2.5 : 2, dash: e.dashed ? [8, 5] : undefined });
+    canvas.line(x, cy, x + 44, cy, e.color, {
+      width: e.marker ? 2.5 : 2,
+      dash: e.dashed ? [8, 5] : undefined,
+    });
     if (e.marker) canvas.marker(x + 22, cy, e.marker, 9, e.color, WHITE);
     canvas.text(e.name, x + 52, cy, { scale: ts, baseline: "middle", color: BLACK });
   });

@@ -150,7 +150,10 @@ const GLYPHS: Record<string, string> = {
 const PARSED = new Map<string, Glyph>();
 for (const [ch, art] of Object.entries(GLYPHS)) {
   const lines = art.split("|");
-  if (lines.length < GLYPH_ASCENT || lines.length > GLYPH_ASCENT + GLYPH_DESCENT || lines.some((l) => l.length !== GLYPH_WIDTH)) {
+  if (
+    lines.length < GLYPH_ASCENT || lines.length > GLYPH_ASCENT + GLYPH_DESCENT ||
+    lines.some((l) => l.length !== GLYPH_WIDTH)
+  ) {
     throw new Error(`font: glyph ${JSON.stringify(ch)} is malformed`);
   }
   const rows = lines.map((l) => [...l].reduce((m, c) => (m << 1) | (c === "#" ? 1 : 0), 0));
@@ -193,17 +196,31 @@ export function glyphBitmap(g: Glyph, scale: number): { width: number; height: n
   const h0 = GLYPH_ASCENT + GLYPH_DESCENT;
   let width = GLYPH_WIDTH, height = h0;
   let bits = new Uint8Array(width * height);
-  for (let r = 0; r < h0; r++) for (let c = 0; c < width; c++) bits[r * width + c] = (g.rows[r] >> (GLYPH_WIDTH - 1 - c)) & 1;
-  const at = (b: Uint8Array, w: number, h: number, x: number, y: number) => (x < 0 || y < 0 || x >= w || y >= h ? 0 : b[y * w + x]);
+  for (let r = 0; r < h0; r++) {
+    for (let c = 0; c < width; c++) bits[r * width + c] = (g.rows[r] >> (GLYPH_WIDTH - 1 - c)) & 1;
+  }
+  const at = (
+    b: Uint8Array,
+    w: number,
+    h: number,
+    x: number,
+    y: number,
+  ) => (x < 0 || y < 0 || x >= w || y >= h ? 0 : b[y * w + x]);
   let remaining = Math.max(1, Math.round(scale));
   if (remaining === 3) {
     // Scale3x: each pixel E with neighbours A B C / D E F / G H I becomes a 3×3 block.
     const out = new Uint8Array(width * 3 * height * 3);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        const A = at(bits, width, height, x - 1, y - 1), B = at(bits, width, height, x, y - 1), C = at(bits, width, height, x + 1, y - 1);
-        const D = at(bits, width, height, x - 1, y), E = at(bits, width, height, x, y), F = at(bits, width, height, x + 1, y);
-        const G = at(bits, width, height, x - 1, y + 1), H = at(bits, width, height, x, y + 1), I = at(bits, width, height, x + 1, y + 1);
+        const A = at(bits, width, height, x - 1, y - 1),
+          B = at(bits, width, height, x, y - 1),
+          C = at(bits, width, height, x + 1, y - 1);
+        const D = at(bits, width, height, x - 1, y),
+          E = at(bits, width, height, x, y),
+          F = at(bits, width, height, x + 1, y);
+        const G = at(bits, width, height, x - 1, y + 1),
+          H = at(bits, width, height, x, y + 1),
+          I = at(bits, width, height, x + 1, y + 1);
         let e = [E, E, E, E, E, E, E, E, E];
         if (B !== H && D !== F) {
           e = [
@@ -228,7 +245,9 @@ export function glyphBitmap(g: Glyph, scale: number): { width: number; height: n
     const out = new Uint8Array(width * 2 * height * 2);
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
-        const B = at(bits, width, height, x, y - 1), D = at(bits, width, height, x - 1, y), E = at(bits, width, height, x, y);
+        const B = at(bits, width, height, x, y - 1),
+          D = at(bits, width, height, x - 1, y),
+          E = at(bits, width, height, x, y);
         const F = at(bits, width, height, x + 1, y), H = at(bits, width, height, x, y + 1);
         let e0 = E, e1 = E, e2 = E, e3 = E;
         if (B !== H && D !== F) {
@@ -246,7 +265,11 @@ export function glyphBitmap(g: Glyph, scale: number): { width: number; height: n
   if (remaining > 1) {
     // Odd factors other than 3: nearest-neighbour enlargement.
     const k = remaining, out = new Uint8Array(width * k * height * k);
-    for (let y = 0; y < height * k; y++) for (let x = 0; x < width * k; x++) out[y * width * k + x] = bits[Math.floor(y / k) * width + Math.floor(x / k)];
+    for (let y = 0; y < height * k; y++) {
+      for (let x = 0; x < width * k; x++) {
+        out[y * width * k + x] = bits[Math.floor(y / k) * width + Math.floor(x / k)];
+      }
+    }
     bits = out, width *= k, height *= k;
   }
   return { width, height, bits };

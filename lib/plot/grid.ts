@@ -48,12 +48,18 @@ export interface ImageGridOptions {
  */
 export function imageGrid(opts: ImageGridOptions): Canvas {
   const shape = opts.images.shape;
-  if (shape.length !== 3 && shape.length !== 4) throw new Error(`imageGrid: images must be [N, H, W] or [N, H, W, C], got [${shape.join(", ")}]`);
+  if (shape.length !== 3 && shape.length !== 4) {
+    throw new Error(`imageGrid: images must be [N, H, W] or [N, H, W, C], got [${shape.join(", ")}]`);
+  }
   const [n, h, w] = shape;
   const c = shape.length === 4 ? shape[3] : 1;
-  if (c !== 1 && c !== 3) throw new Error(`imageGrid: ${c} channels; expected 1 (grey) or 3 (RGB), channels last`);
+  if (c !== 1 && c !== 3) {
+    throw new Error(`imageGrid: ${c} channels; expected 1 (grey) or 3 (RGB), channels last`);
+  }
   const data = opts.images.data;
-  if (data.length !== n * h * w * c) throw new Error(`imageGrid: ${data.length} values for shape [${shape.join(", ")}]`);
+  if (data.length !== n * h * w * c) {
+    throw new Error(`imageGrid: ${data.length} values for shape [${shape.join(", ")}]`);
+  }
   let [lo, hi] = opts.range ?? [Infinity, -Infinity];
   if (!opts.range) {
     for (let i = 0; i < data.length; i++) {
@@ -67,13 +73,19 @@ export function imageGrid(opts: ImageGridOptions): Canvas {
   const zoom = Math.max(1, Math.round(opts.zoom ?? Math.ceil(56 / h)));
   const gap = opts.gap ?? 4;
   const ts = 2;
-  const labelW = opts.rowLabels?.length ? Math.max(...opts.rowLabels.map((l) => Canvas.measureText(l, ts).width)) + 16 : 0;
+  const labelW = opts.rowLabels?.length
+    ? Math.max(...opts.rowLabels.map((l) => Canvas.measureText(l, ts).width)) + 16
+    : 0;
   const titleH = opts.title ? 7 * (ts + 1) + 16 : 0;
   const footH = 9 * ts + 10;
   const margin = 12;
   const width = margin * 2 + labelW + columns * w * zoom + (columns - 1) * gap;
   const height = margin + titleH + rows * h * zoom + (rows - 1) * gap + 8 + footH;
-  const bg = opts.background === undefined ? WHITE : typeof opts.background === "string" ? parseColor(opts.background) : opts.background;
+  const bg = opts.background === undefined
+    ? WHITE
+    : typeof opts.background === "string"
+    ? parseColor(opts.background)
+    : opts.background;
   const canvas = new Canvas(width, height, bg);
   if (opts.title) canvas.text(opts.title, margin, margin, { scale: ts + 1, bold: true, color: BLACK });
   const top = margin + titleH;
@@ -85,7 +97,9 @@ export function imageGrid(opts: ImageGridOptions): Canvas {
     for (let y = 0; y < h * zoom; y++) {
       const sy = Math.floor(y / zoom);
       for (let x = 0; x < w * zoom; x++) {
-        const sx = Math.floor(x / zoom), src = ((k * h + sy) * w + sx) * c, o = ((y0 + y) * width + x0 + x) * 4;
+        const sx = Math.floor(x / zoom),
+          src = ((k * h + sy) * w + sx) * c,
+          o = ((y0 + y) * width + x0 + x) * 4;
         for (let ch = 0; ch < 3; ch++) {
           const v = data[src + (c === 3 ? ch : 0)];
           // Non-finite values show as magenta: a bug should be visible, not hidden as black.
@@ -96,11 +110,24 @@ export function imageGrid(opts: ImageGridOptions): Canvas {
     }
   }
   opts.rowLabels?.forEach((label, r) => {
-    if (r < rows) canvas.text(label, margin + labelW - 16, top + r * (h * zoom + gap) + (h * zoom) / 2, { scale: ts, align: "right", baseline: "middle" });
+    if (r < rows) {
+      canvas.text(label, margin + labelW - 16, top + r * (h * zoom + gap) + (h * zoom) / 2, {
+        scale: ts,
+        align: "right",
+        baseline: "middle",
+      });
+    }
   });
-  canvas.text(`${n} image${n === 1 ? "" : "s"} ${h}×${w}${c === 3 ? "×3" : ""}, values ${formatNumber(lo, 3)} (black) to ${formatNumber(hi, 3)} (white)`, margin, height - footH + 2, {
-    scale: ts,
-    color: AXIS_COLOR,
-  });
+  canvas.text(
+    `${n} image${n === 1 ? "" : "s"} ${h}×${w}${c === 3 ? "×3" : ""}, values ${
+      formatNumber(lo, 3)
+    } (black) to ${formatNumber(hi, 3)} (white)`,
+    margin,
+    height - footH + 2,
+    {
+      scale: ts,
+      color: AXIS_COLOR,
+    },
+  );
   return canvas;
 }

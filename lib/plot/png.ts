@@ -109,7 +109,15 @@ function filterScanlines(img: RasterImage): Uint8Array {
       const a = i >= bpp ? data[row + i - bpp] : 0;
       const b = y > 0 ? data[prev + i] : 0;
       const c = y > 0 && i >= bpp ? data[prev + i - bpp] : 0;
-      const predicted = bestFilter === 0 ? 0 : bestFilter === 1 ? a : bestFilter === 2 ? b : bestFilter === 3 ? (a + b) >> 1 : paeth(a, b, c);
+      const predicted = bestFilter === 0
+        ? 0
+        : bestFilter === 1
+        ? a
+        : bestFilter === 2
+        ? b
+        : bestFilter === 3
+        ? (a + b) >> 1
+        : paeth(a, b, c);
       candidate[i] = (x - predicted) & 0xff;
     }
     out.set(candidate, o + 1);
@@ -142,7 +150,12 @@ export function encodePng(img: RasterImage): Uint8Array {
   header[9] = COLOR_TYPE[channels];
   // compression 0, filter method 0, interlace 0
   const idat = deflateSync(filterScanlines(img), { level: 6 });
-  const parts = [PNG_SIGNATURE, chunk("IHDR", header), chunk("IDAT", new Uint8Array(idat)), chunk("IEND", new Uint8Array(0))];
+  const parts = [
+    PNG_SIGNATURE,
+    chunk("IHDR", header),
+    chunk("IDAT", new Uint8Array(idat)),
+    chunk("IEND", new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
   for (const p of parts) out.set(p, o), o += p.length;
@@ -244,7 +257,9 @@ export function decodePng(bytes: Uint8Array): RasterImage {
   if (bad) throw new Error(`PNG chunk ${bad.type} has a bad CRC`);
   const h = readPngHeader(bytes);
   if (h.bitDepth !== 8 || h.channels === null || h.interlace !== 0) {
-    throw new Error(`decodePng: unsupported PNG (bit depth ${h.bitDepth}, colour type ${h.colorType}, interlace ${h.interlace})`);
+    throw new Error(
+      `decodePng: unsupported PNG (bit depth ${h.bitDepth}, colour type ${h.colorType}, interlace ${h.interlace})`,
+    );
   }
   const idat = chunks.filter((c) => c.type === "IDAT");
   const joined = new Uint8Array(idat.reduce((s, c) => s + c.data.length, 0));
@@ -252,7 +267,9 @@ export function decodePng(bytes: Uint8Array): RasterImage {
   for (const c of idat) joined.set(c.data, o), o += c.data.length;
   const raw = new Uint8Array(inflateSync(joined));
   const bpp = h.channels, stride = h.width * bpp;
-  if (raw.length !== h.height * (stride + 1)) throw new Error(`decodePng: ${raw.length} bytes of scanlines, expected ${h.height * (stride + 1)}`);
+  if (raw.length !== h.height * (stride + 1)) {
+    throw new Error(`decodePng: ${raw.length} bytes of scanlines, expected ${h.height * (stride + 1)}`);
+  }
   const out = new Uint8Array(h.height * stride);
   for (let y = 0; y < h.height; y++) {
     const f = raw[y * (stride + 1)], src = y * (stride + 1) + 1, row = y * stride, prev = row - stride;
@@ -260,7 +277,17 @@ export function decodePng(bytes: Uint8Array): RasterImage {
       const a = i >= bpp ? out[row + i - bpp] : 0;
       const b = y > 0 ? out[prev + i] : 0;
       const c = y > 0 && i >= bpp ? out[prev + i - bpp] : 0;
-      const predicted = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : f === 4 ? paeth(a, b, c) : NaN;
+      const predicted = f === 0
+        ? 0
+        : f === 1
+        ? a
+        : f === 2
+        ? b
+        : f === 3
+        ? (a + b) >> 1
+        : f === 4
+        ? paeth(a, b, c)
+        : NaN;
       if (Number.isNaN(predicted)) throw new Error(`decodePng: unknown filter ${f} on row ${y}`);
       out[row + i] = (raw[src + i] + predicted) & 0xff;
     }
