@@ -14,6 +14,7 @@ import { trainDenoiser, type TrainingState } from "../lib/diffusion/train.ts";
 import { veSchedule } from "../lib/diffusion/schedule.ts";
 import { exportParams, importParams } from "../lib/nn/module.ts";
 import { buildNet } from "../lib/nn/factory.ts";
+import { rowsInsideBox } from "../lib/metrics/moments.ts";
 import type { StageContext, TaskDef } from "../lib/pipeline/task.ts";
 import type { NDArray } from "../lib/store/zarr.ts";
 import { useBackend } from "./backend.ts";
@@ -31,6 +32,11 @@ const params = z.object({
   sigma_min: z.number().positive().default(1e-3),
   sigma_max: z.number().positive().default(10),
   checkpoint_every: z.number().int().positive().default(500),
+  /**
+   * Train only on samples inside [−box, box]^D (as the paper does): a few diverged posterior
+   * samples would otherwise teach the next prior to diverge further. 0 keeps every sample.
+   */
+  box: z.number().min(0).default(3),
 });
 
 type Params = z.output<typeof params>;
@@ -51,7 +57,14 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   const samples = await ctx.input("samples").array("x");
   const xShape = samples.shape.slice(1);
   if (xShape.length !== 1) throw new Error(`fit-prior trains an MLP on vectors; samples have event shape [${xShape}]`);
-  const data = samples.data instanceof Float32Array ? samples.data : Float32Array.from(samples.data);
+  let data = samples.data instanceof Float32Array ? samples.data : Float32Array.from(samples.data);
+  const total = samples.shape[0];
+  if (p.box > 0) {
+    data = rowsInsideBox({ shape: [total, xShape[0]], data }, -p.box, p.box).data as Float32Array;
+    const kept = data.length / xShape[0];
+    if (kept < total) ctx.log(`training on ${kept} of ${total} samples (the others leave [−${p.box}, ${p.box}]^D)`);
+    if (kept < p.batch_size) throw new Error(`only ${kept} of ${total} samples lie inside the box [−${p.box}, ${p.box}]^D: fewer than one batch`);
+  }
   const config = { kind: "mlp", features: xShape[0], hidden: p.hidden, embeddingFeatures: p.embedding };
   const net = buildNet(config, ctx.seed);
   try {
@@ -112,7 +125,12 @@ async function train(ctx: StageContext<Params>): Promise<void> {
     await ctx.writeJson("model", info);
     await ctx.writeJson("losses", losses);
     const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
-    ctx.metrics({ loss: tail.reduce((a, [, l]) => a + l, 0) / tail.length, warm_start: warm, steps: p.steps });
+    ctx.metrics({
+      loss: tail.reduce((a, [, l]) => a + l, 0) / tail.length,
+      warm_start: warm,
+      steps: p.steps,
+      kept_fraction: data.length / xShape[0] / total,
+    });
   } finally {
     net.dispose();
   }

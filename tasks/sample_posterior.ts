@@ -36,7 +36,9 @@ const params = z.object({
   /** Langevin corrections per step of the predictor–corrector sampler. */
   corrections: z.number().int().min(0).default(1),
   covariance: z.enum(covarianceKinds as unknown as ["mmps", "zero", "cov_t", "cov_x"]).default("mmps"),
-  /** CG iterations per denoiser call (default: the observation size, where CG is exact). */
+  /** Linear solver inside MMPS: cg (exact for a symmetric system) or mr (minimal residual, GMRES(1) restarted: robust to a learned, non-symmetric Jacobian). */
+  solver: z.enum(["cg", "mr"]).default("cg"),
+  /** Solver iterations per denoiser call (default: the observation size, where CG is exact). */
   cg_maxiter: z.number().int().positive().optional(),
   cg_rtol: z.number().positive().default(1e-6),
   /** Noise schedule for a Gaussian prior sampled with MMPS (a trained prior carries its own). */
@@ -143,6 +145,7 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
           corrections: p.corrections,
           covariance: p.covariance,
           priorCov: prior.cov,
+          solver: p.solver,
           cgMaxiter: p.cg_maxiter,
           cgRtol: p.cg_rtol,
           batchSize: p.batch_size,

@@ -6,7 +6,7 @@
 import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
 import { matrix, solveSPD } from "../lib/linalg/dense.ts";
-import { batchedCG } from "../lib/posterior/cg.ts";
+import { batchedCG, batchedMinRes } from "../lib/posterior/cg.ts";
 
 await initBackend("cpu");
 
@@ -99,4 +99,40 @@ Deno.test("posterior_cg: stops at maxiter; per-row masking", () => {
       r instanceof tf.Tensor ? [r] : Object.values(r).filter((v) => v instanceof tf.Tensor)
     ),
   );
+});
+
+Deno.test("posterior_cg: minimal residual iteration solves SPD and non-symmetric systems, residual never grows", async () => {
+  const rng = Rng.fromSeed(4);
+  const b = 6, m = 3;
+  // M_b = S_b + K_b with S_b SPD and K_b skew: non-symmetric, positive definite symmetric part.
+  const mats: number[][] = [];
+  for (let r = 0; r < b; r++) {
+    const g = Array.from({ length: m * m }, () => rng.normal());
+    const k = Array.from({ length: m * m }, () => rng.normal());
+    const mat: number[] = [];
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < m; j++) {
+        let s = i === j ? 1 : 0;
+        for (let t = 0; t < m; t++) s += g[i * m + t] * g[j * m + t] / m;
+        mat.push(s + 0.5 * (k[i * m + j] - k[j * m + i]));
+      }
+    }
+    mats.push(mat);
+  }
+  const mT = tf.tensor3d(mats.flat(), [b, m, m]);
+  const matvec = (v: tf.Tensor) => tf.squeeze(tf.matMul(mT, tf.expandDims(v, 2)), [2]);
+  const rhs = tf.tensor2d(Array.from({ length: b * m }, () => rng.normal()), [b, m]);
+  let last = Infinity;
+  for (const iters of [1, 2, 4, 8, 200]) {
+    const res = batchedMinRes(matvec, rhs, { maxiter: iters, rtol: 1e-7 });
+    const worst = Math.max(...res.residualNorm.dataSync());
+    if (!(worst <= last + 1e-6)) throw new Error(`residual grew: ${worst} after ${iters} iterations, ${last} before`);
+    last = worst;
+    if (iters === 200) {
+      const check = tf.sub(matvec(res.x), rhs);
+      const err = Math.max(...tf.abs(check).dataSync());
+      if (!(err < 1e-4)) throw new Error(`MR did not solve the system: max |Mx − b| = ${err}`);
+    }
+    tf.dispose([res.x, res.residualNorm, res.rhsNorm, res.rowIterations]);
+  }
 });

@@ -143,3 +143,69 @@ export function batchedCG(
   tf.dispose([state.r, state.p, state.rs, state.active, state.tol]);
   return { x: state.x, residualNorm, rhsNorm: state.rhsNorm, rowIterations: state.count, iterations };
 }
+
+/**
+ * Batched minimal residual (MR) iteration: per row, x ← x + α r with α = ⟨M r, r⟩ / ⟨M r, M r⟩,
+ * the step that minimises ‖b − M x‖ along r (one iteration is GMRES(1); k iterations are
+ * GMRES(1) restarted k times). Unlike CG it needs neither symmetry nor definiteness of M: the
+ * residual never grows. That is what MMPS needs with a learned denoiser, whose Jacobian is only
+ * approximately symmetric and can make σ_y² I + σ² A J Aᵀ indefinite, where CG's steps blow up.
+ * Converges when M's symmetric part is positive definite. Same options and result as
+ * {@link batchedCG}.
+ *
+ * @example
+ * ```ts
+ * const { x } = batchedMinRes((v) => tf.mul(v, 2), b, { maxiter: 3 });
+ * ```
+ */
+export function batchedMinRes(
+  matvec: (v: tf.Tensor) => tf.Tensor,
+  b: tf.Tensor,
+  options: CGOptions = {},
+): CGResult {
+  const rowSize = b.rank === 1 ? 1 : b.size / b.shape[0];
+  const maxiter = options.maxiter ?? rowSize;
+  const rtol = options.rtol ?? 1e-6;
+  const atol = options.atol ?? 0;
+  const earlyExit = options.earlyExit ?? true;
+  let state = tf.tidy(() => {
+    const x = options.x0 ? tf.clone(options.x0) : tf.zerosLike(b);
+    const r = options.x0 ? tf.sub(b, matvec(options.x0)) : tf.clone(b);
+    const rhsNorm = tf.sqrt(rowDot(b, b));
+    const tol = tf.maximum(tf.mul(rhsNorm, rtol), atol);
+    const active = tf.greater(tf.sqrt(rowDot(r, r)), tol);
+    return { x, r, active, tol, rhsNorm, count: tf.zeros([b.shape[0]]) as tf.Tensor1D };
+  });
+  let iterations = 0;
+  for (let it = 0; it < maxiter; it++) {
+    if (earlyExit) {
+      const anyActive = tf.any(state.active);
+      const go = anyActive.dataSync()[0];
+      anyActive.dispose();
+      if (!go) break;
+    }
+    const prev = state;
+    state = tf.tidy(() => {
+      const { x, r, active, tol } = prev;
+      const mr = matvec(r);
+      const mrmr = rowDot(mr, mr);
+      const ok = tf.logicalAnd(active, tf.greater(mrmr, 0));
+      const alpha = tf.where(ok, tf.div(rowDot(mr, r), tf.where(ok, mrmr, tf.onesLike(mrmr))), tf.zerosLike(mrmr)) as tf.Tensor1D;
+      const xNew = tf.add(x, tf.mul(perRow(alpha, r), r));
+      const rNew = tf.sub(r, tf.mul(perRow(alpha, mr), mr));
+      return {
+        x: xNew,
+        r: rNew,
+        active: tf.logicalAnd(ok, tf.greater(tf.sqrt(rowDot(rNew, rNew)), tol)),
+        tol: tf.clone(tol),
+        rhsNorm: tf.clone(prev.rhsNorm),
+        count: tf.add(prev.count, tf.cast(active, "float32")) as tf.Tensor1D,
+      };
+    });
+    tf.dispose([prev.x, prev.r, prev.active, prev.tol, prev.rhsNorm, prev.count]);
+    iterations++;
+  }
+  const residualNorm = tf.tidy(() => tf.sqrt(rowDot(state.r, state.r))) as tf.Tensor1D;
+  tf.dispose([state.r, state.active, state.tol]);
+  return { x: state.x, residualNorm, rhsNorm: state.rhsNorm, rowIterations: state.count, iterations };
+}

@@ -32,7 +32,7 @@ import "../tensor/backend.ts";
 import type { Denoiser } from "../diffusion/types.ts";
 import { type Matrix, symmetricEigen } from "../linalg/dense.ts";
 import type { BoundOperator } from "../operators/types.ts";
-import { batchedCG } from "./cg.ts";
+import { batchedCG, batchedMinRes } from "./cg.ts";
 
 /** Which covariance of x | x_t enters the linear system. */
 export type CovarianceKind = "mmps" | "zero" | "cov_t" | "cov_x";
@@ -61,6 +61,12 @@ export interface MMPSOptions {
   priorCov?: Matrix;
   /** CG iteration cap (default: the observation size m, where exact CG terminates; the paper uses 1 for images). */
   cgMaxiter?: number;
+  /**
+   * Linear solver: `cg` (conjugate gradient, exact for a symmetric positive definite system) or `mr`
+   * (minimal residual iteration, GMRES(1) restarted: robust when a learned Jacobian makes the
+   * system non-symmetric or indefinite). Default `cg`.
+   */
+  solver?: "cg" | "mr";
   /** CG relative tolerance per row (default 1e-6). */
   cgRtol?: number;
   /**
@@ -193,7 +199,8 @@ export function mmpsDenoiser(
       } else {
         const cov = covTimes;
         const matvec = (u: tf.Tensor) => tf.add(tf.mul(u, sy2), operator.apply(cov(operator.adjoint(u))));
-        const res = batchedCG(matvec, r, { maxiter: cgMaxiter, rtol: cgRtol, earlyExit });
+        const solve = options.solver === "mr" ? batchedMinRes : batchedCG;
+        const res = solve(matvec, r, { maxiter: cgMaxiter, rtol: cgRtol, earlyExit });
         v = res.x;
         if (options.onCG) {
           const rn = res.residualNorm.dataSync(), bn = res.rhsNorm.dataSync();

@@ -47,6 +47,8 @@ export interface PosteriorShardInput {
   covariance: CovarianceKind;
   /** Prior covariance for `cov_x` (D × D). */
   priorCov?: NDArray;
+  /** Linear solver of MMPS: conjugate gradient or minimal residual iteration. */
+  solver?: "cg" | "mr";
   cgMaxiter?: number;
   cgRtol?: number;
   /** Rows per TF batch inside the shard (bounds memory). */
@@ -99,6 +101,7 @@ export async function samplePosteriorShard(
         const mmps = mmpsDenoiser(prior.denoiser, op, y, obs.sigmaY, {
           covariance: input.covariance,
           priorCov,
+          solver: input.solver,
           cgMaxiter: input.cgMaxiter,
           cgRtol: input.cgRtol,
           cgEarlyExit: earlyExit,
