@@ -230,7 +230,7 @@ function printSummary(s: RunSummary, interrupted: boolean): number {
 
 async function cmdExec(
   id: string,
-  opts: CommonOpts & { force?: boolean; events?: boolean },
+  opts: CommonOpts & { force?: boolean; events?: boolean; shard?: string },
 ): Promise<number> {
   if (opts.events) watchParent();
   const graph = await loadGraph(opts);
@@ -254,6 +254,7 @@ async function cmdExec(
     await runStage(plan, id, {
       emit,
       force: opts.force,
+      shard: opts.shard === undefined ? undefined : Number(opts.shard),
       backend: graph.spec.backend,
       exitOnSignal: true,
       command: `pipeline exec ${id}`,
@@ -560,7 +561,11 @@ export async function main(args: string[]): Promise<number> {
       "run every stage that is not cached (the default)",
     ),
   )
-    .option("-j, --jobs <n>", "stages to run at once", "1")
+    .option(
+      "-j, --jobs <n>",
+      "stages to run at once (default: one per core)",
+      String(navigator.hardwareConcurrency ?? 1),
+    )
     .option("--until <id>", "run only this stage and what it needs (repeatable)", collect, [])
     .option("--force <id>", "rerun this stage and its descendants although cached (repeatable)", collect, [])
     .option("-n, --dry-run", "print the plan: what would run, what is cached, and why")
@@ -603,6 +608,7 @@ export async function main(args: string[]): Promise<number> {
   )
     .option("--force", "recompute even if cached")
     .option("--events", "write machine-readable progress events to stdout")
+    .option("--shard <i>", "compute only shard i of a sharded stage (a cluster job array element)")
     .action(act(cmdExec));
   program.command("tasks").description("list the available tasks").option("--json", "with parameter schemas")
     .action(act(cmdTasks));

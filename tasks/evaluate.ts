@@ -45,7 +45,10 @@ export const evaluateTask: TaskDef<typeof params> = {
     samples: { description: "a stage with samples x (sample-posterior)" },
     truth: { description: "a dataset stage with the clean x (synthetic benchmarks)", optional: true },
     obs: { description: "the observations, for the posterior predictive check", optional: true },
-    model: { description: "the fit-prior stage that was trained on these samples, for its loss statistics", optional: true },
+    model: {
+      description: "the fit-prior stage that was trained on these samples, for its loss statistics",
+      optional: true,
+    },
   },
   async run(ctx) {
     const p = ctx.params;

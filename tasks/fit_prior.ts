@@ -47,7 +47,9 @@ function prefixed(prefix: string, arrays: Record<string, NDArray>): Record<strin
 
 function unprefixed(prefix: string, arrays: Record<string, NDArray>): Record<string, NDArray> {
   return Object.fromEntries(
-    Object.entries(arrays).filter(([k]) => k.startsWith(prefix + "/")).map(([k, v]) => [k.slice(prefix.length + 1), v]),
+    Object.entries(arrays).filter(([k]) => k.startsWith(prefix + "/")).map((
+      [k, v],
+    ) => [k.slice(prefix.length + 1), v]),
   );
 }
 
@@ -56,14 +58,22 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   await useBackend(ctx);
   const samples = await ctx.input("samples").array("x");
   const xShape = samples.shape.slice(1);
-  if (xShape.length !== 1) throw new Error(`fit-prior trains an MLP on vectors; samples have event shape [${xShape}]`);
+  if (xShape.length !== 1) {
+    throw new Error(`fit-prior trains an MLP on vectors; samples have event shape [${xShape}]`);
+  }
   let data = samples.data instanceof Float32Array ? samples.data : Float32Array.from(samples.data);
   const total = samples.shape[0];
   if (p.box > 0) {
     data = rowsInsideBox({ shape: [total, xShape[0]], data }, -p.box, p.box).data as Float32Array;
     const kept = data.length / xShape[0];
-    if (kept < total) ctx.log(`training on ${kept} of ${total} samples (the others leave [−${p.box}, ${p.box}]^D)`);
-    if (kept < p.batch_size) throw new Error(`only ${kept} of ${total} samples lie inside the box [−${p.box}, ${p.box}]^D: fewer than one batch`);
+    if (kept < total) {
+      ctx.log(`training on ${kept} of ${total} samples (the others leave [−${p.box}, ${p.box}]^D)`);
+    }
+    if (kept < p.batch_size) {
+      throw new Error(
+        `only ${kept} of ${total} samples lie inside the box [−${p.box}, ${p.box}]^D: fewer than one batch`,
+      );
+    }
   }
   const config = { kind: "mlp", features: xShape[0], hidden: p.hidden, embeddingFeatures: p.embedding };
   const net = buildNet(config, ctx.seed);
@@ -73,7 +83,11 @@ async function train(ctx: StageContext<Params>): Promise<void> {
     if (init?.task === "fit-prior") {
       const model = await loadModel(init);
       if (JSON.stringify(model.info.config) !== JSON.stringify(net.config)) {
-        throw new Error(`cannot warm-start from ${init.stageId}: its network ${JSON.stringify(model.info.config)} differs from ${JSON.stringify(net.config)}`);
+        throw new Error(
+          `cannot warm-start from ${init.stageId}: its network ${
+            JSON.stringify(model.info.config)
+          } differs from ${JSON.stringify(net.config)}`,
+        );
       }
       importParams(net, model.weights);
       warm = true;
@@ -121,7 +135,12 @@ async function train(ctx: StageContext<Params>): Promise<void> {
     losses = [...losses, ...result.losses];
     const weights = result.state.ema ?? await exportParams(net);
     for (const [name, a] of Object.entries(weights)) await ctx.writeArray(`weights/${name}`, a);
-    const info: ModelInfo = { config: net.config, sigma_min: p.sigma_min, sigma_max: p.sigma_max, ema: p.ema_decay !== undefined };
+    const info: ModelInfo = {
+      config: net.config,
+      sigma_min: p.sigma_min,
+      sigma_max: p.sigma_max,
+      ema: p.ema_decay !== undefined,
+    };
     await ctx.writeJson("model", info);
     await ctx.writeJson("losses", losses);
     const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
@@ -144,7 +163,10 @@ export const fitPriorTask: TaskDef<typeof params> = {
   params,
   inputs: {
     samples: { description: "a stage with samples x (sample-posterior)" },
-    init: { description: "the previous lap's fit-prior to warm-start from (else from scratch)", optional: true },
+    init: {
+      description: "the previous lap's fit-prior to warm-start from (else from scratch)",
+      optional: true,
+    },
   },
   resources: { cpus: 2, memory: "8G", time: "4:00:00" },
   run: train,

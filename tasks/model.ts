@@ -25,7 +25,9 @@ export interface ModelInfo {
 }
 
 /** A trained network read from a fit-prior entry. */
-export async function loadModel(entry: InputEntry): Promise<{ info: ModelInfo; weights: Record<string, NDArray> }> {
+export async function loadModel(
+  entry: InputEntry,
+): Promise<{ info: ModelInfo; weights: Record<string, NDArray> }> {
   const info = await entry.json<ModelInfo>("model");
   const weights: Record<string, NDArray> = {};
   for (const name of Object.keys(entry.arrays)) {
@@ -46,14 +48,29 @@ export interface StoredPrior {
 }
 
 /** Read the prior a stage provides: a fit-gaussian or a fit-prior entry. */
-export async function readPrior(entry: InputEntry, schedule: { sigma_min: number; sigma_max: number }): Promise<StoredPrior> {
+export async function readPrior(
+  entry: InputEntry,
+  schedule: { sigma_min: number; sigma_max: number },
+): Promise<StoredPrior> {
   if (entry.task === "fit-gaussian") {
     const mean = await entry.array("mean"), cov = await entry.array("cov");
-    return { model: { kind: "gaussian", mean, cov }, sigmaMin: schedule.sigma_min, sigmaMax: schedule.sigma_max, mean, cov };
+    return {
+      model: { kind: "gaussian", mean, cov },
+      sigmaMin: schedule.sigma_min,
+      sigmaMax: schedule.sigma_max,
+      mean,
+      cov,
+    };
   }
   if (entry.task === "fit-prior") {
     const { info, weights } = await loadModel(entry);
-    return { model: { kind: "network", config: info.config, weights }, sigmaMin: info.sigma_min, sigmaMax: info.sigma_max };
+    return {
+      model: { kind: "network", config: info.config, weights },
+      sigmaMin: info.sigma_min,
+      sigmaMax: info.sigma_max,
+    };
   }
-  throw new Error(`stage ${entry.stageId} (task ${entry.task}) is not a prior: wire a fit-gaussian or fit-prior stage`);
+  throw new Error(
+    `stage ${entry.stageId} (task ${entry.task}) is not a prior: wire a fit-gaussian or fit-prior stage`,
+  );
 }

@@ -47,8 +47,12 @@ const params = z.object({
   unconditional: z.boolean().default(false),
   /** Unconditional only: how many samples (default: as many as observations). */
   count: z.number().int().positive().optional(),
-  /** Observations per shard: the unit of checkpointing and of parallel work. */
-  shard_size: z.number().int().positive().default(2048),
+  /**
+   * Shards the observations are split into: the unit of checkpointing and of parallel work
+   * (Workers here, a job array on a cluster). A count, not a size, so that a cluster executor
+   * knows it before the observations exist.
+   */
+  shards: z.number().int().positive().default(4),
   /** Rows per batch inside a shard (memory). */
   batch_size: z.number().int().positive().default(2048),
   /** Worker threads (default: one per core on WASM, none on WebGPU or cpu). */
@@ -70,15 +74,20 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const p = ctx.params;
   const obs = await readObservations(ctx.input("obs"));
   const priorEntry = ctx.input("prior");
-  if (p.count !== undefined && !p.unconditional) throw new Error("count applies to unconditional sampling only (set unconditional: true)");
+  if (p.count !== undefined && !p.unconditional) {
+    throw new Error("count applies to unconditional sampling only (set unconditional: true)");
+  }
   const n = p.unconditional ? p.count ?? obs.y.shape[0] : obs.y.shape[0];
   const xShape = [...obs.family.xShape];
   const d = xShape.reduce((a, b) => a * b, 1);
   const gaussian = priorEntry.task === "fit-gaussian";
-  const exact = !p.unconditional && gaussian && (p.method === "exact" || (p.method === "auto" && exactPossible(obs)));
+  const exact = !p.unconditional && gaussian &&
+    (p.method === "exact" || (p.method === "auto" && exactPossible(obs)));
   if (p.method === "exact" && !exact) {
     throw new Error(
-      `method exact needs a fit-gaussian prior and a projection or mask operator (prior: ${priorEntry.task}, operator: ${obs.family.kind}${p.unconditional ? ", unconditional" : ""})`,
+      `method exact needs a fit-gaussian prior and a projection or mask operator (prior: ${priorEntry.task}, operator: ${obs.family.kind}${
+        p.unconditional ? ", unconditional" : ""
+      })`,
     );
   }
   const prior = await readPrior(priorEntry, p);
@@ -88,13 +97,19 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   ctx.meta({ method: exact ? "exact" : "mmps" });
 
   const out = new Float32Array(n * d);
-  const shards: [number, number][] = [];
-  for (let s = 0; s * p.shard_size < n; s++) shards.push([s * p.shard_size, Math.min(n, (s + 1) * p.shard_size)]);
+  // Shard s covers rows [⌊s n / S⌋, ⌊(s + 1) n / S⌋).
+  const shards: [number, number][] = Array.from(
+    { length: p.shards },
+    (_, s) => [Math.floor((s * n) / p.shards), Math.floor(((s + 1) * n) / p.shards)],
+  );
   const slot = (s: number) => `shard-${String(s).padStart(5, "0")}`;
   const saved = new Set(await ctx.checkpoints.list());
   const todo: number[] = [];
   for (let s = 0; s < shards.length; s++) {
-    if (saved.has(slot(s))) {
+    if (ctx.shard !== null) {
+      // One shard of a job array: compute it unless done, publish nothing.
+      if (s === ctx.shard && !saved.has(slot(s))) todo.push(s);
+    } else if (saved.has(slot(s))) {
       out.set((await ctx.checkpoints.load(slot(s)))!.arrays.x.data as Float32Array, shards[s][0] * d);
     } else {
       todo.push(s);
@@ -102,7 +117,10 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   }
   const resumed = shards.length - todo.length;
   if (resumed) ctx.log(`${resumed} of ${shards.length} shards already done`);
-  const doneRows = shards.filter((_, s) => !todo.includes(s)).reduce((a, [start, stop]) => a + stop - start, 0);
+  const doneRows = shards.filter((_, s) => !todo.includes(s)).reduce(
+    (a, [start, stop]) => a + stop - start,
+    0,
+  );
   ctx.progress.start(n, "obs", doneRows, exact ? "exact" : p.sampler);
   const finish = async (s: number, x: NDArray<Float32Array>) => {
     out.set(x.data, shards[s][0] * d);
@@ -113,13 +131,20 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     const g = priorFromArrays(prior.mean!, prior.cov!);
     for (const s of todo) {
       const [start, stop] = shards[s];
-      const part = { ...obs, y: rowsOf(obs.y, start, stop), params: obs.family.sliceParams(obs.params, start, stop) };
+      const part = {
+        ...obs,
+        y: rowsOf(obs.y, start, stop),
+        params: obs.family.sliceParams(obs.params, start, stop),
+      };
       await finish(s, sampleGaussianPosterior(g, part, ctx.seed, start));
       ctx.progress.tick(stop - start);
     }
   } else {
     const info = await useBackend(ctx);
-    const workers = Math.min(p.workers ?? (info.backend === "wasm" ? navigator.hardwareConcurrency ?? 1 : 0), todo.length);
+    const workers = Math.min(
+      p.workers ?? (info.backend === "wasm" ? navigator.hardwareConcurrency ?? 1 : 0),
+      todo.length,
+    );
     const pool = new WorkerPool({ workers, backend: info.backend });
     const cgStats: PosteriorShardOutput["cg"][] = [];
     try {
@@ -179,6 +204,7 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     }
     ctx.meta({ workers });
   }
+  if (ctx.shard !== null) return;
   const x = { shape: [n, ...xShape], data: out };
   await ctx.writeArray("x", x);
   const m = sampleMoments({ shape: [n, d], data: out });
@@ -196,5 +222,6 @@ export const samplePosteriorTask: TaskDef<typeof params> = {
     prior: { description: "the prior: a fit-gaussian or fit-prior stage" },
   },
   resources: { cpus: 2, memory: "8G", time: "4:00:00" },
+  shards: (p) => p.shards,
   run: sample,
 };

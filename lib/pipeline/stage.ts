@@ -44,19 +44,22 @@ export interface RunStageOptions {
   backend: string;
   /** Description of the process, recorded in the key lock. */
   command?: string;
+  /** Compute only this shard of a sharded task (its result stays in a checkpoint slot). */
+  shard?: number;
   /** On SIGINT/SIGTERM, drop the partial entry and exit the process (what `pipeline exec` wants). */
   exitOnSignal?: boolean;
 }
 
 /**
- * Run stage `id` of `plan` and publish its outputs.
+ * Run stage `id` of `plan` and publish its outputs (returns the manifest; null after computing a
+ * single shard, which publishes nothing).
  *
  * @example
  * ```ts
  * await runStage(plan, "obs", { backend: "wasm", emit: (e) => console.log(e) });
  * ```
  */
-export async function runStage(plan: Plan, id: string, opts: RunStageOptions): Promise<Manifest> {
+export async function runStage(plan: Plan, id: string, opts: RunStageOptions): Promise<Manifest | null> {
   const p = plan.stages.get(id);
   if (!p) throw new Error(`no stage "${id}" in the plan`);
   const { store } = plan;
@@ -127,6 +130,7 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       params: stage.params,
       seed: stage.seed,
       lap: stage.lap,
+      shard: opts.shard ?? null,
       backend: opts.backend,
       baseDir: plan.graph.spec.dir,
       signal: opts.signal ?? new AbortController().signal,
@@ -160,6 +164,25 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       },
       log: (message) => emit({ type: "log", id, message }),
     };
+    if (opts.shard !== undefined) {
+      const count = stage.task.shards?.(stage.params);
+      if (count === undefined) throw new Error(`stage ${id} (task ${stage.task.name}) is not sharded`);
+      if (!Number.isInteger(opts.shard) || opts.shard < 0 || opts.shard >= count) {
+        throw new Error(`stage ${id} has shards 0..${count - 1}; got --shard ${opts.shard}`);
+      }
+      await stage.task.run(ctx);
+      await w.abort();
+      writer = null;
+      emit({
+        type: "done",
+        id,
+        key,
+        seconds: (Date.now() - started.getTime()) / 1000,
+        cached: false,
+        metrics: {},
+      });
+      return null;
+    }
     await stage.task.run(ctx);
     const finished = new Date();
     const seconds = (finished.getTime() - started.getTime()) / 1000;

@@ -49,6 +49,13 @@ export interface TaskDef<S extends z.ZodType = z.ZodType> {
    * editing the files reruns the stage. Relative paths resolve against `baseDir`.
    */
   fingerprint?(params: z.output<S>, baseDir: string): Promise<string>;
+  /**
+   * For tasks whose work splits into independent shards (an E-step over observations): how many,
+   * from the parameters alone (a cluster executor submits them as a job array before the inputs
+   * exist). Each shard runs with `ctx.shard` set and leaves its result in a checkpoint slot; a
+   * final run with `ctx.shard === null` gathers them (computing any shard still missing).
+   */
+  shards?(params: z.output<S>): number;
   /** Compute the outputs. */
   run(ctx: StageContext<z.output<S>>): Promise<void>;
 }
@@ -108,6 +115,11 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly params: P;
   /** The stage's seed (derived from the spec seed and the stage id unless set). */
   readonly seed: number;
+  /**
+   * Set when this process computes one shard only (see {@link TaskDef.shards}): the task computes
+   * that shard into its checkpoint slot and returns; nothing is published.
+   */
+  readonly shard: number | null;
   /** EM lap index for stages inside a loop, else null. */
   readonly lap: number | null;
   /** Numerical backend asked for in the spec (`auto`, `wasm`, `webgpu`, `cpu`). */
