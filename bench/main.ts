@@ -6,9 +6,10 @@
  */
 import { type Benchmark, runBenchmarks } from "./harness.ts";
 import { benchmarks as core } from "./core.ts";
+import { benchmarks as diem } from "./diem.ts";
 import { benchmarks as engine } from "./engine.ts";
 
-const all: Benchmark[] = [...engine, ...core];
+const all: Benchmark[] = [...engine, ...core, ...diem];
 
 if (import.meta.main) {
   try {

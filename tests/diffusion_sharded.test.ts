@@ -23,7 +23,11 @@ async function check(conditional: boolean) {
   const family = operatorFamily("projection", { xShape: [3], m: 2 });
   const { y, params } = family.corrupt({ shape: [n, 3], data: x }, 5, 0.05);
   const base = (start: number, stop: number, batchSize: number): PosteriorShardInput => ({
-    prior: { kind: "network", config: { kind: "mlp", features: 3, hidden: [32, 32], embeddingFeatures: 64, conditionFeatures: 0 }, weights },
+    prior: {
+      kind: "network",
+      config: { kind: "mlp", features: 3, hidden: [32, 32], embeddingFeatures: 64, conditionFeatures: 0 },
+      weights,
+    },
     sigmaMin: 1e-3,
     sigmaMax: 10,
     observations: conditional
@@ -66,4 +70,5 @@ async function check(conditional: boolean) {
 }
 
 Deno.test("prior samples do not depend on batch size or shard count (Workers included)", () => check(false));
-Deno.test("MMPS posterior samples do not depend on batch size or shard count (Workers included)", () => check(true));
+Deno.test("MMPS posterior samples do not depend on batch size or shard count (Workers included)", () =>
+  check(true));

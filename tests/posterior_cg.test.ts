@@ -101,7 +101,7 @@ Deno.test("posterior_cg: stops at maxiter; per-row masking", () => {
   );
 });
 
-Deno.test("posterior_cg: minimal residual iteration solves SPD and non-symmetric systems, residual never grows", async () => {
+Deno.test("posterior_cg: minimal residual iteration solves SPD and non-symmetric systems, residual never grows", () => {
   const rng = Rng.fromSeed(4);
   const b = 6, m = 3;
   // M_b = S_b + K_b with S_b SPD and K_b skew: non-symmetric, positive definite symmetric part.
@@ -126,7 +126,9 @@ Deno.test("posterior_cg: minimal residual iteration solves SPD and non-symmetric
   for (const iters of [1, 2, 4, 8, 200]) {
     const res = batchedMinRes(matvec, rhs, { maxiter: iters, rtol: 1e-7 });
     const worst = Math.max(...res.residualNorm.dataSync());
-    if (!(worst <= last + 1e-6)) throw new Error(`residual grew: ${worst} after ${iters} iterations, ${last} before`);
+    if (!(worst <= last + 1e-6)) {
+      throw new Error(`residual grew: ${worst} after ${iters} iterations, ${last} before`);
+    }
     last = worst;
     if (iters === 200) {
       const check = tf.sub(matvec(res.x), rhs);

@@ -37,7 +37,11 @@ Deno.test("MMPS sampling with the exact Gaussian denoiser reproduces the analyti
   const cov = randomSPD(d, rng);
   const family = projectionOperator({ xShape: [d], m: 2 });
   // One observation of a draw from the prior, repeated n times with the same operator.
-  const one = family.corrupt({ shape: [1, d], data: Float32Array.from(mu, (m) => m + rng.normal()) }, 3, sigmaY);
+  const one = family.corrupt(
+    { shape: [1, d], data: Float32Array.from(mu, (m) => m + rng.normal()) },
+    3,
+    sigmaY,
+  );
   const y = { shape: [n, 2], data: new Float32Array(n * 2) };
   const matrices = { shape: [n, 2, d], data: new Float32Array(n * 2 * d) };
   for (let i = 0; i < n; i++) {

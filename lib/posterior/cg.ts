@@ -190,7 +190,11 @@ export function batchedMinRes(
       const mr = matvec(r);
       const mrmr = rowDot(mr, mr);
       const ok = tf.logicalAnd(active, tf.greater(mrmr, 0));
-      const alpha = tf.where(ok, tf.div(rowDot(mr, r), tf.where(ok, mrmr, tf.onesLike(mrmr))), tf.zerosLike(mrmr)) as tf.Tensor1D;
+      const alpha = tf.where(
+        ok,
+        tf.div(rowDot(mr, r), tf.where(ok, mrmr, tf.onesLike(mrmr))),
+        tf.zerosLike(mrmr),
+      ) as tf.Tensor1D;
       const xNew = tf.add(x, tf.mul(perRow(alpha, r), r));
       const rNew = tf.sub(r, tf.mul(perRow(alpha, mr), mr));
       return {

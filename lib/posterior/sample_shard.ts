@@ -97,7 +97,10 @@ export async function samplePosteriorShard(
       if (obs && family) {
         const op = family.bind(family.sliceParams(obs.params, start, stop));
         const w = obs.y.data.length / obs.y.shape[0];
-        const y = tf.tensor(Float32Array.from(obs.y.data.subarray(start * w, stop * w)), [b, ...obs.y.shape.slice(1)]);
+        const y = tf.tensor(Float32Array.from(obs.y.data.subarray(start * w, stop * w)), [
+          b,
+          ...obs.y.shape.slice(1),
+        ]);
         const mmps = mmpsDenoiser(prior.denoiser, op, y, obs.sigmaY, {
           covariance: input.covariance,
           priorCov,
