@@ -7,12 +7,19 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { builtinTasks } from "./tasks/mod.ts";
-import { EVENT_MARK, LocalExecutor, type StageOutcome } from "./lib/pipeline/executor.ts";
+import {
+  EVENT_MARK,
+  type Executor,
+  LocalExecutor,
+  type StageCommand,
+  type StageOutcome,
+} from "./lib/pipeline/executor.ts";
 import { buildGraph, type Graph, type TaskRegistry } from "./lib/pipeline/graph.ts";
 import { makePlan, type Plan } from "./lib/pipeline/plan.ts";
 import { formatDuration, ProgressView } from "./lib/pipeline/progress.ts";
 import { runPipeline, type RunSummary } from "./lib/pipeline/run.ts";
 import { loadSpec, parseOverrides, type Spec, SpecError, suggest } from "./lib/pipeline/spec.ts";
+import { type QueuedStage, queuedStages, SlurmExecutor } from "./lib/pipeline/slurm.ts";
 import { runStage, type StageEvent } from "./lib/pipeline/stage.ts";
 import type { TaskDef } from "./lib/pipeline/task.ts";
 import { Store, StoreLockedError } from "./lib/store/store.ts";
@@ -108,6 +115,7 @@ async function cmdRun(
     dryRun?: boolean;
     wait?: boolean;
     executor: string;
+    detach?: boolean;
   },
 ): Promise<number> {
   const graph = await loadGraph(opts);
@@ -117,13 +125,23 @@ async function cmdRun(
   if (!Number.isInteger(jobs) || jobs < 1) {
     throw new SpecError([{ where: `--jobs ${opts.jobs}`, message: "jobs must be a positive integer" }]);
   }
+  if (opts.detach && opts.executor !== "slurm") {
+    throw new SpecError([{
+      where: "--detach",
+      message: "only a cluster executor can leave stages running: add --executor slurm",
+    }]);
+  }
   const view = new ProgressView();
   const abort = new AbortController();
   let interrupted = 0;
   const onSigint = () => {
     interrupted++;
     if (interrupted === 1) {
-      view.line("interrupted: stopping running stages (their checkpoints are kept; rerun to resume)…");
+      view.line(
+        opts.executor === "slurm"
+          ? "interrupted: cancelling the Slurm jobs this run submitted (checkpoints are kept; rerun to resume)…"
+          : "interrupted: stopping running stages (their checkpoints are kept; rerun to resume)…",
+      );
       abort.abort();
     } else {
       Deno.exit(130);
@@ -132,26 +150,28 @@ async function cmdRun(
   Deno.addSignalListener("SIGINT", onSigint);
   Deno.addSignalListener("SIGTERM", onSigint);
   const forwarded = [...opts.set, ...(opts.backend ? [`backend=${opts.backend}`] : [])];
-  const executor = new LocalExecutor({
-    jobs,
-    stageCommand: (id, { force }) => ({
-      command: Deno.execPath(),
-      args: [
-        "run",
-        "-A",
-        `--config=${PROJECT_ROOT}/deno.json`,
-        "--v8-flags=--max-old-space-size=8192",
-        CLI_PATH,
-        "exec",
-        id,
-        "-f",
-        graph.spec.file,
-        ...forwarded.flatMap((s) => ["--set", s]),
-        ...(force ? ["--force"] : []),
-        "--events",
-      ],
-    }),
+  // The same command runs a stage locally and in a Slurm job (there: one shard of a job array).
+  const stageCommand: StageCommand = (id, { force, shard }) => ({
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "-A",
+      `--config=${PROJECT_ROOT}/deno.json`,
+      "--v8-flags=--max-old-space-size=8192",
+      CLI_PATH,
+      "exec",
+      id,
+      "-f",
+      graph.spec.file,
+      ...forwarded.flatMap((s) => ["--set", s]),
+      ...(force ? ["--force"] : []),
+      ...(shard !== undefined ? ["--shard", shard] : []),
+      "--events",
+    ],
   });
+  const executor: Executor = opts.executor === "slurm"
+    ? new SlurmExecutor({ stageCommand, workdir: graph.spec.dir, detach: opts.detach })
+    : new LocalExecutor({ jobs, stageCommand });
   let summary: RunSummary;
   try {
     summary = await runPipeline(graph, {
@@ -175,6 +195,12 @@ async function cmdRun(
   }
   if (summary.dryRun) {
     printDryRun(summary);
+    if (executor instanceof SlurmExecutor) {
+      for (const s of executor.scripts(summary.plan, summary.selection)) {
+        print(`\n# ---- ${s.stage}${s.kind === "shards" ? " (shards: job array)" : ""}`);
+        print(s.text.trimEnd());
+      }
+    }
     return 0;
   }
   return printSummary(summary, abort.signal.aborted);
@@ -215,13 +241,21 @@ function printSummary(s: RunSummary, interrupted: boolean): number {
     if (f.logTail?.length) console.error(f.logTail.map((l) => `  | ${l}`).join("\n"));
   }
   const skipped = count("skipped"), cancelled = count("cancelled");
+  const submitted = outcomes.filter((o) => o.state === "submitted");
+  if (submitted.length) {
+    print(`on slurm (${submitted.length} stages; their entries appear in the store as the jobs finish):`);
+    for (const o of submitted) print(`  ${o.id.padEnd(24)} job ${o.job}`);
+    print(
+      "follow with `pipeline status`; `pipeline run --executor slurm` waits for them (and submits nothing twice)",
+    );
+  }
   print(
     `${
-      interrupted ? "interrupted" : failed.length ? "failed" : "done"
+      interrupted ? "interrupted" : failed.length ? "failed" : submitted.length ? "submitted" : "done"
     }: ${ran.length} ran, ${cached} cached, ${failed.length} failed` +
       `${skipped ? `, ${skipped} skipped (upstream failed)` : ""}${
         cancelled ? `, ${cancelled} cancelled` : ""
-      } in ${formatDuration(s.seconds)}`,
+      }${submitted.length ? `, ${submitted.length} on slurm` : ""} in ${formatDuration(s.seconds)}`,
   );
   return failed.length || interrupted ? 1 : 0;
 }
@@ -300,15 +334,31 @@ async function openPlan(opts: CommonOpts): Promise<Plan> {
 
 async function cmdStatus(opts: CommonOpts & { json?: boolean }): Promise<number> {
   const plan = await openPlan(opts);
+  // Stages a (detached) Slurm run left in the queue: asked of Slurm only when there are any.
+  const uncached = [...plan.stages.values()].filter((p) => p.status !== "cached").map((p) => p.key);
+  const queued = await queuedStages(plan.store.root, uncached);
+  const onSlurm = (q: QueuedStage | undefined) =>
+    !q
+      ? null
+      : q.state === "unknown"
+      ? `submitted to slurm as job ${q.record.job} (state unknown: ${q.error})`
+      : q.state === "ended"
+      ? `slurm job ${q.record.job} ended without publishing (log ${plan.store.root}/logs/${q.record.key}.${q.record.job}.err)`
+      : `${q.state} on slurm (job ${q.record.job}${
+        q.record.arrayJob ? `, shards: job array ${q.record.arrayJob}` : ""
+      })`;
   const rows = plan.graph.order.map((id) => {
     const p = plan.stages.get(id)!;
+    const q = queued.get(p.key);
+    const slurm = onSlurm(q);
     return {
       id,
       task: p.stage.task.name,
       status: p.status,
       key: p.key,
-      reasons: p.reasons,
+      reasons: slurm ? [slurm, ...p.reasons] : p.reasons,
       checkpoints: p.checkpoints,
+      ...(q ? { slurm: { job: q.record.job, arrayJob: q.record.arrayJob ?? null, state: q.state } } : {}),
     };
   });
   if (opts.json) {
@@ -320,15 +370,21 @@ async function cmdStatus(opts: CommonOpts & { json?: boolean }): Promise<number>
   const w = Math.max(8, ...rows.map((r) => r.id.length)) + 2;
   print(`${"stage".padEnd(w)}${"task".padEnd(18)}${"status".padEnd(9)}${"key".padEnd(14)}why`);
   for (const r of rows) {
+    const shown = r.slurm && (r.slurm.state === "queued" || r.slurm.state === "running")
+      ? r.slurm.state
+      : r.status;
     print(
-      `${r.id.padEnd(w)}${r.task.padEnd(18)}${r.status.padEnd(9)}${r.key.slice(0, 12).padEnd(14)}${
+      `${r.id.padEnd(w)}${r.task.padEnd(18)}${shown.padEnd(9)}${r.key.slice(0, 12).padEnd(14)}${
         r.reasons.join("; ")
       }`,
     );
   }
   const n = (s: string) => rows.filter((r) => r.status === s).length;
+  const live = rows.filter((r) => r.slurm?.state === "queued" || r.slurm?.state === "running").length;
   print(
-    `\n${n("cached")} cached, ${n("stale")} stale, ${n("missing")} missing (store ${plan.graph.spec.store})`,
+    `\n${n("cached")} cached, ${n("stale")} stale, ${n("missing")} missing${
+      live ? ` (${live} of them queued or running on slurm)` : ""
+    } (store ${plan.graph.spec.store})`,
   );
   return 0;
 }
@@ -570,7 +626,13 @@ export async function main(args: string[]): Promise<number> {
     .option("--force <id>", "rerun this stage and its descendants although cached (repeatable)", collect, [])
     .option("-n, --dry-run", "print the plan: what would run, what is cached, and why")
     .option("--wait", "wait for another run holding the store instead of refusing")
-    .addOption(new Option("--executor <name>", "where stages run").choices(["local"]).default("local"))
+    .addOption(
+      new Option("--executor <name>", "where stages run: local processes, or Slurm jobs").choices([
+        "local",
+        "slurm",
+      ]).default("local"),
+    )
+    .option("--detach", "with --executor slurm: submit the jobs and return (status/run pick them up later)")
     .action(act(cmdRun));
   common(program.command("status").description("every stage: cached | stale | missing, and why"))
     .option("--json", "machine-readable output").action(act(cmdStatus));

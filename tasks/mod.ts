@@ -8,6 +8,7 @@ import type { TaskDef } from "../lib/pipeline/task.ts";
 import { corruptTask } from "./corrupt.ts";
 import { datasetTask } from "./dataset.ts";
 import { evaluateTask } from "./evaluate.ts";
+import { fitConditionalTask } from "./fit_conditional.ts";
 import { fitGaussianTask } from "./fit_gaussian.ts";
 import { fitPriorTask } from "./fit_prior.ts";
 import { reportTask } from "./report.ts";
@@ -19,6 +20,7 @@ export const builtinTasks: TaskDef[] = [
   corruptTask,
   fitGaussianTask,
   fitPriorTask,
+  fitConditionalTask,
   samplePosteriorTask,
   evaluateTask,
   reportTask,

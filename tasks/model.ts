@@ -1,16 +1,19 @@
 /**
- * How a trained prior lives in the store (written by `fit-prior`):
+ * How a trained prior lives in the store (written by `fit-prior`, and by `fit-conditional` for
+ * DiffEM's conditional model):
  *
  * ```
  * arrays/weights/<param name>   the network's weights (EMA weights when trained with an EMA)
- * json/model.json               { config, sigma_min, sigma_max, ema }: rebuilds the denoiser
+ * json/model.json               { config, sigma_min, sigma_max, ema }: rebuilds the denoiser;
+ *                               a conditional model adds { conditional: true, condition }
  * ```
  *
- * and how a prior of either kind (Gaussian from `fit-gaussian`, network from `fit-prior`) is read
- * back as a {@link PriorModel}.
+ * and how a prior of any kind (Gaussian from `fit-gaussian`, network from `fit-prior`,
+ * conditional network from `fit-conditional`) is read back as a {@link PriorModel}.
  *
  * @module
  */
+import type { ConditionEncoding } from "../lib/posterior/condition.ts";
 import type { PriorModel } from "../lib/posterior/prior.ts";
 import type { InputEntry } from "../lib/pipeline/task.ts";
 import type { NDArray } from "../lib/store/zarr.ts";
@@ -22,9 +25,21 @@ export interface ModelInfo {
   sigma_min: number;
   sigma_max: number;
   ema: boolean;
+  /** A conditional model d_θ(x_t, σ, c) (fit-conditional); absent for an unconditional prior. */
+  conditional?: true;
+  /** How c is built from (y, A): the E-step encodes its observations the same way. */
+  condition?: ConditionEncoding;
 }
 
-/** A trained network read from a fit-prior entry. */
+/**
+ * A trained network read from a fit-prior or fit-conditional entry.
+ *
+ * @example
+ * ```ts
+ * const { info, weights } = await loadModel(ctx.input("init"));
+ * importParams(net, weights);
+ * ```
+ */
 export async function loadModel(
   entry: InputEntry,
 ): Promise<{ info: ModelInfo; weights: Record<string, NDArray> }> {
@@ -47,7 +62,15 @@ export interface StoredPrior {
   cov?: NDArray;
 }
 
-/** Read the prior a stage provides: a fit-gaussian or a fit-prior entry. */
+/**
+ * Read the prior a stage provides: a fit-gaussian, fit-prior or fit-conditional entry.
+ *
+ * @example
+ * ```ts
+ * const prior = await readPrior(ctx.input("prior"), { sigma_min: 1e-3, sigma_max: 10 });
+ * if (prior.model.kind === "conditional") console.log(prior.model.condition.features);
+ * ```
+ */
 export async function readPrior(
   entry: InputEntry,
   schedule: { sigma_min: number; sigma_max: number },
@@ -70,7 +93,18 @@ export async function readPrior(
       sigmaMax: info.sigma_max,
     };
   }
+  if (entry.task === "fit-conditional") {
+    const { info, weights } = await loadModel(entry);
+    if (!info.conditional || !info.condition) {
+      throw new Error(`stage ${entry.stageId}: its model.json does not describe a conditional model`);
+    }
+    return {
+      model: { kind: "conditional", config: info.config, weights, condition: info.condition },
+      sigmaMin: info.sigma_min,
+      sigmaMax: info.sigma_max,
+    };
+  }
   throw new Error(
-    `stage ${entry.stageId} (task ${entry.task}) is not a prior: wire a fit-gaussian or fit-prior stage`,
+    `stage ${entry.stageId} (task ${entry.task}) is not a prior: wire a fit-gaussian, fit-prior or fit-conditional stage`,
   );
 }

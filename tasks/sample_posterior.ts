@@ -8,7 +8,10 @@
  * - `fit-gaussian`: exact closed-form posterior samples for projection and mask operators
  *   (`method: exact`), or MMPS with the exact Gaussian denoiser (`method: mmps`, any operator);
  * - `fit-prior`: MMPS with the trained denoiser (DESIGN §3), CG per observation; the covariance
- *   heuristics `zero | cov_t | cov_x` run on the same code path as baselines.
+ *   heuristics `zero | cov_t | cov_x` run on the same code path as baselines;
+ * - `fit-conditional` (DiffEM, DESIGN §4): the conditional model q(x | y_i, A_i) sampled directly by the
+ *   plain sampler with its condition c_i = encode(y_i, A_i) bound per row (`method: conditional`, the
+ *   default for it): no MMPS, no CG; the MMPS parameters are ignored.
  *
  * With `unconditional: true` the observations are ignored and the prior itself is sampled (`count`
  * samples, default as many as observations), to evaluate the prior alone.
@@ -28,8 +31,8 @@ import { readPrior } from "./model.ts";
 import { type Observations, readObservations } from "./observations.ts";
 
 const params = z.object({
-  /** exact: closed form (Gaussian prior, projection or mask); mmps: diffusion sampling with MMPS; auto: exact when possible. */
-  method: z.enum(["auto", "exact", "mmps"]).default("auto"),
+  /** exact: closed form (Gaussian prior, projection or mask); mmps: diffusion sampling with MMPS; conditional: a fit-conditional model sampled as is; auto: exact when possible, conditional for a conditional model, else mmps. */
+  method: z.enum(["auto", "exact", "mmps", "conditional"]).default("auto"),
   sampler: z.enum(["ddpm", "ddim", "pc"]).default("ddpm"),
   /** Sampler steps (the time grid has steps + 1 points). */
   steps: z.number().int().positive().default(64),
@@ -81,6 +84,20 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const xShape = [...obs.family.xShape];
   const d = xShape.reduce((a, b) => a * b, 1);
   const gaussian = priorEntry.task === "fit-gaussian";
+  const conditional = priorEntry.task === "fit-conditional";
+  if (conditional && p.method !== "auto" && p.method !== "conditional") {
+    throw new Error(
+      `prior ${priorEntry.stageId} is a conditional model (fit-conditional): sample it with method auto or conditional, not ${p.method}`,
+    );
+  }
+  if (!conditional && p.method === "conditional") {
+    throw new Error(`method conditional needs a fit-conditional prior (prior: ${priorEntry.task})`);
+  }
+  if (conditional && p.unconditional) {
+    throw new Error(
+      `prior ${priorEntry.stageId} is a conditional model q(x | y, A): it cannot sample without observations`,
+    );
+  }
   const exact = !p.unconditional && gaussian &&
     (p.method === "exact" || (p.method === "auto" && exactPossible(obs)));
   if (p.method === "exact" && !exact) {
@@ -91,10 +108,10 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     );
   }
   const prior = await readPrior(priorEntry, p);
-  if (p.covariance === "cov_x" && !prior.cov) {
+  if (p.covariance === "cov_x" && !prior.cov && !conditional) {
     throw new Error("covariance cov_x needs the prior's covariance: use it with a fit-gaussian prior");
   }
-  ctx.meta({ method: exact ? "exact" : "mmps" });
+  ctx.meta({ method: exact ? "exact" : conditional ? "conditional" : "mmps" });
 
   const out = new Float32Array(n * d);
   // Shard s covers rows [⌊s n / S⌋, ⌊(s + 1) n / S⌋).
@@ -215,11 +232,12 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
 export const samplePosteriorTask: TaskDef<typeof params> = {
   name: "sample-posterior",
   version: 2,
-  description: "sample the posterior of every observation (exact Gaussian or MMPS), sharded and resumable",
+  description:
+    "sample the posterior of every observation (exact Gaussian, MMPS, or a conditional model), sharded and resumable",
   params,
   inputs: {
     obs: { description: "observations (corrupt, or dataset with source zarr)" },
-    prior: { description: "the prior: a fit-gaussian or fit-prior stage" },
+    prior: { description: "the prior: a fit-gaussian, fit-prior or fit-conditional stage" },
   },
   resources: { cpus: 2, memory: "8G", time: "4:00:00" },
   shards: (p) => p.shards,

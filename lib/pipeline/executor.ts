@@ -12,14 +12,19 @@ import type { StageEvent } from "./stage.ts";
 /** Prefix of the machine-readable event lines a stage process writes to stdout. */
 export const EVENT_MARK = "\u001e";
 
-/** How one stage ended. */
+/**
+ * How one stage ended. `submitted`: handed to a cluster scheduler and left there (a detached
+ * run); the stage is queued or running and publishes into the store when its job ends.
+ */
 export interface StageOutcome {
   id: string;
-  state: "ran" | "cached" | "failed" | "skipped" | "cancelled";
+  state: "ran" | "cached" | "failed" | "skipped" | "cancelled" | "submitted";
   seconds: number;
   error?: string;
   /** Last lines the stage wrote to stderr (for failures). */
   logTail?: string[];
+  /** The scheduler's job id, for stages run as cluster jobs. */
+  job?: string;
 }
 
 /** What an executor is given. */
@@ -36,8 +41,15 @@ export interface Executor {
   execute(req: ExecutionRequest): Promise<Map<string, StageOutcome>>;
 }
 
-/** The command that runs one stage in a fresh process. */
-export type StageCommand = (id: string, opts: { force: boolean }) => { command: string; args: string[] };
+/**
+ * The command that runs one stage in a fresh process. `shard`, when given, is the argument that
+ * names the one shard to compute (a cluster executor passes a shell word such as
+ * `$SLURM_ARRAY_TASK_ID` for the elements of a job array).
+ */
+export type StageCommand = (
+  id: string,
+  opts: { force: boolean; shard?: string },
+) => { command: string; args: string[] };
 
 /**
  * Runs stages as local subprocesses, at most `jobs` at once.

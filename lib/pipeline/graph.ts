@@ -170,6 +170,7 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
   };
 
   const paramsOf = new Map<StageDecl, Record<string, unknown>>();
+  const resourcesOf = new Map<StageDecl, Resources>();
   for (const [id, { decl, loop, lap }] of declOf) {
     const where = spec.locate(decl.path);
     const task = tasks.get(decl.task);
@@ -191,6 +192,7 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
         for (const issue of parsed.error.issues) issues.push(paramIssue(spec, decl, task, name, issue));
       }
       paramsOf.set(decl, parsed.success ? parsed.data as Record<string, unknown> : {});
+      resourcesOf.set(decl, checkedResources(spec, decl, name, issues));
     }
     const params = paramsOf.get(decl)!;
     // Inputs.
@@ -237,7 +239,7 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
       loop: loop?.name ?? null,
       lap,
       inputs,
-      resources: { ...task.resources, ...decl.resources as Resources },
+      resources: { ...task.resources, ...resourcesOf.get(decl) },
       where,
     });
   }
@@ -251,6 +253,66 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
     }
   }
   return { spec, stages, order, dependents };
+}
+
+/** The keys a stage's `resources:` may have (see {@link Resources}). */
+export const RESOURCE_KEYS = ["cpus", "memory", "time", "gpus", "partition", "sbatch"] as const;
+
+/**
+ * A stage's `resources:` from the spec, checked: unknown keys and ill-formed values are spec
+ * errors naming the stage and the place (a memory given as a number is in MB).
+ *
+ * @example
+ * ```ts
+ * // resources: { cpus: 4, memory: 16G, time: "2:00:00", sbatch: ["--qos=long"] }
+ * const r = checkedResources(spec, decl, "em[0].fit", issues); // { cpus: 4, memory: "16G", … }
+ * ```
+ */
+export function checkedResources(spec: Spec, decl: StageDecl, id: string, issues: SpecIssue[]): Resources {
+  const out: Resources = {};
+  for (const [key, value] of Object.entries(decl.resources)) {
+    const where = spec.locate([...decl.path, "resources", key]);
+    const bad = (what: string) =>
+      issues.push({
+        where,
+        message: `resources.${key} of stage "${id}" must be ${what}, got ${JSON.stringify(value)}`,
+      });
+    switch (key) {
+      case "cpus":
+        if (Number.isInteger(value) && (value as number) > 0) out.cpus = value as number;
+        else bad("a positive integer");
+        break;
+      case "gpus":
+        if (Number.isInteger(value) && (value as number) >= 0) out.gpus = value as number;
+        else bad('a non-negative integer (a GPU type goes in sbatch: ["--gres=gpu:TYPE:N"])');
+        break;
+      case "memory":
+        if (Number.isInteger(value) && (value as number) > 0) out.memory = `${value}M`;
+        else if (typeof value === "string" && /^\d+[KMGT]?$/i.test(value)) out.memory = value.toUpperCase();
+        else bad('a size such as "8G" or "500M" (a bare number is MB)');
+        break;
+      case "time":
+        if (Number.isInteger(value) && (value as number) > 0) out.time = String(value);
+        else if (typeof value === "string" && /^(\d+-)?\d+(:\d+){0,2}$/.test(value)) out.time = value;
+        else bad('a Slurm time limit such as "90" (minutes), "4:00:00" or "1-12:00:00"');
+        break;
+      case "partition":
+        if (typeof value === "string" && /^[\w.,-]+$/.test(value)) out.partition = value;
+        else bad("a partition name");
+        break;
+      case "sbatch":
+        if (Array.isArray(value) && value.every((f) => typeof f === "string" && /^--?\w/.test(f))) {
+          out.sbatch = value as string[];
+        } else bad('a list of sbatch flags such as ["--qos=long", "--constraint=avx2"]');
+        break;
+      default:
+        issues.push({
+          where,
+          message: `unknown resource "${key}" in stage "${id}" ${suggest(key, [...RESOURCE_KEYS])}`,
+        });
+    }
+  }
+  return out;
 }
 
 function paramIssue(

@@ -12,6 +12,11 @@ import type { StageEvent } from "./stage.ts";
 
 /** Options of {@link runPipeline}. */
 export interface RunOptions {
+  /**
+   * Runs the selected stages. The store lock is held until it returns: for a detaching executor
+   * (Slurm with `detach`), that is once the jobs are submitted; the jobs then compute without it
+   * (each takes its key's lock), and a later run finds them through their job records.
+   */
   executor: Executor;
   until?: string[];
   force?: string[];

@@ -85,7 +85,10 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
     }
   }
 
-  const lock = await store.lockKey(key, opts.command ?? `exec ${id}`, { wait: true });
+  // One process per key at a time; the shards of a job array each lock their own shard, so that
+  // they run side by side (each writes only its own checkpoint slot).
+  const lockName = opts.shard === undefined ? key : `${key}.shard-${opts.shard}`;
+  const lock = await store.lockKey(lockName, opts.command ?? `exec ${id}`, { wait: true });
   let writer: EntryWriter | null = null;
   const onSignal = () => {
     // The published store is never touched here; drop the partial entry and leave.

@@ -1,6 +1,7 @@
 /**
  * A prior as plain data (so it can travel to a Worker or sit in the store) and the denoiser it
- * defines: a Gaussian N(μ, Σ) (exact denoiser), or a trained network with EDM preconditioning.
+ * defines: a Gaussian N(μ, Σ) (exact denoiser), a trained network with EDM preconditioning, or a
+ * conditional network d_θ(x_t, σ, c) (DiffEM: it models q(x | y, A) directly, c = encode(y, A)).
  *
  * @module
  */
@@ -11,17 +12,31 @@ import type { Denoiser } from "../diffusion/types.ts";
 import { buildNet } from "../nn/factory.ts";
 import { importParams, type NoiseConditionedNet } from "../nn/module.ts";
 import type { NDArray } from "../store/zarr.ts";
+import type { ConditionEncoding } from "./condition.ts";
 
 /** A prior, as data. */
 export type PriorModel =
   | { kind: "gaussian"; mean: NDArray; cov: NDArray }
-  | { kind: "network"; config: Record<string, unknown>; weights: Record<string, NDArray> };
+  | { kind: "network"; config: Record<string, unknown>; weights: Record<string, NDArray> }
+  | {
+    kind: "conditional";
+    config: Record<string, unknown>;
+    weights: Record<string, NDArray>;
+    /** How the network's condition input is built from (y, A). */
+    condition: ConditionEncoding;
+  };
 
 /** A denoiser with the resources it holds. */
 export interface LoadedPrior {
+  /** The denoiser (for a conditional network: bound to the `condition` given to {@link loadPrior}, if any). */
   denoiser: Denoiser;
   /** The network, when the prior is one (for conditional inputs and parameter access). */
   net: NoiseConditionedNet | null;
+  /**
+   * The denoiser of a conditional network bound to per-row conditions `[B, features]` (one batch of
+   * observations); throws for an unconditional prior. The caller disposes `condition`.
+   */
+  withCondition(condition: tf.Tensor): Denoiser;
   dispose(): void;
 }
 
@@ -33,14 +48,31 @@ export interface LoadedPrior {
  * const prior = loadPrior({ kind: "gaussian", mean, cov });
  * const x0 = prior.denoiser(xt, sigma);
  * prior.dispose();
+ * // DiffEM: a conditional network, bound to one batch's conditions c = encode(y, A).
+ * const q = loadPrior({ kind: "conditional", config, weights, condition: encoding });
+ * const xhat = q.withCondition(tf.tensor2d(c.data, c.shape))(xt, sigma);
  * ```
  */
 export function loadPrior(model: PriorModel, condition?: tf.Tensor): LoadedPrior {
+  const unconditional = (): never => {
+    throw new Error(`a ${model.kind} prior takes no condition`);
+  };
   if (model.kind === "gaussian") {
     const d = gaussianDenoiser(gaussianPrior(model.mean.data, model.cov.data));
-    return { denoiser: d, net: null, dispose: () => d.dispose() };
+    return { denoiser: d, net: null, withCondition: unconditional, dispose: () => d.dispose() };
   }
   const net = buildNet(model.config);
   importParams(net, model.weights);
-  return { denoiser: edmDenoiser(net, condition), net, dispose: () => net.dispose() };
+  if (model.kind === "conditional" && net.conditionFeatures !== model.condition.features) {
+    net.dispose();
+    throw new Error(
+      `conditional prior: the network takes ${net.conditionFeatures} condition features, its encoding ${model.condition.features}`,
+    );
+  }
+  return {
+    denoiser: edmDenoiser(net, condition),
+    net,
+    withCondition: model.kind === "conditional" ? (c) => edmDenoiser(net, c) : unconditional,
+    dispose: () => net.dispose(),
+  };
 }

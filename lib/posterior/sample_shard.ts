@@ -1,7 +1,9 @@
 /**
- * Sample one shard of observations: x_i ~ q(x | y_i) with MMPS wrapped around a prior's denoiser,
- * or x ~ q(x) (no observations: unconditional samples of the prior). Written as a plain function of
- * plain data so that it runs the same in this thread or in a Worker ({@link WorkerPool}).
+ * Sample one shard of observations: x_i ~ q(x | y_i) with MMPS wrapped around a prior's denoiser
+ * (DiEM), or with a conditional model's own denoiser bound to c_i = encode(y_i, A_i) and no
+ * guidance at all (DiffEM), or x ~ q(x) (no observations: unconditional samples of the prior).
+ * Written as a plain function of plain data so that it runs the same in this thread or in a Worker
+ * ({@link WorkerPool}).
  *
  * Row i of the computation draws every random number it needs from its own stream
  * (`RowStreams(seed, firstRow + i)`), so the result does not depend on how rows are split into
@@ -17,6 +19,7 @@ import type { NDArray } from "../store/zarr.ts";
 import type { ShardContext } from "../tensor/pool.ts";
 import { tf } from "../tensor/backend.ts";
 import { matrix } from "../linalg/dense.ts";
+import { checkConditionEncoding, encodeCondition } from "./condition.ts";
 import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "./mmps.ts";
 import { loadPrior, type PriorModel } from "./prior.ts";
 
@@ -60,7 +63,7 @@ export interface PosteriorShardInput {
 /** A finished shard. */
 export interface PosteriorShardOutput {
   x: NDArray<Float32Array>;
-  /** CG statistics of the MMPS solves (null without observations or with `cgEarlyExit` off). */
+  /** CG statistics of the MMPS solves (null without observations, for a conditional prior, or with `cgEarlyExit` off). */
   cg: ReturnType<ReturnType<typeof cgStatsCollector>["summary"]> | null;
 }
 
@@ -81,20 +84,33 @@ export async function samplePosteriorShard(
   const n = obs ? obs.y.shape[0] : input.rows ?? 0;
   const d = input.xShape.reduce((a, b) => a * b, 1);
   const family = obs ? operatorFamily(obs.kind, obs.config) : null;
+  const conditional = input.prior.kind === "conditional";
+  if (input.prior.kind === "conditional") {
+    if (!family) throw new Error("a conditional model samples q(x | y, A): it needs observations");
+    checkConditionEncoding(input.prior.condition, family, "the conditional model");
+  }
   const prior = loadPrior(input.prior);
-  const stats = obs ? cgStatsCollector() : null;
+  const stats = obs && !conditional ? cgStatsCollector() : null;
   // Synchronous reads (CG early exit) are unavailable on WebGPU in Deno.
   const earlyExit = ctx?.backend?.backend !== "webgpu";
   const priorCov = input.priorCov ? matrix(d, d, Float64Array.from(input.priorCov.data)) : undefined;
   const out = new Float32Array(n * d);
   let reported = 0;
   try {
-    // Batch by batch: MMPS binds the operator and y of the batch's observations.
+    // Batch by batch: MMPS binds the operator and y of the batch's observations; a conditional
+    // model binds their conditions c_i = encode(y_i, A_i) instead (the plain sampler, no CG).
     for (let start = 0; start < n; start += input.batchSize) {
       const stop = Math.min(n, start + input.batchSize), b = stop - start;
       const held: { dispose(): void }[] = [];
       let denoiser = prior.denoiser;
-      if (obs && family) {
+      if (obs && family && conditional) {
+        const w = obs.y.data.length / obs.y.shape[0];
+        const y = { shape: [b, ...obs.y.shape.slice(1)], data: obs.y.data.subarray(start * w, stop * w) };
+        const c = encodeCondition(family, family.sliceParams(obs.params, start, stop), y);
+        const ct = tf.tensor2d(c.data, c.shape as [number, number]);
+        held.push(ct);
+        denoiser = prior.withCondition(ct);
+      } else if (obs && family) {
         const op = family.bind(family.sliceParams(obs.params, start, stop));
         const w = obs.y.data.length / obs.y.shape[0];
         const y = tf.tensor(Float32Array.from(obs.y.data.subarray(start * w, stop * w)), [

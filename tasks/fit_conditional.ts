@@ -1,0 +1,171 @@
+/**
+ * `fit-conditional`: the M-step of DiffEM (Hosseintabar et al. 2025; DESIGN §4). Re-corrupts the E-step's
+ * samples x_i with FRESH operator parameters and noise drawn from the observations' own operator family and
+ * σ_y, (A'_i, y'_i) = corrupt(x_i) (never the observed A_i: the model must learn q(x | y, A) for any A the
+ * corruption process draws), and trains a conditional denoiser d_θ(x_t, σ, c) with c = encode(y', A') (see
+ * `lib/posterior/condition.ts`) by the same denoising score matching loss as `fit-prior`, warm-started from
+ * the previous lap's conditional model (the optimizer starts afresh each lap); from scratch when `init` is
+ * absent or not a fit-conditional stage (lap 0 starts from the Gaussian prior's posterior samples).
+ * Checkpointed every `checkpoint_every` steps; the re-corruption is a pure function of the stage's seed, so a
+ * resumed fit continues exactly.
+ *
+ * Outputs, as fit-prior's: `weights/<name>`, `json/model.json` (with `conditional: true` and the condition
+ * encoding), `json/losses.json`. Metrics besides the loss check the re-corruption: `recorrupt_fresh_fraction`
+ * (rows whose operator differs from the one observed for that row: 1 for projections; for masks, 1 minus the
+ * chance that a fresh mask repeats the observed one) and `recorrupt_residual_over_sigma` (RMS of y' − A' x
+ * over σ_y: 1 up to Monte-Carlo error).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { buildNet } from "../lib/nn/factory.ts";
+import { conditionEncoding, recorrupt, type RecorruptedSet } from "../lib/posterior/condition.ts";
+import type { StageContext, TaskDef } from "../lib/pipeline/task.ts";
+import { deriveSeed } from "../lib/random.ts";
+import type { OperatorParams } from "../lib/operators/types.ts";
+import { useBackend } from "./backend.ts";
+import { type Observations, readObservations } from "./observations.ts";
+import {
+  denoiserTrainingParams,
+  readTrainingSamples,
+  trainWithCheckpoints,
+  warmStart,
+  writeTrainedModel,
+} from "./training.ts";
+
+const params = z.object({
+  ...denoiserTrainingParams,
+  /** Independent re-corruptions of each sample (training pairs per sample). */
+  copies: z.number().int().positive().default(1),
+});
+
+type Params = z.output<typeof params>;
+
+/**
+ * The seed of a fit-conditional stage's re-corruption: derived from the stage's own seed, so every lap
+ * draws other operators than the last, and none shares a stream with the observations' `corrupt` stage.
+ *
+ * @example
+ * ```ts
+ * const set = recorrupt(obs.family, x, obs.sigmaY, recorruptionSeed(ctx.seed));
+ * ```
+ */
+export function recorruptionSeed(stageSeed: number): number {
+  return deriveSeed(stageSeed, "fit-conditional", "recorrupt");
+}
+
+/**
+ * How the re-corrupted set relates to the observations: the fraction of rows whose operator parameters
+ * differ from those observed for the same row (`rows[i]` is row i's observation, or null when unknown),
+ * and the RMS of y' − A' x over the observed entries, divided by σ_y.
+ *
+ * @example
+ * ```ts
+ * const { freshFraction, residualOverSigma } = recorruptionStats(obs, set, kept.rows);
+ * ```
+ */
+export function recorruptionStats(
+  obs: Pick<Observations, "family" | "params" | "sigmaY">,
+  set: RecorruptedSet,
+  rows: Int32Array | null,
+): { freshFraction: number | null; residualOverSigma: number } {
+  const family = obs.family;
+  const ax = family.applyHost(set.x, set.params).data;
+  let sq = 0, count = 0;
+  const mask = family.kind === "mask" ? set.params.mask.data : null;
+  for (let i = 0; i < ax.length; i++) {
+    if (mask && !mask[i]) continue; // unobserved entries of a masked y are 0, with no noise
+    sq += (set.y.data[i] - ax[i]) ** 2;
+    count++;
+  }
+  const residualOverSigma = Math.sqrt(sq / Math.max(1, count)) / obs.sigmaY;
+  if (!rows || family.perObservation.length === 0) return { freshFraction: null, residualOverSigma };
+  const n = set.x.shape[0];
+  let fresh = 0;
+  for (let r = 0; r < n; r++) {
+    const source = rows[r % rows.length];
+    const mine: OperatorParams = family.sliceParams(set.params, r, r + 1);
+    const observed: OperatorParams = family.sliceParams(obs.params, source, source + 1);
+    const same = family.perObservation.every((name) => {
+      const a = mine[name].data, b = observed[name].data;
+      return a.length === b.length && a.every((v, j) => v === b[j]);
+    });
+    if (!same) fresh++;
+  }
+  return { freshFraction: fresh / n, residualOverSigma };
+}
+
+async function train(ctx: StageContext<Params>): Promise<void> {
+  const p = ctx.params;
+  await useBackend(ctx);
+  const obs = await readObservations(ctx.input("obs"));
+  const kept = await readTrainingSamples(ctx, "fit-conditional");
+  const d = obs.family.xShape.reduce((a, b) => a * b, 1);
+  if (obs.family.xShape.length !== 1 || kept.features !== d) {
+    throw new Error(
+      `fit-conditional: samples have ${kept.features} features, the observations' x has shape [${obs.family.xShape}]`,
+    );
+  }
+  const encoding = conditionEncoding(obs.family);
+  const n = kept.data.length / d;
+  const set = recorrupt(
+    obs.family,
+    { shape: [n, d], data: kept.data },
+    obs.sigmaY,
+    recorruptionSeed(ctx.seed),
+    p.copies,
+  );
+  // Rows of the samples are the observations' rows (one posterior sample each) when the counts agree.
+  const stats = recorruptionStats(obs, set, kept.total === obs.info.n ? kept.rows : null);
+  const config = {
+    kind: "mlp",
+    features: d,
+    hidden: p.hidden,
+    embeddingFeatures: p.embedding,
+    conditionFeatures: encoding.features,
+  };
+  const net = buildNet(config, ctx.seed);
+  try {
+    const warm = await warmStart(ctx, net, "fit-conditional");
+    const { weights, losses } = await trainWithCheckpoints(ctx, net, set.x.data, set.conditions.data);
+    const loss = await writeTrainedModel(ctx, weights, {
+      config: net.config,
+      sigma_min: p.sigma_min,
+      sigma_max: p.sigma_max,
+      ema: p.ema_decay !== undefined,
+      conditional: true,
+      condition: encoding,
+    }, losses);
+    ctx.metrics({
+      loss,
+      warm_start: warm,
+      steps: p.steps,
+      kept_fraction: n / kept.total,
+      training_pairs: set.x.shape[0],
+      condition_features: encoding.features,
+      recorrupt_fresh_fraction: stats.freshFraction,
+      recorrupt_residual_over_sigma: stats.residualOverSigma,
+    });
+  } finally {
+    net.dispose();
+  }
+}
+
+/** The fit-conditional task. */
+export const fitConditionalTask: TaskDef<typeof params> = {
+  name: "fit-conditional",
+  version: 1,
+  description:
+    "DiffEM's M-step: re-corrupt samples with fresh operators and noise, train a conditional denoiser q(x | y, A)",
+  params,
+  inputs: {
+    samples: { description: "a stage with samples x, one per observation (sample-posterior)" },
+    obs: { description: "the observations: their operator family and σ_y re-corrupt the samples" },
+    init: {
+      description: "the previous lap's fit-conditional to warm-start from (else from scratch)",
+      optional: true,
+    },
+  },
+  resources: { cpus: 2, memory: "8G", time: "4:00:00" },
+  run: train,
+};

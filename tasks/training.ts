@@ -1,0 +1,231 @@
+/**
+ * What the training tasks share (`fit-prior`: DiEM's unconditional prior; `fit-conditional`: DiffEM's
+ * conditional model): the parameters of denoising score matching, reading and box-filtering the E-step's
+ * samples, warm starts from the previous lap, checkpointed and exactly resumable training, and how a
+ * trained model is written (`weights/<name>`, `json/model.json`, `json/losses.json`).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { trainDenoiser, type TrainingState } from "../lib/diffusion/train.ts";
+import { veSchedule } from "../lib/diffusion/schedule.ts";
+import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/module.ts";
+import type { StageContext } from "../lib/pipeline/task.ts";
+import type { NDArray } from "../lib/store/zarr.ts";
+import { loadModel, type ModelInfo } from "./model.ts";
+
+/**
+ * Parameters of a training task (the fields of a zod object; spread them into a task's schema).
+ *
+ * @example
+ * ```ts
+ * const params = z.object({ ...denoiserTrainingParams, copies: z.number().int().positive().default(1) });
+ * ```
+ */
+export const denoiserTrainingParams = {
+  steps: z.number().int().positive().default(4096),
+  batch_size: z.number().int().positive().default(256),
+  lr: z.number().positive().default(1e-3),
+  lr_schedule: z.enum(["linear", "constant"]).default("linear"),
+  ema_decay: z.number().min(0).max(1).optional(),
+  /** MLP hidden widths (vectors). */
+  hidden: z.array(z.number().int().positive()).default([256, 256, 256]),
+  embedding: z.number().int().positive().default(64),
+  sigma_min: z.number().positive().default(1e-3),
+  sigma_max: z.number().positive().default(10),
+  checkpoint_every: z.number().int().positive().default(500),
+  /**
+   * Train only on samples inside [−box, box]^D (as the paper does): a few diverged posterior
+   * samples would otherwise teach the next prior to diverge further. 0 keeps every sample.
+   */
+  box: z.number().min(0).default(3),
+};
+
+/** The parsed {@link denoiserTrainingParams}. */
+export type DenoiserTrainingParams = z.output<z.ZodObject<typeof denoiserTrainingParams>>;
+
+/** Samples read for training: rows `[n, features]`, and which rows of the input they are. */
+export interface TrainingSamples {
+  /** Row-major `[rows.length, features]`. */
+  data: Float32Array;
+  features: number;
+  /** Index in the input of each kept row. */
+  rows: Int32Array;
+  /** Rows of the input before the box filter. */
+  total: number;
+}
+
+/**
+ * The vector samples `x` of input `samples`, without the rows that leave [−box, box]^D (logged).
+ * Throws for non-vector samples (the MLP trains on vectors) and when fewer than a batch remain.
+ *
+ * @example
+ * ```ts
+ * const { data, features } = await readTrainingSamples(ctx, "fit-prior");
+ * ```
+ */
+export async function readTrainingSamples(
+  ctx: StageContext<DenoiserTrainingParams>,
+  task: string,
+): Promise<TrainingSamples> {
+  const p = ctx.params;
+  const samples = await ctx.input("samples").array("x");
+  const xShape = samples.shape.slice(1);
+  if (xShape.length !== 1) {
+    throw new Error(`${task} trains an MLP on vectors; samples have event shape [${xShape}]`);
+  }
+  const all = samples.data instanceof Float32Array ? samples.data : Float32Array.from(samples.data);
+  const total = samples.shape[0], d = xShape[0];
+  if (p.box <= 0) {
+    return {
+      data: all,
+      features: d,
+      rows: Int32Array.from({ length: total }, (_, i) => i),
+      total,
+    };
+  }
+  const kept: number[] = [];
+  for (let i = 0; i < total; i++) {
+    let inside = true;
+    for (let j = 0; j < d; j++) {
+      const v = all[i * d + j];
+      if (!(v > -p.box && v < p.box)) {
+        inside = false;
+        break;
+      }
+    }
+    if (inside) kept.push(i);
+  }
+  const data = new Float32Array(kept.length * d);
+  kept.forEach((r, k) => data.set(all.subarray(r * d, (r + 1) * d), k * d));
+  if (kept.length < total) {
+    ctx.log(`training on ${kept.length} of ${total} samples (the others leave [−${p.box}, ${p.box}]^D)`);
+  }
+  if (kept.length < p.batch_size) {
+    throw new Error(
+      `only ${kept.length} of ${total} samples lie inside the box [−${p.box}, ${p.box}]^D: fewer than one batch`,
+    );
+  }
+  return { data, features: d, rows: Int32Array.from(kept), total };
+}
+
+/**
+ * Load the weights of input `init` into `net` when it is a stage of task `task` (the previous lap),
+ * and say whether it did; anything else (absent, a Gaussian start) leaves `net` as initialised.
+ *
+ * @example
+ * ```ts
+ * const warm = await warmStart(ctx, net, "fit-prior");
+ * ```
+ */
+export async function warmStart(ctx: StageContext, net: NoiseConditionedNet, task: string): Promise<boolean> {
+  const init = ctx.optionalInput("init");
+  if (init?.task !== task) return false;
+  const model = await loadModel(init);
+  if (JSON.stringify(model.info.config) !== JSON.stringify(net.config)) {
+    throw new Error(
+      `cannot warm-start from ${init.stageId}: its network ${
+        JSON.stringify(model.info.config)
+      } differs from ${JSON.stringify(net.config)}`,
+    );
+  }
+  importParams(net, model.weights);
+  return true;
+}
+
+function prefixed(prefix: string, arrays: Record<string, NDArray>): Record<string, NDArray> {
+  return Object.fromEntries(Object.entries(arrays).map(([k, v]) => [`${prefix}/${k}`, v]));
+}
+
+function unprefixed(prefix: string, arrays: Record<string, NDArray>): Record<string, NDArray> {
+  return Object.fromEntries(
+    Object.entries(arrays).filter(([k]) => k.startsWith(prefix + "/")).map((
+      [k, v],
+    ) => [k.slice(prefix.length + 1), v]),
+  );
+}
+
+/**
+ * Train `net` by denoising score matching on `data` (and `conditions`, for a conditional network) per the
+ * stage's parameters, with progress, and checkpoints every `checkpoint_every` steps in slot `train`: a
+ * rerun resumes exactly (weights, Adam state, EMA, step). Returns the weights to publish (the EMA weights
+ * when `ema_decay` is set) and every logged (step, loss).
+ *
+ * @example
+ * ```ts
+ * const { weights, losses } = await trainWithCheckpoints(ctx, net, data);
+ * ```
+ */
+export async function trainWithCheckpoints(
+  ctx: StageContext<DenoiserTrainingParams>,
+  net: NoiseConditionedNet,
+  data: Float32Array,
+  conditions?: Float32Array,
+): Promise<{ weights: Record<string, NDArray>; losses: [number, number][] }> {
+  const p = ctx.params;
+  const saved = await ctx.checkpoints.load("train");
+  let resume: TrainingState | undefined;
+  let losses: [number, number][] = [];
+  if (saved) {
+    resume = {
+      step: saved.state.step as number,
+      params: unprefixed("params", saved.arrays),
+      optimizer: unprefixed("optimizer", saved.arrays),
+      ema: p.ema_decay !== undefined ? unprefixed("ema", saved.arrays) : undefined,
+    };
+    losses = saved.state.losses as [number, number][];
+  }
+  ctx.progress.start(p.steps, "step", resume?.step ?? 0, "train");
+  let lastLoss: number | undefined;
+  const result = await trainDenoiser({
+    net,
+    data,
+    conditions,
+    schedule: veSchedule(p.sigma_min, p.sigma_max),
+    steps: p.steps,
+    batchSize: p.batch_size,
+    lr: p.lr,
+    lrSchedule: p.lr_schedule,
+    emaDecay: p.ema_decay,
+    seed: ctx.seed,
+    resume,
+    logEvery: 25,
+    onStep: (_step, loss) => {
+      if (loss !== undefined) lastLoss = loss;
+      ctx.progress.tick(1, lastLoss !== undefined ? `loss ${lastLoss.toFixed(4)}` : undefined);
+    },
+    checkpointEvery: p.checkpoint_every,
+    onCheckpoint: async (state) => {
+      if (state.step >= p.steps) return; // the final state is the output, not a checkpoint
+      await ctx.checkpoints.save("train", { step: state.step, losses: [...losses] }, {
+        ...prefixed("params", state.params),
+        ...prefixed("optimizer", state.optimizer),
+        ...(state.ema ? prefixed("ema", state.ema) : {}),
+      });
+    },
+  });
+  losses = [...losses, ...result.losses];
+  return { weights: result.state.ema ?? await exportParams(net), losses };
+}
+
+/**
+ * Publish a trained model: `weights/<name>`, `json/model.json` (`info`), `json/losses.json`; returns the
+ * mean loss over the last tenth of the logged steps (the `loss` metric).
+ *
+ * @example
+ * ```ts
+ * const loss = await writeTrainedModel(ctx, weights, { config: net.config, sigma_min, sigma_max, ema }, losses);
+ * ```
+ */
+export async function writeTrainedModel(
+  ctx: StageContext,
+  weights: Record<string, NDArray>,
+  info: ModelInfo,
+  losses: [number, number][],
+): Promise<number> {
+  for (const [name, a] of Object.entries(weights)) await ctx.writeArray(`weights/${name}`, a);
+  await ctx.writeJson("model", info);
+  await ctx.writeJson("losses", losses);
+  const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
+  return tail.reduce((a, [, l]) => a + l, 0) / tail.length;
+}
