@@ -19,6 +19,7 @@ import {
   sampleGaussianPosterior,
   standardGaussianPrior,
 } from "../lib/posterior/gaussian.ts";
+import { denseOperatorMatrix } from "./linalg_fixtures.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -85,25 +86,6 @@ function precisionPosterior(
   return { mean: matvec(cov, rhs), cov };
 }
 
-/** Full dense A_i (yLen × D) by applying the host operator to basis vectors. */
-function fullMatrix(
-  family: OperatorFamily,
-  params: Record<string, { shape: number[]; data: ArrayLike<number> }>,
-  i: number,
-): Matrix {
-  const d = family.xShape.reduce((a, b) => a * b, 1);
-  const ylen = family.yShape.reduce((a, b) => a * b, 1);
-  const single = family.sliceParams(params as never, i, i + 1);
-  const a = matrix(ylen, d);
-  for (let j = 0; j < d; j++) {
-    const e = new Float64Array(d);
-    e[j] = 1;
-    const col = family.applyHost({ shape: [1, ...family.xShape], data: e }, single).data;
-    for (let r = 0; r < ylen; r++) a.data[r * d + j] = col[r];
-  }
-  return a;
-}
-
 const families: [string, OperatorFamily][] = [
   ["projection", projectionOperator({ xShape: [5], m: 2 })],
   ["mask", maskOperator({ xShape: [5], keep: 0.5 })],
@@ -122,7 +104,7 @@ for (const [name, family] of families) {
     for (let i = 0; i < 10; i++) {
       const ref = precisionPosterior(
         prior,
-        fullMatrix(family, params, i),
+        denseOperatorMatrix(family, params, i),
         y.data.subarray(i * ylen, (i + 1) * ylen),
         sigmaY,
       );

@@ -13,37 +13,14 @@ import { gaussianDenoiser, gaussianPrior } from "../lib/diffusion/gaussian.ts";
 import { Rng } from "../lib/random.ts";
 import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/dense.ts";
 import { blurOperator, maskOperator, projectionOperator } from "../lib/operators/mod.ts";
-import type { OperatorFamily, OperatorParams } from "../lib/operators/mod.ts";
+import type { OperatorFamily } from "../lib/operators/mod.ts";
+import { denseOperatorMatrix, randomSPD } from "./linalg_fixtures.ts";
 import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "../lib/posterior/mmps.ts";
 
 await initBackend("cpu");
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
-}
-
-function randomSPD(d: number, rng: Rng): Matrix {
-  const g = matrix(d, d);
-  rng.fillNormal(g.data);
-  const s = matmul(g, transpose(g));
-  for (let i = 0; i < d * d; i++) s.data[i] /= d;
-  for (let i = 0; i < d; i++) s.data[i * d + i] += 0.2;
-  return s;
-}
-
-/** Full dense A_i (yLen × D) of observation i, by applying the host operator to basis vectors. */
-function denseA(family: OperatorFamily, params: OperatorParams, i: number): Matrix {
-  const d = family.xShape.reduce((a, b) => a * b, 1);
-  const ylen = family.yShape.reduce((a, b) => a * b, 1);
-  const single = family.sliceParams(params, i, i + 1);
-  const a = matrix(ylen, d);
-  for (let j = 0; j < d; j++) {
-    const e = new Float64Array(d);
-    e[j] = 1;
-    const col = family.applyHost({ shape: [1, ...family.xShape], data: e }, single).data;
-    for (let r = 0; r < ylen; r++) a.data[r * d + j] = col[r];
-  }
-  return a;
 }
 
 function analyticMean(
@@ -121,7 +98,7 @@ for (const { name, family } of setups) {
           const ref = analyticMean(
             mu,
             sigmaX,
-            denseA(family, params, b),
+            denseOperatorMatrix(family, params, b),
             xtHost.subarray(b * d, (b + 1) * d),
             y.data.subarray(b * ylen, (b + 1) * ylen),
             sigma,
@@ -168,7 +145,7 @@ Deno.test("posterior_mmps: 'zero' is the DPS form; 'cov_t' runs; rows may have d
   const sigmas = [0.05, 0.5, 1, 3];
   for (let b = 0; b < bsz; b++) {
     const s2 = sigmas[b] ** 2;
-    const a = denseA(family, params, b);
+    const a = denseOperatorMatrix(family, params, b);
     const ax = matvec(a, xhat.subarray(b * d, (b + 1) * d));
     const r = [y.data[b * 2] - ax[0], y.data[b * 2 + 1] - ax[1]];
     const atr = matvec(transpose(a), r);

@@ -13,21 +13,12 @@
  */
 import { initBackend } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
-import { matmul, type Matrix, matrix, transpose } from "../lib/linalg/dense.ts";
 import { projectionOperator } from "../lib/operators/mod.ts";
 import { gaussianPosterior } from "../lib/posterior/gaussian.ts";
 import { samplePosteriorShard } from "../lib/posterior/sample_shard.ts";
 import { sampleMoments } from "../lib/metrics/moments.ts";
 import { assert } from "./assert.ts";
-
-function randomSPD(d: number, rng: Rng): Matrix {
-  const g = matrix(d, d);
-  rng.fillNormal(g.data);
-  const s = matmul(g, transpose(g));
-  for (let i = 0; i < d * d; i++) s.data[i] /= d;
-  for (let i = 0; i < d; i++) s.data[i * d + i] += 0.2;
-  return s;
-}
+import { randomSPD } from "./linalg_fixtures.ts";
 
 Deno.test("MMPS sampling with the exact Gaussian denoiser reproduces the analytic posterior", async () => {
   await initBackend("wasm");

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { matrix, symmetricEigen } from "../linalg/dense.ts";
 import type { Denoiser } from "./types.ts";
 
 /** A Gaussian N(mean, U diag(eigenvalues) Uᵀ) in D dimensions. */
@@ -20,63 +21,6 @@ export interface GaussianPrior {
 }
 
 /**
- * Eigen-decomposition of a symmetric matrix (cyclic Jacobi; accurate to rounding, O(D³) per sweep, meant for
- * D up to a few hundred). Returns eigenvalues and the eigenvectors as columns of a row-major matrix.
- *
- * @example
- * ```ts
- * const { values, vectors } = symmetricEigen(new Float64Array([2, 1, 1, 2]), 2); // values 1 and 3
- * ```
- */
-export function symmetricEigen(
-  matrix: ArrayLike<number>,
-  n: number,
-): { values: Float64Array; vectors: Float64Array } {
-  if (matrix.length !== n * n) throw new Error(`symmetricEigen: ${matrix.length} values is not ${n}×${n}`);
-  const a = Float64Array.from(matrix);
-  const v = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0, total = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const x = a[i * n + j] * a[i * n + j];
-        total += x;
-        if (i !== j) off += x;
-      }
-    }
-    if (off <= 1e-30 * total || off === 0) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p], akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k], aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p], vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
-  return { values, vectors: v };
-}
-
-/**
  * A {@link GaussianPrior} from a mean and a full covariance (row-major D×D, symmetric positive semi-definite).
  *
  * @example
@@ -86,9 +30,9 @@ export function symmetricEigen(
  */
 export function gaussianPrior(mean: ArrayLike<number>, covariance: ArrayLike<number>): GaussianPrior {
   const d = mean.length;
-  const { values, vectors } = symmetricEigen(covariance, d);
+  const { values, vectors } = symmetricEigen(matrix(d, d, covariance));
   for (let i = 0; i < d; i++) values[i] = Math.max(values[i], 0);
-  return { mean: Float64Array.from(mean), eigenvalues: values, eigenvectors: vectors };
+  return { mean: Float64Array.from(mean), eigenvalues: values, eigenvectors: vectors.data };
 }
 
 /**

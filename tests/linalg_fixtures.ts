@@ -1,0 +1,33 @@
+/**
+ * Random matrices and dense operator matrices shared by the numerical tests.
+ *
+ * @module
+ */
+import { matmul, type Matrix, matrix, transpose } from "../lib/linalg/dense.ts";
+import type { OperatorFamily, OperatorParams } from "../lib/operators/types.ts";
+import type { Rng } from "../lib/random.ts";
+
+/** A random symmetric positive definite d×d matrix: G Gᵀ / d + 0.2 I. */
+export function randomSPD(d: number, rng: Rng): Matrix {
+  const g = matrix(d, d);
+  rng.fillNormal(g.data);
+  const s = matmul(g, transpose(g));
+  for (let i = 0; i < d * d; i++) s.data[i] /= d;
+  for (let i = 0; i < d; i++) s.data[i * d + i] += 0.2;
+  return s;
+}
+
+/** The full dense A_i (yLen × D) of observation `i`, by applying the host operator to basis vectors. */
+export function denseOperatorMatrix(family: OperatorFamily, params: OperatorParams, i: number): Matrix {
+  const d = family.xShape.reduce((a, b) => a * b, 1);
+  const ylen = family.yShape.reduce((a, b) => a * b, 1);
+  const single = family.sliceParams(params, i, i + 1);
+  const a = matrix(ylen, d);
+  for (let j = 0; j < d; j++) {
+    const e = new Float64Array(d);
+    e[j] = 1;
+    const col = family.applyHost({ shape: [1, ...family.xShape], data: e }, single).data;
+    for (let r = 0; r < ylen; r++) a.data[r * d + j] = col[r];
+  }
+  return a;
+}
