@@ -138,3 +138,18 @@ Deno.test("posterior_cg: minimal residual iteration solves SPD and non-symmetric
     tf.dispose([res.x, res.residualNorm, res.rhsNorm, res.rowIterations]);
   }
 });
+
+Deno.test("posterior_cg: CG and MR leave no tensors behind", () => {
+  const rhs = tf.randomNormal([4, 3]);
+  const matvec = (v: tf.Tensor) => tf.mul(v, 2);
+  for (const solve of [batchedCG, batchedMinRes]) {
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) {
+      const r = solve(matvec, rhs, { maxiter: 3 });
+      tf.dispose([r.x, r.residualNorm, r.rhsNorm, r.rowIterations]);
+    }
+    const leaked = tf.memory().numTensors - before;
+    if (leaked !== 0) throw new Error(`${solve.name} leaked ${leaked} tensors over 5 solves`);
+  }
+  rhs.dispose();
+});

@@ -81,30 +81,11 @@ export function batchedCG(
   b: tf.Tensor,
   options: CGOptions = {},
 ): CGResult {
-  const rowSize = b.rank === 1 ? 1 : b.size / b.shape[0];
-  const maxiter = options.maxiter ?? rowSize;
-  const rtol = options.rtol ?? 1e-6;
-  const atol = options.atol ?? 0;
-  const earlyExit = options.earlyExit ?? true;
-
-  let state = tf.tidy(() => {
-    const x = options.x0 ? tf.clone(options.x0) : tf.zerosLike(b);
-    const r = options.x0 ? tf.sub(b, matvec(options.x0)) : tf.clone(b);
-    const rs = rowDot(r, r);
-    const rhsNorm = tf.sqrt(rowDot(b, b));
-    const tol = tf.maximum(tf.mul(rhsNorm, rtol), atol);
-    const active = tf.greater(tf.sqrt(rs), tol);
-    return { x, r, p: tf.clone(r), rs, active, tol, rhsNorm, count: tf.zeros([b.shape[0]]) as tf.Tensor1D };
-  });
-
+  const { maxiter, earlyExit, init } = startRows(matvec, b, options);
+  let state = tf.tidy(() => ({ ...init(), p: tf.clone(init.r), rs: rowDot(init.r, init.r) }));
+  init.dispose();
   let iterations = 0;
-  for (let it = 0; it < maxiter; it++) {
-    if (earlyExit) {
-      const anyActive = tf.any(state.active);
-      const go = anyActive.dataSync()[0];
-      anyActive.dispose();
-      if (!go) break;
-    }
+  while (iterations < maxiter && stillActive(state.active, earlyExit)) {
     const prev = state;
     state = tf.tidy(() => {
       const { x, r, p, rs, active, tol } = prev;
@@ -117,31 +98,66 @@ export function batchedCG(
         tf.div(rs, tf.where(ok, pap, tf.onesLike(pap))),
         tf.zerosLike(pap),
       ) as tf.Tensor1D;
-      const xNew = tf.add(x, tf.mul(perRow(alpha, p), p));
       const rNew = tf.sub(r, tf.mul(perRow(alpha, ap), ap));
       const rsNew = rowDot(rNew, rNew);
       const safeRs = tf.where(tf.greater(rs, 0), rs, tf.onesLike(rs));
       const beta = tf.where(ok, tf.div(rsNew, safeRs), tf.zerosLike(rs)) as tf.Tensor1D;
-      const pNew = tf.add(rNew, tf.mul(perRow(beta, p), p));
-      const activeNew = tf.logicalAnd(ok, tf.greater(tf.sqrt(rsNew), tol));
-      const count = tf.add(prev.count, tf.cast(active, "float32")) as tf.Tensor1D;
       return {
-        x: xNew,
+        x: tf.add(x, tf.mul(perRow(alpha, p), p)),
         r: rNew,
-        p: pNew,
+        p: tf.add(rNew, tf.mul(perRow(beta, p), p)),
         rs: tf.where(ok, rsNew, rs) as tf.Tensor1D,
-        active: activeNew,
+        active: tf.logicalAnd(ok, tf.greater(tf.sqrt(rsNew), tol)),
         tol: tf.clone(tol),
         rhsNorm: tf.clone(prev.rhsNorm),
-        count,
+        count: tf.add(prev.count, tf.cast(active, "float32")) as tf.Tensor1D,
       };
     });
-    tf.dispose([prev.x, prev.r, prev.p, prev.rs, prev.active, prev.tol, prev.rhsNorm, prev.count]);
+    tf.dispose(Object.values(prev));
     iterations++;
   }
-  const residualNorm = tf.tidy(() => tf.sqrt(state.rs)) as tf.Tensor1D;
-  tf.dispose([state.r, state.p, state.rs, state.active, state.tol]);
-  return { x: state.x, residualNorm, rhsNorm: state.rhsNorm, rowIterations: state.count, iterations };
+  return finishRows(state, iterations);
+}
+
+/** Shared start of the row solvers: options with defaults, and the initial residual state. */
+function startRows(matvec: (v: tf.Tensor) => tf.Tensor, b: tf.Tensor, options: CGOptions) {
+  const rowSize = b.rank === 1 ? 1 : b.size / b.shape[0];
+  const rtol = options.rtol ?? 1e-6, atol = options.atol ?? 0;
+  const tensors = tf.tidy(() => {
+    const x = options.x0 ? tf.clone(options.x0) : tf.zerosLike(b);
+    const r = options.x0 ? tf.sub(b, matvec(options.x0)) : tf.clone(b);
+    const rhsNorm = tf.sqrt(rowDot(b, b));
+    const tol = tf.maximum(tf.mul(rhsNorm, rtol), atol);
+    const active = tf.greater(tf.sqrt(rowDot(r, r)), tol);
+    return { x, r, rhsNorm, tol, active, count: tf.zeros([b.shape[0]]) as tf.Tensor1D };
+  });
+  // `init()` hands out clones, so a solver can build its own state in a tidy scope.
+  const init = Object.assign(() => {
+    const out = {} as typeof tensors;
+    for (const [k, v] of Object.entries(tensors)) (out as Record<string, tf.Tensor>)[k] = tf.clone(v);
+    return out;
+  }, { ...tensors, dispose: () => tf.dispose(Object.values(tensors)) });
+  return { maxiter: options.maxiter ?? rowSize, earlyExit: options.earlyExit ?? true, init };
+}
+
+/** Whether any row is still active (one scalar host read); always true without early exit. */
+function stillActive(active: tf.Tensor, earlyExit: boolean): boolean {
+  if (!earlyExit) return true;
+  const any = tf.any(active);
+  const go = any.dataSync()[0];
+  any.dispose();
+  return Boolean(go);
+}
+
+/** Shared end of the row solvers: the result, with everything else freed. */
+function finishRows(
+  state: { x: tf.Tensor; r: tf.Tensor; rhsNorm: tf.Tensor1D; count: tf.Tensor1D } & Record<string, tf.Tensor>,
+  iterations: number,
+): CGResult {
+  const residualNorm = tf.tidy(() => tf.sqrt(rowDot(state.r, state.r))) as tf.Tensor1D;
+  const { x, rhsNorm, count, ...rest } = state;
+  tf.dispose(Object.values(rest));
+  return { x, residualNorm, rhsNorm, rowIterations: count, iterations };
 }
 
 /**
@@ -163,27 +179,11 @@ export function batchedMinRes(
   b: tf.Tensor,
   options: CGOptions = {},
 ): CGResult {
-  const rowSize = b.rank === 1 ? 1 : b.size / b.shape[0];
-  const maxiter = options.maxiter ?? rowSize;
-  const rtol = options.rtol ?? 1e-6;
-  const atol = options.atol ?? 0;
-  const earlyExit = options.earlyExit ?? true;
-  let state = tf.tidy(() => {
-    const x = options.x0 ? tf.clone(options.x0) : tf.zerosLike(b);
-    const r = options.x0 ? tf.sub(b, matvec(options.x0)) : tf.clone(b);
-    const rhsNorm = tf.sqrt(rowDot(b, b));
-    const tol = tf.maximum(tf.mul(rhsNorm, rtol), atol);
-    const active = tf.greater(tf.sqrt(rowDot(r, r)), tol);
-    return { x, r, active, tol, rhsNorm, count: tf.zeros([b.shape[0]]) as tf.Tensor1D };
-  });
+  const { maxiter, earlyExit, init } = startRows(matvec, b, options);
+  let state = init();
+  init.dispose();
   let iterations = 0;
-  for (let it = 0; it < maxiter; it++) {
-    if (earlyExit) {
-      const anyActive = tf.any(state.active);
-      const go = anyActive.dataSync()[0];
-      anyActive.dispose();
-      if (!go) break;
-    }
+  while (iterations < maxiter && stillActive(state.active, earlyExit)) {
     const prev = state;
     state = tf.tidy(() => {
       const { x, r, active, tol } = prev;
@@ -195,10 +195,9 @@ export function batchedMinRes(
         tf.div(rowDot(mr, r), tf.where(ok, mrmr, tf.onesLike(mrmr))),
         tf.zerosLike(mrmr),
       ) as tf.Tensor1D;
-      const xNew = tf.add(x, tf.mul(perRow(alpha, r), r));
       const rNew = tf.sub(r, tf.mul(perRow(alpha, mr), mr));
       return {
-        x: xNew,
+        x: tf.add(x, tf.mul(perRow(alpha, r), r)),
         r: rNew,
         active: tf.logicalAnd(ok, tf.greater(tf.sqrt(rowDot(rNew, rNew)), tol)),
         tol: tf.clone(tol),
@@ -206,10 +205,8 @@ export function batchedMinRes(
         count: tf.add(prev.count, tf.cast(active, "float32")) as tf.Tensor1D,
       };
     });
-    tf.dispose([prev.x, prev.r, prev.active, prev.tol, prev.rhsNorm, prev.count]);
+    tf.dispose(Object.values(prev));
     iterations++;
   }
-  const residualNorm = tf.tidy(() => tf.sqrt(rowDot(state.r, state.r))) as tf.Tensor1D;
-  tf.dispose([state.r, state.active, state.tol]);
-  return { x: state.x, residualNorm, rhsNorm: state.rhsNorm, rowIterations: state.count, iterations };
+  return finishRows(state, iterations);
 }
