@@ -255,7 +255,14 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
   return { spec, stages, order, dependents };
 }
 
-/** The keys a stage's `resources:` may have (see {@link Resources}). */
+/**
+ * The keys a stage's `resources:` may have (see {@link Resources}).
+ *
+ * @example
+ * ```ts
+ * RESOURCE_KEYS.includes("cpus"); // true
+ * ```
+ */
 export const RESOURCE_KEYS = ["cpus", "memory", "time", "gpus", "partition", "sbatch"] as const;
 
 /**

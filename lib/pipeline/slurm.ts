@@ -34,10 +34,25 @@ import type { Plan, PlannedStage, Selection } from "./plan.ts";
 import type { StageEvent } from "./stage.ts";
 import type { Resources } from "./task.ts";
 
-/** The shard argument of a job array element: the index Slurm gives each element. */
+/**
+ * The shard argument of a job array element: the index Slurm gives each element, expanded by the
+ * job's shell.
+ *
+ * @example
+ * ```ts
+ * stageCommand("em[0].sample", { force: false, shard: ARRAY_TASK_ID }); // … exec em[0].sample --shard "$SLURM_ARRAY_TASK_ID"
+ * ```
+ */
 export const ARRAY_TASK_ID = "$SLURM_ARRAY_TASK_ID";
 
-/** Resources of a stage whose task and spec name none. */
+/**
+ * Resources of a stage whose task and spec name none (the cluster's defaults for the rest).
+ *
+ * @example
+ * ```ts
+ * sbatchFlags({}); // ["--cpus-per-task=1"]
+ * ```
+ */
 export const DEFAULT_RESOURCES: Readonly<Resources> = { cpus: 1 };
 
 /** Job states in which a job may still run (or is running). */
@@ -102,7 +117,14 @@ export function sbatchFlags(resources: Resources): string[] {
   return flags;
 }
 
-/** What the queue says about one job (or one element of a job array: `job` is `12_3`). */
+/**
+ * What the queue says about one job (or one element of a job array: `job` is `12_3`).
+ *
+ * @example
+ * ```ts
+ * const s: JobState = { job: "12_3", state: "CANCELLED", reason: "DependencyNeverSatisfied", nodes: "" };
+ * ```
+ */
 export interface JobState {
   /** `12`, or `12_3` for element 3 of array job 12. */
   job: string;
@@ -114,7 +136,14 @@ export interface JobState {
   nodes: string;
 }
 
-/** How the executor talks to Slurm (replaceable, e.g. to reach a remote login node). */
+/**
+ * How the executor talks to Slurm (replaceable, e.g. to reach a remote login node).
+ *
+ * @example
+ * ```ts
+ * const executor = new SlurmExecutor({ stageCommand, workdir, client: new SlurmCommands({ env: { SLURM_CONF: "/etc/slurm/other.conf" } }) });
+ * ```
+ */
 export interface SlurmClient {
   /** Submit a batch script; returns the job id. */
   submit(scriptPath: string): Promise<string>;
@@ -195,7 +224,15 @@ export class SlurmCommands implements SlurmClient {
   }
 }
 
-/** What a run submitted for one stage key: kept in `<store>/slurm/<key>.json` while the jobs live. */
+/**
+ * What a run submitted for one stage key: kept in `<store>/slurm/<key>.json` while the jobs live.
+ *
+ * @example
+ * ```json
+ * { "stage": "em[0].sample", "key": "6d53…", "job": "12", "arrayJob": "11", "shards": 3,
+ *   "submittedAt": "2026-11-22T18:27:18.000Z", "submittedBy": "login1:4242" }
+ * ```
+ */
 export interface SlurmJobRecord {
   stage: string;
   key: string;
@@ -256,7 +293,14 @@ function recordLive(r: SlurmJobRecord, states: Map<string, JobState>): boolean {
   return main.reason !== "DependencyNeverSatisfied";
 }
 
-/** Where a recorded stage's job stands. */
+/**
+ * Where a recorded stage's job stands (see {@link queuedStages}).
+ *
+ * @example
+ * ```ts
+ * if (q.state === "running") console.log(`running on slurm (job ${q.record.job})`);
+ * ```
+ */
 export interface QueuedStage {
   record: SlurmJobRecord;
   /** `queued` or `running` while its jobs live; `ended` once Slurm no longer runs them; `unknown` when the queue cannot be asked. */
@@ -302,7 +346,14 @@ export async function queuedStages(
   return out;
 }
 
-/** Options of {@link SlurmExecutor}. */
+/**
+ * Options of {@link SlurmExecutor}.
+ *
+ * @example
+ * ```ts
+ * const opts: SlurmExecutorOptions = { stageCommand, workdir: graph.spec.dir, detach: true, pollMs: 2000 };
+ * ```
+ */
 export interface SlurmExecutorOptions {
   /** The command that runs one stage (or, with `shard`, one shard of it) in a fresh process. */
   stageCommand: StageCommand;
@@ -320,7 +371,14 @@ export interface SlurmExecutorOptions {
   client?: SlurmClient;
 }
 
-/** One batch script: what `sbatch` is given for a stage (or for the job array of its shards). */
+/**
+ * One batch script: what `sbatch` is given for a stage (or for the job array of its shards).
+ *
+ * @example
+ * ```ts
+ * for (const s of executor.scripts(plan, selection)) console.log(`# ${s.stage} (${s.kind})\n${s.text}`);
+ * ```
+ */
 export interface JobScript {
   stage: string;
   key: string;
@@ -524,13 +582,7 @@ export class SlurmExecutor implements Executor {
           id,
           `submitted as slurm job ${job}${
             arrayJob ? ` (shards: job array ${arrayJob}, 0-${shards - 1})` : ""
-          }${
-            deps.length && !arrayJob
-              ? ` after ${deps.join(", ")}`
-              : arrayJob && deps.length
-              ? ` after ${deps.join(", ")}`
-              : ""
-          }`,
+          }${deps.length ? ` after ${deps.join(", ")}` : ""}`,
         );
       } catch (e) {
         if (signal.aborted) break; // sbatch got the Ctrl-C too
