@@ -443,6 +443,16 @@ export class Store {
       if (!keep.has(e.name)) await drop(`checkpoints/${e.name}`);
     }
     for await (const e of Deno.readDir(`${this.root}/quarantine`)) await drop(`quarantine/${e.name}`);
+    // Cluster logs and job records are named after the key they ran: `<key>.<job>.out`, `<key>.json`, `<key>.sh`.
+    for (const dir of ["logs", "slurm"]) {
+      try {
+        for await (const e of Deno.readDir(`${this.root}/${dir}`)) {
+          if (!keep.has(e.name.slice(0, e.name.indexOf(".")))) await drop(`${dir}/${e.name}`);
+        }
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
     for await (const e of Deno.readDir(`${this.root}/refs`)) {
       const id = decodeURIComponent(e.name.replace(/\.json$/, ""));
       if (!keepIds.has(id)) await drop(`refs/${e.name}`);
