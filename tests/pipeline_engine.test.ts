@@ -279,8 +279,14 @@ Deno.test("gc removes what no spec refers to and keeps the rest", async () => {
   const dry = await cli(dir, "gc", "--dry-run");
   assertMatch(dry.stdout, /would remove entries\//);
   assertEquals(entries(), 7);
+  // Cluster logs are named after their key: those of removed entries go too.
+  const live = (await show(dir, "c")).key as string;
+  await Deno.mkdir(`${dir}/store/logs`, { recursive: true });
+  await Deno.writeTextFile(`${dir}/store/logs/${live}.11.out`, "");
+  await Deno.writeTextFile(`${dir}/store/logs/0123456789abcdef0123456789abcdef.12.out`, "");
   assertEquals((await cli(dir, "gc")).code, 0);
   assertEquals(entries(), 6);
+  assertEquals([...Deno.readDirSync(`${dir}/store/logs`)].map((e) => e.name), [`${live}.11.out`]);
   assertEquals(ranStages((await cli(dir, "run")).stdout), []);
 });
 
