@@ -7,9 +7,10 @@
 import { type Benchmark, runBenchmarks } from "./harness.ts";
 import { benchmarks as core } from "./core.ts";
 import { benchmarks as diem } from "./diem.ts";
+import { benchmarks as diffem } from "./diffem.ts";
 import { benchmarks as engine } from "./engine.ts";
 
-const all: Benchmark[] = [...engine, ...core, ...diem];
+const all: Benchmark[] = [...engine, ...core, ...diem, ...diffem];
 
 if (import.meta.main) {
   try {

@@ -46,7 +46,7 @@ export const evaluateTask: TaskDef<typeof params> = {
     truth: { description: "a dataset stage with the clean x (synthetic benchmarks)", optional: true },
     obs: { description: "the observations, for the posterior predictive check", optional: true },
     model: {
-      description: "the fit-prior stage that was trained on these samples, for its loss statistics",
+      description: "the fit-prior or fit-conditional stage trained on these samples, for its loss statistics",
       optional: true,
     },
   },

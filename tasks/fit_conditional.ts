@@ -151,7 +151,14 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   }
 }
 
-/** The fit-conditional task. */
+/**
+ * The fit-conditional task.
+ *
+ * @example
+ * ```yaml
+ * fit: { task: fit-conditional, inputs: { samples: prev.sample, obs: obs, init: prev.fit }, params: { steps: 1000 } }
+ * ```
+ */
 export const fitConditionalTask: TaskDef<typeof params> = {
   name: "fit-conditional",
   version: 1,

@@ -41,10 +41,24 @@ export const denoiserTrainingParams = {
   box: z.number().min(0).default(3),
 };
 
-/** The parsed {@link denoiserTrainingParams}. */
+/**
+ * The parsed {@link denoiserTrainingParams}.
+ *
+ * @example
+ * ```ts
+ * async function run(ctx: StageContext<DenoiserTrainingParams>) { console.log(ctx.params.steps); }
+ * ```
+ */
 export type DenoiserTrainingParams = z.output<z.ZodObject<typeof denoiserTrainingParams>>;
 
-/** Samples read for training: rows `[n, features]`, and which rows of the input they are. */
+/**
+ * Samples read for training: rows `[n, features]`, and which rows of the input they are.
+ *
+ * @example
+ * ```ts
+ * const { data, features, rows, total }: TrainingSamples = await readTrainingSamples(ctx, "fit-prior");
+ * ```
+ */
 export interface TrainingSamples {
   /** Row-major `[rows.length, features]`. */
   data: Float32Array;
@@ -165,7 +179,9 @@ export async function trainWithCheckpoints(
   const p = ctx.params;
   const saved = await ctx.checkpoints.load("train");
   let resume: TrainingState | undefined;
-  let losses: [number, number][] = [];
+  // Every logged (step, loss) since the start of training, checkpointed with the weights so that a resumed
+  // run publishes the whole curve, not just the part after the last interruption.
+  const logged: [number, number][] = [];
   if (saved) {
     resume = {
       step: saved.state.step as number,
@@ -173,7 +189,7 @@ export async function trainWithCheckpoints(
       optimizer: unprefixed("optimizer", saved.arrays),
       ema: p.ema_decay !== undefined ? unprefixed("ema", saved.arrays) : undefined,
     };
-    losses = saved.state.losses as [number, number][];
+    logged.push(...saved.state.losses as [number, number][]);
   }
   ctx.progress.start(p.steps, "step", resume?.step ?? 0, "train");
   let lastLoss: number | undefined;
@@ -190,22 +206,24 @@ export async function trainWithCheckpoints(
     seed: ctx.seed,
     resume,
     logEvery: 25,
-    onStep: (_step, loss) => {
-      if (loss !== undefined) lastLoss = loss;
+    onStep: (step, loss) => {
+      if (loss !== undefined) {
+        lastLoss = loss;
+        logged.push([step, loss]);
+      }
       ctx.progress.tick(1, lastLoss !== undefined ? `loss ${lastLoss.toFixed(4)}` : undefined);
     },
     checkpointEvery: p.checkpoint_every,
     onCheckpoint: async (state) => {
       if (state.step >= p.steps) return; // the final state is the output, not a checkpoint
-      await ctx.checkpoints.save("train", { step: state.step, losses: [...losses] }, {
+      await ctx.checkpoints.save("train", { step: state.step, losses: [...logged] }, {
         ...prefixed("params", state.params),
         ...prefixed("optimizer", state.optimizer),
         ...(state.ema ? prefixed("ema", state.ema) : {}),
       });
     },
   });
-  losses = [...losses, ...result.losses];
-  return { weights: result.state.ema ?? await exportParams(net), losses };
+  return { weights: result.state.ema ?? await exportParams(net), losses: logged };
 }
 
 /**

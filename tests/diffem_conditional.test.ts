@@ -5,12 +5,17 @@
  *
  * Setup (the M-step's own path): x ~ N(μ, Σ) in R^2, 16384 rows re-corrupted by `recorrupt` with a fresh
  * random unit projection A ∈ R^{1×2} per row and σ_y = 0.2, so c = (y, a₁, a₂); an MLP (3 × 128 hidden,
- * E = 32) trained 3000 steps at batch 256; then the E-step's path (`samplePosteriorShard` with a
- * `conditional` prior): 4096 DDPM samples (64 steps) of q(x | y, A) for each of three fixed (y, A).
- * Tolerances, per (y, A): mean error (Euclidean) ≤ 0.08 and relative Frobenius error of the covariance
- * ≤ 0.25, against the analytic posterior (standard deviations 0.17–0.9). The Monte-Carlo error is ≈ 0.015
- * on the mean and ≈ 0.03 on the covariance; the rest is the learned model's error (measured ≈ 0.01–0.04
- * and ≈ 0.03–0.12). A model that ignores the condition (the prior) misses by 0.5–1.5 on the mean.
+ * E = 32) trained 3000 steps at batch 256. Then the E-step's path (`samplePosteriorShard` with a
+ * `conditional` prior, no CG): 4096 DDPM samples (256 steps) of q(x | y, A) for each of three fixed (y, A).
+ * Tolerances, per (y, A), against the analytic posterior: the mean error in posterior standard deviations,
+ * ‖L⁻¹(m̂ − m)‖ with L Lᵀ the exact covariance, ≤ 0.2 (Monte-Carlo error ≈ 0.02; measured 0.05–0.09, the
+ * learned model's error); the relative Frobenius error of the covariance ≤ 0.15 (Monte-Carlo ≈ 0.03;
+ * measured 0.006–0.065). A model that ignored the condition would miss the mean by several standard
+ * deviations. With 64 sampler steps the covariance shrinks by ≈ 10 % (the sampler's discretisation, as
+ * for MMPS), hence 256 here.
+ *
+ * And the E-step's reproducibility: conditional samples are bit-identical whatever the batch size and the
+ * shard count (Workers included), and depend on their row's condition.
  */
 import { initBackend } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
@@ -22,7 +27,12 @@ import { trainDenoiser } from "../lib/diffusion/train.ts";
 import { veSchedule } from "../lib/diffusion/schedule.ts";
 import { conditionEncoding, recorrupt } from "../lib/posterior/condition.ts";
 import { gaussianPosterior } from "../lib/posterior/gaussian.ts";
-import { samplePosteriorShard } from "../lib/posterior/sample_shard.ts";
+import {
+  type PosteriorShardInput,
+  type PosteriorShardOutput,
+  samplePosteriorShard,
+} from "../lib/posterior/sample_shard.ts";
+import { runShards, splitRows } from "../lib/tensor/pool.ts";
 import { sampleMoments } from "../lib/metrics/moments.ts";
 import { assert } from "./assert.ts";
 
@@ -45,7 +55,10 @@ Deno.test("a conditional model trained on Gaussian pairs reproduces the analytic
     x[i * d + 1] = mu[1] + l[2] * z0 + l[3] * z1;
   }
   const set = recorrupt(family, { shape: [pairs, d], data: x }, sigmaY, 22);
-  const net = new MLP({ features: d, hidden: [128, 128, 128], embeddingFeatures: 32, conditionFeatures: 3 }, 3);
+  const net = new MLP(
+    { features: d, hidden: [128, 128, 128], embeddingFeatures: 32, conditionFeatures: 3 },
+    3,
+  );
   const { losses } = await trainDenoiser({
     net,
     data: set.x.data,
@@ -62,7 +75,7 @@ Deno.test("a conditional model trained on Gaussian pairs reproduces the analytic
   net.dispose();
 
   // Three fixed observations: (y, direction of A).
-  const cases: [number, number][] = [[-1.2, 0.3], [0.4, 1.9], [1.5, -0.8]];
+  const cases: [number, number][] = [[-1.2, 0.3], [0.4, 1.9], [0.9, -0.8]];
   const report: string[] = [`losses ${losses.map(([, v]) => v.toFixed(3)).join(" ")}`];
   for (const [yv, angle] of cases) {
     const a = Float32Array.of(Math.cos(angle), Math.sin(angle));
@@ -78,7 +91,7 @@ Deno.test("a conditional model trained on Gaussian pairs reproduces the analytic
       seed: 7,
       firstRow: 0,
       sampler: "ddpm",
-      steps: 64,
+      steps: 256,
       covariance: "mmps",
       batchSize: draws,
     });
@@ -90,7 +103,11 @@ Deno.test("a conditional model trained on Gaussian pairs reproduces the analytic
       sigmaY,
     });
     const m = sampleMoments(samples);
-    const meanErr = Math.hypot(m.mean[0] - exact.mean[0], m.mean[1] - exact.mean[1]);
+    // The mean error in posterior standard deviations: ‖L⁻¹ (m̂ − m)‖ with L Lᵀ the exact covariance.
+    const lp = cholesky(matrix(2, 2, exact.cov!)).factor.data;
+    const e0 = (m.mean[0] - exact.mean[0]) / lp[0];
+    const e1 = (m.mean[1] - exact.mean[1] - lp[2] * e0) / lp[3];
+    const meanErr = Math.hypot(e0, e1);
     let num = 0, den = 0;
     for (let j = 0; j < 4; j++) {
       num += (m.cov.data[j] - exact.cov![j]) ** 2;
@@ -100,12 +117,65 @@ Deno.test("a conditional model trained on Gaussian pairs reproduces the analytic
     report.push(
       `y=${yv} θ=${angle}: mean [${[...m.mean].map((v) => v.toFixed(3))}] vs [${
         [...exact.mean].map((v) => v.toFixed(3))
-      }] (err ${meanErr.toFixed(3)}); cov [${[...m.cov.data].map((v) => v.toFixed(3))}] vs [${
+      }] (err ${meanErr.toFixed(3)} sd); cov [${[...m.cov.data].map((v) => v.toFixed(3))}] vs [${
         [...exact.cov!].map((v) => v.toFixed(3))
       }] (rel err ${covErr.toFixed(3)})`,
     );
-    assert(meanErr <= 0.08, `${report.join("\n")}\nmean error ${meanErr.toFixed(3)} > 0.08`);
-    assert(covErr <= 0.25, `${report.join("\n")}\ncovariance relative error ${covErr.toFixed(3)} > 0.25`);
+    assert(meanErr <= 0.2, `${report.join("\n")}\nmean error ${meanErr.toFixed(3)} posterior sd > 0.2`);
+    assert(covErr <= 0.15, `${report.join("\n")}\ncovariance relative error ${covErr.toFixed(3)} > 0.15`);
   }
   console.log(report.join("\n"));
+});
+
+Deno.test("conditional samples do not depend on batch size or shard count (Workers included)", async () => {
+  await initBackend("wasm");
+  const d = 3, n = 50;
+  const family = projectionOperator({ xShape: [d], m: 2 });
+  const encoding = conditionEncoding(family);
+  const net = new MLP({ features: d, hidden: [32, 32], conditionFeatures: encoding.features }, 4);
+  const weights = await exportParams(net);
+  const config = net.config;
+  net.dispose();
+  const x = new Float32Array(n * d);
+  Rng.fromSeed(9).fillNormal(x);
+  const { y, params } = family.corrupt({ shape: [n, d], data: x }, 5, 0.05);
+  const input = (start: number, stop: number, batchSize: number): PosteriorShardInput => ({
+    prior: { kind: "conditional", config, weights, condition: encoding },
+    sigmaMin: 1e-3,
+    sigmaMax: 10,
+    observations: {
+      kind: "projection",
+      config: { xShape: [d], m: 2 },
+      params: family.sliceParams(params, start, stop),
+      y: { shape: [stop - start, 2], data: y.data.slice(start * 2, stop * 2) },
+      sigmaY: 0.05,
+    },
+    xShape: [d],
+    seed: 21,
+    firstRow: start,
+    sampler: "ddpm",
+    steps: 8,
+    covariance: "mmps",
+    batchSize,
+  });
+  const whole = (await samplePosteriorShard(input(0, n, n))).x.data;
+  const batched = (await samplePosteriorShard(input(0, n, 7))).x.data;
+  const parts = await runShards<PosteriorShardInput, PosteriorShardOutput>(
+    new URL("../lib/posterior/sample_shard.ts", import.meta.url),
+    "samplePosteriorShard",
+    splitRows(n, 3).map(([a, b]) => input(a, b, 16)),
+    { workers: 2 },
+  );
+  const joined = new Float32Array(n * d);
+  parts.forEach((p, i) => joined.set(p.x.data, splitRows(n, 3)[i][0] * d));
+  // Each row's condition is bound with the row, and each row draws from its own stream: bit-identical.
+  for (let i = 0; i < n * d; i++) {
+    assert(Object.is(whole[i], batched[i]), `batched ${i}: ${whole[i]} vs ${batched[i]}`);
+    assert(Object.is(whole[i], joined[i]), `sharded ${i}: ${whole[i]} vs ${joined[i]}`);
+  }
+  // The condition matters: another observation for row 0 changes its sample.
+  const moved = input(0, 1, 1);
+  moved.observations!.y = { shape: [1, 2], data: Float32Array.of(y.data[0] + 1, y.data[1]) };
+  const other = (await samplePosteriorShard(moved)).x.data;
+  assert(!Object.is(other[0], whole[0]), "the sample ignored its condition");
 });

@@ -18,7 +18,15 @@
 import type { OperatorFamily, OperatorParams } from "../operators/types.ts";
 import type { NDArray } from "../store/zarr.ts";
 
-/** How c is laid out, recorded in a conditional model's `model.json`. */
+/**
+ * How c is laid out, recorded in a conditional model's `model.json`.
+ *
+ * @example
+ * ```ts
+ * const enc: ConditionEncoding = { layout: "vector", operator: "mask", features: 10,
+ *   parts: [{ name: "y", width: 5 }, { name: "mask", width: 5 }] };
+ * ```
+ */
 export interface ConditionEncoding {
   /** `vector`: c is a row of features (MLP); `channels`: c is extra image channels (U-Net). */
   layout: "vector" | "channels";
@@ -153,7 +161,14 @@ export function checkConditionEncoding(
   }
 }
 
-/** DiffEM's M-step training set: the samples, re-corrupted, with their conditions. */
+/**
+ * DiffEM's M-step training set: the samples, re-corrupted, with their conditions.
+ *
+ * @example
+ * ```ts
+ * const { x, conditions }: RecorruptedSet = recorrupt(family, samples, 0.01, seed);
+ * ```
+ */
 export interface RecorruptedSet {
   /** The samples, repeated `copies` times (copy k of row i at row k·N + i), `[copies·N, ...xShape]`. */
   x: NDArray<Float32Array>;

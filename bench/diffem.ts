@@ -1,0 +1,40 @@
+/**
+ * DiffEM benchmarks: the comparison spec (`pipeline-compare.yaml`: DiEM and DiffEM on the same observations
+ * from the same Gaussian start) run once from an empty store; one run feeds every figure.
+ *
+ * - `diffem.compare.wall_s`: wall time of the whole comparison (both loops, shared start, report);
+ * - `diffem.compare.sinkhorn_final`, `diem.compare.sinkhorn_final`: the Sinkhorn divergence of each loop's
+ *   last lap (lower is better), with the same evaluation settings;
+ * - `diffem.compare.sinkhorn_gaussian`: the Gaussian start both loops begin from, for scale.
+ *
+ * @module
+ */
+import type { Benchmark } from "./harness.ts";
+import { lastLap, runSpecFromScratch } from "./diem.ts";
+
+let comparison: ReturnType<typeof runSpecFromScratch> | null = null;
+/** The comparison run, started by the first benchmark that needs it and shared by the others. */
+const runComparison = () => (comparison ??= runSpecFromScratch("pipeline-compare.yaml"));
+
+/** The DiffEM benchmarks. */
+export const benchmarks: Benchmark[] = [
+  { name: "diffem.compare.wall_s", unit: "s", reps: 1, measure: async () => (await runComparison()).seconds },
+  {
+    name: "diffem.compare.sinkhorn_final",
+    unit: "",
+    reps: 1,
+    measure: async () => lastLap((await runComparison()).metrics, "diffem", "evaluate").sinkhorn,
+  },
+  {
+    name: "diem.compare.sinkhorn_final",
+    unit: "",
+    reps: 1,
+    measure: async () => lastLap((await runComparison()).metrics, "diem", "evaluate").sinkhorn,
+  },
+  {
+    name: "diffem.compare.sinkhorn_gaussian",
+    unit: "",
+    reps: 1,
+    measure: async () => (await runComparison()).metrics.gauss_evaluate.sinkhorn,
+  },
+];
