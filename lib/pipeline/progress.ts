@@ -22,6 +22,10 @@ interface Bar {
   lastPct: number;
 }
 
+function newBar(id: string): Bar {
+  return { id, unit: "", total: 0, done: 0, t0: performance.now(), done0: 0, lastLine: 0, lastPct: -1 };
+}
+
 /** Format seconds as `1h02m`, `3m07s`, `12.3s`. */
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return "?";
@@ -50,30 +54,11 @@ export class ProgressView {
   onEvent(e: StageEvent): void {
     switch (e.type) {
       case "start":
-        this.#bars.set(e.id, {
-          id: e.id,
-          unit: "",
-          total: 0,
-          done: 0,
-          t0: performance.now(),
-          done0: 0,
-          lastLine: 0,
-          lastPct: -1,
-        });
+        this.#bars.set(e.id, newBar(e.id));
         this.line(`▶ ${e.id}${e.resumed.length ? ` (resuming from ${e.resumed.join(", ")})` : ""}`);
         break;
       case "progress": {
-        const b = this.#bars.get(e.id) ??
-          {
-            id: e.id,
-            unit: "",
-            total: 0,
-            done: 0,
-            t0: performance.now(),
-            done0: 0,
-            lastLine: 0,
-            lastPct: -1,
-          };
+        const b = this.#bars.get(e.id) ?? newBar(e.id);
         if (e.unit !== b.unit || e.label !== b.label || e.total !== b.total || e.done < b.done) {
           Object.assign(b, { t0: performance.now(), done0: e.done, lastPct: -1 });
         }
