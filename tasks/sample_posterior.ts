@@ -121,24 +121,20 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   );
   const slot = (s: number) => `shard-${String(s).padStart(5, "0")}`;
   const saved = new Set(await ctx.checkpoints.list());
-  const todo: number[] = [];
-  for (let s = 0; s < shards.length; s++) {
-    if (ctx.shard !== null) {
-      // One shard of a job array: compute it unless done, publish nothing.
-      if (s === ctx.shard && !saved.has(slot(s))) todo.push(s);
-    } else if (saved.has(slot(s))) {
-      out.set((await ctx.checkpoints.load(slot(s)))!.arrays.x.data as Float32Array, shards[s][0] * d);
-    } else {
-      todo.push(s);
+  // A job-array element computes its own shard only; a whole run (or the gather job) all of them.
+  const scope = ctx.shard !== null ? [ctx.shard] : shards.map((_, s) => s);
+  const todo = scope.filter((s) => !saved.has(slot(s)));
+  const rowsIn = (list: number[]) => list.reduce((a, s) => a + shards[s][1] - shards[s][0], 0);
+  if (ctx.shard === null) {
+    for (const s of scope) {
+      if (saved.has(slot(s))) {
+        out.set((await ctx.checkpoints.load(slot(s)))!.arrays.x.data as Float32Array, shards[s][0] * d);
+      }
     }
   }
-  const resumed = shards.length - todo.length;
-  if (resumed) ctx.log(`${resumed} of ${shards.length} shards already done`);
-  const doneRows = shards.filter((_, s) => !todo.includes(s)).reduce(
-    (a, [start, stop]) => a + stop - start,
-    0,
-  );
-  ctx.progress.start(n, "obs", doneRows, exact ? "exact" : p.sampler);
+  const resumed = scope.length - todo.length;
+  if (resumed) ctx.log(`${resumed} of ${scope.length} shards already done`);
+  ctx.progress.start(rowsIn(scope), "obs", rowsIn(scope) - rowsIn(todo), exact ? "exact" : p.sampler);
   const finish = async (s: number, x: NDArray<Float32Array>) => {
     out.set(x.data, shards[s][0] * d);
     await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1] }, { x });

@@ -65,6 +65,14 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
   const { store } = plan;
   const { stage, key } = p;
   const emit = opts.emit;
+  const sharded = opts.shard !== undefined;
+  if (sharded) {
+    const count = stage.task.shards?.(stage.params);
+    if (count === undefined) throw new Error(`stage ${id} (task ${stage.task.name}) is not sharded`);
+    if (!Number.isInteger(opts.shard) || opts.shard! < 0 || opts.shard! >= count) {
+      throw new Error(`stage ${id} has shards 0..${count - 1}; got --shard ${opts.shard}`);
+    }
+  }
 
   // Inputs: every one published and intact (full checksums) before any work starts.
   const readers = new Map<string, EntryReader>();
@@ -103,11 +111,18 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       emit({ type: "done", id, key, seconds: 0, cached: true, metrics: existing.manifest.metrics });
       return existing.manifest;
     }
-    if (existing.state === "damaged") await store.quarantine(key);
+    // A damaged entry is set aside by whoever publishes the key (a shard holds only its own lock).
+    if (existing.state === "damaged" && !sharded) await store.quarantine(key);
     const checkpoints = store.checkpoints(key);
     emit({ type: "start", id, key, resumed: await checkpoints.list() });
-    writer = await store.begin(key);
-    const w = writer;
+    // A shard leaves its result in a checkpoint slot and publishes nothing: it gets no entry to write.
+    writer = sharded ? null : await store.begin(key);
+    const out = (): EntryWriter => {
+      if (!writer) {
+        throw new Error(`stage ${id}: shard ${opts.shard} computes a checkpoint slot; it writes no outputs`);
+      }
+      return writer;
+    };
     const metrics: Record<string, unknown> = {};
     const meta: Record<string, unknown> = {};
     const started = new Date();
@@ -153,10 +168,10 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       },
       writeArray: (name: string, array: NDArray, attrs?: Record<string, unknown>) => {
         checkFinite(id, name, array);
-        return w.writeArray(name, array, attrs);
+        return out().writeArray(name, array, attrs);
       },
-      writeJson: (name, value) => w.writeJson(name, value),
-      writeFile: (name, bytes) => w.writeFile(name, bytes),
+      writeJson: (name, value) => out().writeJson(name, value),
+      writeFile: (name, bytes) => out().writeFile(name, bytes),
       metrics: (values) => Object.assign(metrics, values),
       meta: (values) => Object.assign(meta, values),
       progress: progressReporter(id, emit),
@@ -167,15 +182,8 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       },
       log: (message) => emit({ type: "log", id, message }),
     };
-    if (opts.shard !== undefined) {
-      const count = stage.task.shards?.(stage.params);
-      if (count === undefined) throw new Error(`stage ${id} (task ${stage.task.name}) is not sharded`);
-      if (!Number.isInteger(opts.shard) || opts.shard < 0 || opts.shard >= count) {
-        throw new Error(`stage ${id} has shards 0..${count - 1}; got --shard ${opts.shard}`);
-      }
-      await stage.task.run(ctx);
-      await w.abort();
-      writer = null;
+    await stage.task.run(ctx);
+    if (sharded) {
       emit({
         type: "done",
         id,
@@ -186,10 +194,9 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       });
       return null;
     }
-    await stage.task.run(ctx);
     const finished = new Date();
     const seconds = (finished.getTime() - started.getTime()) / 1000;
-    const manifest = await w.publish({
+    const manifest = await out().publish({
       task: stage.task.name,
       version: stage.task.version,
       stage: id,
