@@ -229,7 +229,11 @@ function printDryRun(s: RunSummary): void {
 function printSummary(s: RunSummary, interrupted: boolean): number {
   const outcomes = [...s.outcomes.values()];
   const count = (state: StageOutcome["state"]) => outcomes.filter((o) => o.state === state).length;
-  const cached = s.plan.stages.size - s.selection.run.length + count("cached");
+  const running = new Set(s.selection.run);
+  const notRun = [...s.plan.stages.values()].filter((p) => !running.has(p.stage.id));
+  // Outside the selection: cached, or left out by --until.
+  const cached = notRun.filter((p) => p.status === "cached").length + count("cached");
+  const leftOut = notRun.length - notRun.filter((p) => p.status === "cached").length;
   const failed = outcomes.filter((o) => o.state === "failed");
   const ran = outcomes.filter((o) => o.state === "ran");
   if (ran.length) {
@@ -255,7 +259,9 @@ function printSummary(s: RunSummary, interrupted: boolean): number {
     }: ${ran.length} ran, ${cached} cached, ${failed.length} failed` +
       `${skipped ? `, ${skipped} skipped (upstream failed)` : ""}${
         cancelled ? `, ${cancelled} cancelled` : ""
-      }${submitted.length ? `, ${submitted.length} on slurm` : ""} in ${formatDuration(s.seconds)}`,
+      }${submitted.length ? `, ${submitted.length} on slurm` : ""}${
+        leftOut ? `, ${leftOut} not run (--until)` : ""
+      } in ${formatDuration(s.seconds)}`,
   );
   return failed.length || interrupted ? 1 : 0;
 }
