@@ -13,16 +13,16 @@ import {
   LocalExecutor,
   type StageCommand,
   type StageOutcome,
-} from "./lib/pipeline/executor.ts";
-import { buildGraph, type Graph, type TaskRegistry } from "./lib/pipeline/graph.ts";
-import { makePlan, type Plan } from "./lib/pipeline/plan.ts";
-import { formatDuration, ProgressView } from "./lib/pipeline/progress.ts";
-import { runPipeline, type RunSummary } from "./lib/pipeline/run.ts";
-import { loadSpec, parseOverrides, type Spec, SpecError, suggest } from "./lib/pipeline/spec.ts";
-import { type QueuedStage, queuedStages, SlurmExecutor } from "./lib/pipeline/slurm.ts";
-import { runStage, type StageEvent } from "./lib/pipeline/stage.ts";
-import type { TaskDef } from "./lib/pipeline/task.ts";
-import { Store, StoreLockedError } from "./lib/store/store.ts";
+} from "./lib/engine/executor.ts";
+import { buildGraph, type Graph, type TaskRegistry } from "./lib/engine/graph.ts";
+import { makePlan, type Plan } from "./lib/engine/plan.ts";
+import { formatDuration, ProgressView } from "./lib/engine/progress.ts";
+import { runPipeline, type RunSummary } from "./lib/engine/run.ts";
+import { loadSpec, parseOverrides, type Spec, SpecError, suggest } from "./lib/engine/spec.ts";
+import { type QueuedStage, queuedStages, SlurmExecutor } from "./lib/engine/slurm/executor.ts";
+import { runStage, type StageEvent } from "./lib/engine/stage.ts";
+import type { TaskDef } from "./lib/engine/task.ts";
+import { Store, StoreLockedError } from "./lib/engine/store/store.ts";
 
 const PROJECT_ROOT = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 const CLI_PATH = new URL(import.meta.url).pathname;

@@ -20,7 +20,7 @@ import { UNet } from "../lib/nn/unet.ts";
 import type { NoiseConditionedNet } from "../lib/nn/module.ts";
 import { edmDenoiser } from "../lib/diffusion/denoiser.ts";
 import { drawTrainingNoise, dsmLoss } from "../lib/diffusion/loss.ts";
-import { Adam, constantLR } from "../lib/diffusion/optim.ts";
+import { Adam, constantLR } from "../lib/training/optim.ts";
 import { initialSample, sampleDDPM } from "../lib/diffusion/samplers.ts";
 import { sigmaGrid, veSchedule } from "../lib/diffusion/schedule.ts";
 import { Rng, RowStreams } from "../lib/random.ts";

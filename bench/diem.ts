@@ -9,7 +9,7 @@ import { WorkerPool } from "../lib/tensor/pool.ts";
 import { MLP } from "../lib/nn/mlp.ts";
 import { exportParams } from "../lib/nn/module.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
-import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/posterior/sample_shard.ts";
+import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/sampling/posterior_shard.ts";
 import { Rng } from "../lib/random.ts";
 import { splitRows } from "../lib/tensor/pool.ts";
 import { initBackend } from "../lib/tensor/backend.ts";
@@ -101,7 +101,7 @@ async function mmpsStepMs(rows: number): Promise<number> {
         cgMaxiter: 1,
         batchSize: b - a,
       }));
-    const url = new URL("../lib/posterior/sample_shard.ts", import.meta.url);
+    const url = new URL("../lib/sampling/posterior_shard.ts", import.meta.url);
     const time = async (steps: number) => {
       const t0 = performance.now();
       await pool.run<PosteriorShardInput, PosteriorShardOutput>(url, "samplePosteriorShard", shards(steps));

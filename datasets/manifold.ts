@@ -17,7 +17,7 @@
  * @module
  */
 import { Rng } from "../lib/random.ts";
-import type { NDArray } from "../lib/store/zarr.ts";
+import type { NDArray } from "../lib/array.ts";
 
 /** Options of {@link smoothManifold}. */
 export interface ManifoldOptions {

@@ -30,10 +30,11 @@
  */
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import type { NDArray } from "../lib/store/zarr.ts";
+import type { NDArray } from "../lib/array.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
 import type { OperatorFamily, OperatorKind, OperatorParams } from "../lib/operators/types.ts";
-import { expectFinite, numel, unravel } from "../lib/operators/common.ts";
+import { numel } from "../lib/array.ts";
+import { expectFinite, unravel } from "../lib/operators/common.ts";
 
 /** Observations read and validated from a Zarr group. */
 export interface ZarrObservations {

@@ -6,8 +6,8 @@
  */
 import { z } from "zod";
 import { operatorFamily } from "../lib/operators/mod.ts";
-import type { TaskDef } from "../lib/pipeline/task.ts";
-import { writeObservations } from "./observations.ts";
+import type { TaskDef } from "../lib/engine/task.ts";
+import { writeObservations } from "./_observations.ts";
 
 /** The operator as written in a spec (its xShape comes from the data). */
 export const operatorSpec = z.discriminatedUnion("kind", [

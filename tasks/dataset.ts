@@ -11,8 +11,8 @@
 import { z } from "zod";
 import { smoothManifold } from "../datasets/manifold.ts";
 import { readZarrObservations } from "../datasets/zarr_observations.ts";
-import type { TaskDef } from "../lib/pipeline/task.ts";
-import { writeObservations } from "./observations.ts";
+import type { TaskDef } from "../lib/engine/task.ts";
+import { writeObservations } from "./_observations.ts";
 
 const params = z.object({
   source: z.enum(["manifold", "zarr"]).default("manifold"),

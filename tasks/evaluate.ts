@@ -11,9 +11,9 @@
 import { z } from "zod";
 import { fractionOutsideBox, momentErrors } from "../lib/metrics/moments.ts";
 import { sinkhornOT } from "../lib/metrics/sinkhorn.ts";
-import type { TaskDef } from "../lib/pipeline/task.ts";
-import type { NDArray } from "../lib/store/zarr.ts";
-import { readObservations } from "./observations.ts";
+import type { TaskDef } from "../lib/engine/task.ts";
+import type { NDArray } from "../lib/array.ts";
+import { readObservations } from "./_observations.ts";
 
 const params = z.object({
   /** Sinkhorn sample size m (cost m²); clamped to what the data allows. */

@@ -3,7 +3,7 @@
  * samples x_i with FRESH operator parameters and noise drawn from the observations' own operator family and
  * σ_y, (A'_i, y'_i) = corrupt(x_i) (never the observed A_i: the model must learn q(x | y, A) for any A the
  * corruption process draws), and trains a conditional denoiser d_θ(x_t, σ, c) with c = encode(y', A') (see
- * `lib/posterior/condition.ts`) by the same denoising score matching loss as `fit-prior`, warm-started from
+ * `lib/diffem/condition.ts`) by the same denoising score matching loss as `fit-prior`, warm-started from
  * the previous lap's conditional model (the optimizer starts afresh each lap); from scratch when `init` is
  * absent or not a fit-conditional stage (lap 0 starts from the Gaussian prior's posterior samples).
  * Checkpointed every `checkpoint_every` steps; the re-corruption is a pure function of the stage's seed, so a
@@ -19,19 +19,19 @@
  */
 import { z } from "zod";
 import { buildNet } from "../lib/nn/factory.ts";
-import { conditionEncoding, recorrupt, type RecorruptedSet } from "../lib/posterior/condition.ts";
-import type { StageContext, TaskDef } from "../lib/pipeline/task.ts";
+import { conditionEncoding, recorrupt, type RecorruptedSet } from "../lib/diffem/condition.ts";
+import type { StageContext, TaskDef } from "../lib/engine/task.ts";
 import { deriveSeed } from "../lib/random.ts";
 import type { OperatorParams } from "../lib/operators/types.ts";
-import { useBackend } from "./backend.ts";
-import { type Observations, readObservations } from "./observations.ts";
+import { useBackend } from "./_backend.ts";
+import { type Observations, readObservations } from "./_observations.ts";
 import {
   denoiserTrainingParams,
   readTrainingSamples,
   trainWithCheckpoints,
   warmStart,
   writeTrainedModel,
-} from "./training.ts";
+} from "./_training.ts";
 
 const params = z.object({
   ...denoiserTrainingParams,

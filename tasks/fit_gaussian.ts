@@ -11,9 +11,9 @@ import {
   priorFromArrays,
   priorToArrays,
   standardGaussianPrior,
-} from "../lib/posterior/gaussian.ts";
-import type { TaskDef } from "../lib/pipeline/task.ts";
-import { readObservations } from "./observations.ts";
+} from "../lib/gaussian/posterior.ts";
+import type { TaskDef } from "../lib/engine/task.ts";
+import { readObservations } from "./_observations.ts";
 
 const params = z.object({
   iterations: z.number().int().positive().default(16),

@@ -11,15 +11,15 @@
  */
 import { z } from "zod";
 import { buildNet } from "../lib/nn/factory.ts";
-import type { StageContext, TaskDef } from "../lib/pipeline/task.ts";
-import { useBackend } from "./backend.ts";
+import type { StageContext, TaskDef } from "../lib/engine/task.ts";
+import { useBackend } from "./_backend.ts";
 import {
   denoiserTrainingParams,
   readTrainingSamples,
   trainWithCheckpoints,
   warmStart,
   writeTrainedModel,
-} from "./training.ts";
+} from "./_training.ts";
 
 const params = z.object(denoiserTrainingParams);
 

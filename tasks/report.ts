@@ -24,7 +24,7 @@ import { PALETTE } from "../lib/plot/canvas.ts";
 import { type CornerLayer, cornerPlot, type PointMatrix, robustRanges } from "../lib/plot/corner.ts";
 import { type ChartSeries, lineChart, type ReferenceLine } from "../lib/plot/curves.ts";
 import { readPngHeader } from "../lib/plot/png.ts";
-import type { InputEntry, TaskDef } from "../lib/pipeline/task.ts";
+import type { InputEntry, TaskDef } from "../lib/engine/task.ts";
 
 const params = z.object({
   /** Heading of the HTML page. */

@@ -19,16 +19,16 @@
  * @module
  */
 import { z } from "zod";
-import { priorFromArrays, sampleGaussianPosterior } from "../lib/posterior/gaussian.ts";
-import { covarianceKinds } from "../lib/posterior/mmps.ts";
-import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/posterior/sample_shard.ts";
+import { priorFromArrays, sampleGaussianPosterior } from "../lib/gaussian/posterior.ts";
+import { covarianceKinds } from "../lib/guidance/mmps.ts";
+import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/sampling/posterior_shard.ts";
 import { sampleMoments } from "../lib/metrics/moments.ts";
-import type { StageContext, TaskDef } from "../lib/pipeline/task.ts";
-import type { NDArray } from "../lib/store/zarr.ts";
+import type { StageContext, TaskDef } from "../lib/engine/task.ts";
+import type { NDArray } from "../lib/array.ts";
 import { WorkerPool } from "../lib/tensor/pool.ts";
-import { useBackend } from "./backend.ts";
-import { readPrior } from "./model.ts";
-import { type Observations, readObservations } from "./observations.ts";
+import { useBackend } from "./_backend.ts";
+import { readPrior } from "./_model.ts";
+import { type Observations, readObservations } from "./_observations.ts";
 
 const params = z.object({
   /** exact: closed form (Gaussian prior, projection or mask); mmps: diffusion sampling with MMPS; conditional: a fit-conditional model sampled as is; auto: exact when possible, conditional for a conditional model, else mmps. */
@@ -195,7 +195,7 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
       for (let i = 0; i < todo.length; i += wave) {
         const ids = todo.slice(i, i + wave);
         const outputs = await pool.run<PosteriorShardInput, PosteriorShardOutput>(
-          new URL("../lib/posterior/sample_shard.ts", import.meta.url),
+          new URL("../lib/sampling/posterior_shard.ts", import.meta.url),
           "samplePosteriorShard",
           ids.map(input),
           { onProgress: (_shard, v) => ctx.progress.tick((v as { rows: number }).rows) },

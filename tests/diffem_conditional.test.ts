@@ -23,15 +23,15 @@ import { cholesky, matrix } from "../lib/linalg/dense.ts";
 import { projectionOperator } from "../lib/operators/mod.ts";
 import { MLP } from "../lib/nn/mlp.ts";
 import { exportParams } from "../lib/nn/module.ts";
-import { trainDenoiser } from "../lib/diffusion/train.ts";
+import { trainDenoiser } from "../lib/training/train.ts";
 import { veSchedule } from "../lib/diffusion/schedule.ts";
-import { conditionEncoding, recorrupt } from "../lib/posterior/condition.ts";
-import { gaussianPosterior } from "../lib/posterior/gaussian.ts";
+import { conditionEncoding, recorrupt } from "../lib/diffem/condition.ts";
+import { gaussianPosterior } from "../lib/gaussian/posterior.ts";
 import {
   type PosteriorShardInput,
   type PosteriorShardOutput,
   samplePosteriorShard,
-} from "../lib/posterior/sample_shard.ts";
+} from "../lib/sampling/posterior_shard.ts";
 import { runShards, splitRows } from "../lib/tensor/pool.ts";
 import { sampleMoments } from "../lib/metrics/moments.ts";
 import { assert } from "./assert.ts";
@@ -161,7 +161,7 @@ Deno.test("conditional samples do not depend on batch size or shard count (Worke
   const whole = (await samplePosteriorShard(input(0, n, n))).x.data;
   const batched = (await samplePosteriorShard(input(0, n, 7))).x.data;
   const parts = await runShards<PosteriorShardInput, PosteriorShardOutput>(
-    new URL("../lib/posterior/sample_shard.ts", import.meta.url),
+    new URL("../lib/sampling/posterior_shard.ts", import.meta.url),
     "samplePosteriorShard",
     splitRows(n, 3).map(([a, b]) => input(a, b, 16)),
     { workers: 2 },

@@ -14,7 +14,7 @@ import {
   conditionEncoding,
   encodeCondition,
   recorrupt,
-} from "../lib/posterior/condition.ts";
+} from "../lib/diffem/condition.ts";
 import { recorruptionSeed, recorruptionStats } from "../tasks/fit_conditional.ts";
 import { assert } from "./assert.ts";
 

@@ -4,7 +4,7 @@
  */
 import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { RowStreams } from "../lib/random.ts";
-import { gaussianDenoiser, gaussianPrior } from "../lib/diffusion/gaussian.ts";
+import { gaussianDenoiser, gaussianPrior } from "../lib/gaussian/denoiser.ts";
 import { initialSample, sampleDDIM, sampleDDPM, samplePC } from "../lib/diffusion/samplers.ts";
 import { sigmaGrid, veSchedule } from "../lib/diffusion/schedule.ts";
 import { assert } from "./tensor_assert.ts";

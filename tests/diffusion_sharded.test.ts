@@ -6,8 +6,8 @@ import { initBackend } from "../lib/tensor/backend.ts";
 import { MLP } from "../lib/nn/mlp.ts";
 import { exportParams } from "../lib/nn/module.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
-import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/posterior/sample_shard.ts";
-import { samplePosteriorShard } from "../lib/posterior/sample_shard.ts";
+import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/sampling/posterior_shard.ts";
+import { samplePosteriorShard } from "../lib/sampling/posterior_shard.ts";
 import { runShards, splitRows } from "../lib/tensor/pool.ts";
 import { Rng } from "../lib/random.ts";
 import { assert } from "./tensor_assert.ts";
@@ -51,7 +51,7 @@ async function check(conditional: boolean) {
   const whole = (await samplePosteriorShard(base(0, n, n))).x;
   const batched = (await samplePosteriorShard(base(0, n, 7))).x;
   const parts = await runShards<PosteriorShardInput, PosteriorShardOutput>(
-    new URL("../lib/posterior/sample_shard.ts", import.meta.url),
+    new URL("../lib/sampling/posterior_shard.ts", import.meta.url),
     "samplePosteriorShard",
     splitRows(n, 3).map(([a, b]) => base(a, b, 16)),
     { workers: 2 },

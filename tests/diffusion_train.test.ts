@@ -8,8 +8,8 @@ import { exportParams, importParams } from "../lib/nn/module.ts";
 import { edmDenoiser } from "../lib/diffusion/denoiser.ts";
 import { initialSample, sampleDDPM } from "../lib/diffusion/samplers.ts";
 import { sigmaGrid, veSchedule } from "../lib/diffusion/schedule.ts";
-import { trainDenoiser, type TrainingState } from "../lib/diffusion/train.ts";
-import { loadTrainingState, saveTrainingState } from "../lib/diffusion/checkpoint.ts";
+import { trainDenoiser, type TrainingState } from "../lib/training/train.ts";
+import { loadTrainingState, saveTrainingState } from "../lib/training/checkpoint.ts";
 import { Rng, RowStreams } from "../lib/random.ts";
 import { assert } from "./tensor_assert.ts";
 

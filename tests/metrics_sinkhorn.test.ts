@@ -9,7 +9,7 @@
  */
 import { initBackend } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
-import type { NDArray } from "../lib/store/zarr.ts";
+import type { NDArray } from "../lib/array.ts";
 import { sinkhornDivergence, sinkhornOT, squaredDistances } from "../lib/metrics/sinkhorn.ts";
 
 await initBackend("cpu");

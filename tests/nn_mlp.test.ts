@@ -8,7 +8,7 @@ import { embeddingFrequencies, sinusoidalEmbedding } from "../lib/nn/embedding.t
 import { exportParams, importParams } from "../lib/nn/module.ts";
 import { edmDenoiser } from "../lib/diffusion/denoiser.ts";
 import { dsmLoss } from "../lib/diffusion/loss.ts";
-import { Adam, constantLR } from "../lib/diffusion/optim.ts";
+import { Adam, constantLR } from "../lib/training/optim.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
 

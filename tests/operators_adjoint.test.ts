@@ -6,10 +6,10 @@
  */
 import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
-import type { NDArray } from "../lib/store/zarr.ts";
+import type { NDArray } from "../lib/array.ts";
 import { blurOperator, maskOperator, operatorFamily, projectionOperator } from "../lib/operators/mod.ts";
 import type { OperatorFamily } from "../lib/operators/mod.ts";
-import { numel, sliceRows } from "../lib/operators/common.ts";
+import { numel, sliceRows } from "../lib/array.ts";
 
 await initBackend("cpu");
 

@@ -4,8 +4,8 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, scratch, snapshot } from "./cli_helpers.ts";
-import { buildGraph, type TaskRegistry } from "../lib/pipeline/graph.ts";
-import { parseOverrides, parseSpec, SpecError } from "../lib/pipeline/spec.ts";
+import { buildGraph, type TaskRegistry } from "../lib/engine/graph.ts";
+import { parseOverrides, parseSpec, SpecError } from "../lib/engine/spec.ts";
 import { tasks } from "./fixtures/tasks.ts";
 
 const registry: TaskRegistry = new Map(tasks.map((t) => [t.name, t]));

@@ -6,7 +6,7 @@
 import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
 import { matrix, solveSPD } from "../lib/linalg/dense.ts";
-import { batchedCG, batchedMinRes } from "../lib/posterior/cg.ts";
+import { batchedCG, batchedMinRes } from "../lib/guidance/solvers.ts";
 
 await initBackend("cpu");
 

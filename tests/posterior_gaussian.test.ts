@@ -18,7 +18,7 @@ import {
   priorToArrays,
   sampleGaussianPosterior,
   standardGaussianPrior,
-} from "../lib/posterior/gaussian.ts";
+} from "../lib/gaussian/posterior.ts";
 import { denseOperatorMatrix } from "./linalg_fixtures.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {

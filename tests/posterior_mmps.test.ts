@@ -1,6 +1,6 @@
 /**
  * MMPS against the exact answer. With the exact Gaussian prior denoiser
- * d(x, σ) = x − σ²(Σ + σ²I)⁻¹(x − μ) (lib/diffusion/gaussian.ts), E[x | x_t, y] from MMPS must
+ * d(x, σ) = x − σ²(Σ + σ²I)⁻¹(x − μ) (lib/gaussian/denoiser.ts), E[x | x_t, y] from MMPS must
  * equal the analytic posterior mean of the joint Gaussian x ~ N(μ, Σ), x_t = x + σ z,
  * y = A x + σ_y ε:  P = Σ⁻¹ + I/σ² + AᵀA/σ_y²,  mean = P⁻¹(Σ⁻¹μ + x_t/σ² + Aᵀy/σ_y²)
  * (float64 on the host). Float32 TF on the cpu backend; tolerance 2e-4 × max(1, |reference|)
@@ -9,13 +9,13 @@
  * "zero" must equal the DPS form x̂ + σ²/σ_y² Jᵀ Aᵀ (y − A x̂).
  */
 import { initBackend, tf } from "../lib/tensor/backend.ts";
-import { gaussianDenoiser, gaussianPrior } from "../lib/diffusion/gaussian.ts";
+import { gaussianDenoiser, gaussianPrior } from "../lib/gaussian/denoiser.ts";
 import { Rng } from "../lib/random.ts";
 import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/dense.ts";
 import { blurOperator, maskOperator, projectionOperator } from "../lib/operators/mod.ts";
 import type { OperatorFamily } from "../lib/operators/mod.ts";
 import { denseOperatorMatrix, randomSPD } from "./linalg_fixtures.ts";
-import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "../lib/posterior/mmps.ts";
+import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "../lib/guidance/mmps.ts";
 
 await initBackend("cpu");
 

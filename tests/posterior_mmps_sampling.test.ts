@@ -14,8 +14,8 @@
 import { initBackend } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
 import { projectionOperator } from "../lib/operators/mod.ts";
-import { gaussianPosterior } from "../lib/posterior/gaussian.ts";
-import { samplePosteriorShard } from "../lib/posterior/sample_shard.ts";
+import { gaussianPosterior } from "../lib/gaussian/posterior.ts";
+import { samplePosteriorShard } from "../lib/sampling/posterior_shard.ts";
 import { sampleMoments } from "../lib/metrics/moments.ts";
 import { assert } from "./assert.ts";
 import { randomSPD } from "./linalg_fixtures.ts";

@@ -3,8 +3,8 @@
  * that get corner plots, its outputs with fake inputs in-process, and a real pipeline through the
  * CLI whose report.html is opened in headless Chromium to check that every picture loads.
  */
-import type { InputEntry, StageContext } from "../lib/pipeline/task.ts";
-import type { NDArray } from "../lib/store/zarr.ts";
+import type { InputEntry, StageContext } from "../lib/engine/task.ts";
+import type { NDArray } from "../lib/array.ts";
 import { decodePng, readPngHeader } from "../lib/plot/png.ts";
 import {
   groupEvaluations,

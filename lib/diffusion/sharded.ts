@@ -1,5 +1,5 @@
 /**
- * Sampling a denoiser in batches (Worker shards: see `lib/posterior/sample_shard.ts`).
+ * Sampling a denoiser in batches (Worker shards: see `lib/sampling/posterior_shard.ts`).
  *
  * Row r of a sampling job always draws its noise from `Rng.fromSeed(seed, "row", r)` (see {@link RowStreams}),
  * so the samples are the same whatever the batch size and however the rows are split into shards.
@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { RowStreams } from "../random.ts";
-import type { NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
 import { initialSample, type SamplerName, SAMPLERS } from "./samplers.ts";
 import { sigmaGrid, veSchedule } from "./schedule.ts";
 import type { Denoiser } from "./types.ts";

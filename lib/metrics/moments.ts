@@ -8,7 +8,7 @@
  * @module
  */
 import type { Matrix } from "../linalg/dense.ts";
-import type { NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
 
 function dims(x: NDArray, name: string): { n: number; d: number } {
   if (x.shape.length < 1) throw new Error(`${name} must be [N, ...], got a scalar`);

@@ -26,7 +26,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
 
 /** Options of {@link sinkhornOT} and {@link sinkhornDivergence}. */
 export interface SinkhornOptions {

@@ -14,8 +14,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { NDArray } from "../store/zarr.ts";
-import { batchOf, expectFinite, numel, requireParam, rowStreamsFor } from "./common.ts";
+import type { NDArray } from "../array.ts";
+import { numel } from "../array.ts";
+import { batchOf, expectFinite, requireParam, rowStreamsFor } from "./common.ts";
 import type {
   BoundOperator,
   Corruption,

@@ -4,22 +4,8 @@
  * @module
  */
 import { RowStreams } from "../random.ts";
-import type { NDArray, TypedArray } from "../store/zarr.ts";
+import { type NDArray, numel } from "../array.ts";
 import type { CorruptionRng, OperatorParams } from "./types.ts";
-
-/**
- * Product of a shape's extents.
- *
- * @example
- * ```ts
- * numel([28, 28, 1]); // 784
- * ```
- */
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
 
 /**
  * The per-row streams for `n` rows: the given {@link RowStreams}, or fresh ones for rows
@@ -36,23 +22,6 @@ export function rowStreamsFor(rng: CorruptionRng, n: number, firstRow = 0): RowS
     throw new Error(`corrupt: ${rng.streams.length} row streams given for ${n} rows`);
   }
   return rng;
-}
-
-/**
- * Rows `[start, stop)` along axis 0 of an array, sharing its buffer (no copy).
- *
- * @example
- * ```ts
- * const r = sliceRows({ shape: [4, 2], data: new Float32Array(8) }, 1, 3); // shape [2, 2]
- * ```
- */
-export function sliceRows<T extends TypedArray>(a: NDArray<T>, start: number, stop: number): NDArray<T> {
-  const n = a.shape[0];
-  if (!(0 <= start && start <= stop && stop <= n)) {
-    throw new Error(`rows [${start}, ${stop}) out of range for an array of ${n} rows`);
-  }
-  const row = numel(a.shape.slice(1));
-  return { shape: [stop - start, ...a.shape.slice(1)], data: a.data.subarray(start * row, stop * row) as T };
 }
 
 /**

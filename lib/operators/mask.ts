@@ -11,8 +11,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { NDArray } from "../store/zarr.ts";
-import { batchOf, expectShape, numel, requireParam, rowStreamsFor, sliceRows, unravel } from "./common.ts";
+import type { NDArray } from "../array.ts";
+import { numel, sliceRows } from "../array.ts";
+import { batchOf, expectShape, requireParam, rowStreamsFor, unravel } from "./common.ts";
 import type {
   BoundOperator,
   Corruption,

@@ -8,16 +8,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { NDArray } from "../store/zarr.ts";
-import {
-  batchOf,
-  expectFinite,
-  expectShape,
-  numel,
-  requireParam,
-  rowStreamsFor,
-  sliceRows,
-} from "./common.ts";
+import { type NDArray, numel, sliceRows } from "../array.ts";
+import { batchOf, expectFinite, expectShape, requireParam, rowStreamsFor } from "./common.ts";
 import type {
   BoundOperator,
   Corruption,

@@ -14,7 +14,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
 import type { RowStreams } from "../random.ts";
 
 /** Operator kinds known to {@link operatorFamily}. */

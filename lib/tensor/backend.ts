@@ -18,7 +18,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "./vendor/tfjs_core_gradients.js";
 import { registerWasmKernelPatches } from "./wasm_kernels.ts";
-import type { NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
 
 /** What the caller asks for. */
 export type BackendChoice = "auto" | "webgpu" | "wasm" | "cpu";

@@ -7,12 +7,12 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { edmDenoiser } from "../diffusion/denoiser.ts";
-import { gaussianDenoiser, gaussianPrior } from "../diffusion/gaussian.ts";
+import { gaussianDenoiser, gaussianPrior } from "../gaussian/denoiser.ts";
 import type { Denoiser } from "../diffusion/types.ts";
 import { buildNet } from "../nn/factory.ts";
 import { importParams, type NoiseConditionedNet } from "../nn/module.ts";
-import type { NDArray } from "../store/zarr.ts";
-import type { ConditionEncoding } from "./condition.ts";
+import type { NDArray } from "../array.ts";
+import type { ConditionEncoding } from "../diffem/condition.ts";
 
 /** A prior, as data. */
 export type PriorModel =

@@ -13,10 +13,10 @@
  *
  * @module
  */
-import type { ConditionEncoding } from "../lib/posterior/condition.ts";
-import type { PriorModel } from "../lib/posterior/prior.ts";
-import type { InputEntry } from "../lib/pipeline/task.ts";
-import type { NDArray } from "../lib/store/zarr.ts";
+import type { ConditionEncoding } from "../lib/diffem/condition.ts";
+import type { PriorModel } from "../lib/sampling/prior.ts";
+import type { InputEntry } from "../lib/engine/task.ts";
+import type { NDArray } from "../lib/array.ts";
 
 /** What `model.json` holds. */
 export interface ModelInfo {

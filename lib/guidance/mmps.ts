@@ -32,7 +32,7 @@ import "../tensor/backend.ts";
 import type { Denoiser } from "../diffusion/types.ts";
 import { type Matrix, symmetricEigen } from "../linalg/dense.ts";
 import type { BoundOperator } from "../operators/types.ts";
-import { batchedCG, batchedMinRes } from "./cg.ts";
+import { batchedCG, batchedMinRes } from "./solvers.ts";
 
 /** Which covariance of x | x_t enters the linear system. */
 export type CovarianceKind = "mmps" | "zero" | "cov_t" | "cov_x";

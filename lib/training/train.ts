@@ -9,12 +9,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../random.ts";
-import type { NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../nn/module.ts";
-import { edmDenoiser } from "./denoiser.ts";
-import { drawTrainingNoise, dsmLoss } from "./loss.ts";
+import { edmDenoiser } from "../diffusion/denoiser.ts";
+import { drawTrainingNoise, dsmLoss } from "../diffusion/loss.ts";
 import { Adam, constantLR, EMA, linearDecayLR } from "./optim.ts";
-import type { VESchedule } from "./schedule.ts";
+import type { VESchedule } from "../diffusion/schedule.ts";
 
 /** Everything needed to resume training exactly. */
 export interface TrainingState {

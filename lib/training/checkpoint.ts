@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { readArray, writeArray } from "../store/zarr.ts";
-import type { NDArray } from "../store/zarr.ts";
+import { readArray, writeArray } from "../engine/store/zarr.ts";
+import type { NDArray } from "../array.ts";
 import type { TrainingState } from "./train.ts";
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
 
 /** Learning rate as a function of the (0-based) step about to be taken. */
 export type LRSchedule = (step: number) => number;

@@ -29,10 +29,10 @@ import {
   type Executor,
   type StageCommand,
   type StageOutcome,
-} from "./executor.ts";
-import type { Plan, PlannedStage, Selection } from "./plan.ts";
-import type { StageEvent } from "./stage.ts";
-import type { Resources } from "./task.ts";
+} from "../executor.ts";
+import type { Plan, PlannedStage, Selection } from "../plan.ts";
+import type { StageEvent } from "../stage.ts";
+import type { Resources } from "../task.ts";
 
 /**
  * The shard argument of a job array element: the index Slurm gives each element, expanded by the

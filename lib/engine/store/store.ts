@@ -23,8 +23,9 @@
  *
  * @module
  */
-import { canonicalJson, sha256, sha256File } from "../pipeline/hash.ts";
-import { type ArrayInfo, type NDArray, readArray, readRows, writeArray } from "./zarr.ts";
+import { canonicalJson, sha256, sha256File } from "./hash.ts";
+import type { NDArray } from "../../array.ts";
+import { type ArrayInfo, readArray, readRows, writeArray } from "./zarr.ts";
 
 const FORMAT = 1;
 

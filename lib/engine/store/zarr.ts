@@ -7,18 +7,7 @@
  */
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-
-/** Element types the store keeps. */
-export type DType = "float32" | "float64" | "int32" | "uint8";
-
-/** Typed array for each {@link DType}. */
-export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
-
-/** A dense row-major tensor on the host. */
-export interface NDArray<T extends TypedArray = TypedArray> {
-  shape: number[];
-  data: T;
-}
+import { type DType, type NDArray, numel, type TypedArray } from "../../array.ts";
 
 /** Shape and type of a stored array, as reported by `pipeline show`. */
 export interface ArrayInfo {
@@ -42,15 +31,10 @@ function bytesPer(dtype: DType): number {
   return dtype === "float64" ? 8 : dtype === "uint8" ? 1 : 4;
 }
 
-/** Number of elements of a shape. */
-export function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 /** Chunk shape: whole rows along axis 0, about 4 MiB per chunk (per-chunk overhead dominates below 1 MiB). */
 export function chunkShapeFor(shape: readonly number[], dtype: DType): number[] {
   if (shape.length === 0) return [];
-  const rowBytes = sizeOf(shape.slice(1)) * bytesPer(dtype);
+  const rowBytes = numel(shape.slice(1)) * bytesPer(dtype);
   const rows = Math.max(1, Math.min(shape[0], Math.floor(TARGET_CHUNK_BYTES / Math.max(1, rowBytes))));
   return [Math.max(1, rows), ...shape.slice(1)];
 }
@@ -82,7 +66,7 @@ export async function writeArray(
   attributes: Record<string, unknown> = {},
 ): Promise<ArrayInfo> {
   if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(name)) throw new Error(`invalid array name "${name}"`);
-  const n = sizeOf(array.shape);
+  const n = numel(array.shape);
   if (array.data.length !== n) {
     throw new Error(
       `array "${name}": data has ${array.data.length} values, shape [${array.shape}] needs ${n}`,

@@ -8,8 +8,8 @@
  * @module
  */
 import type { Graph, Stage } from "./graph.ts";
-import { canonicalJson, sha256 } from "./hash.ts";
-import type { StageRef, Store } from "../store/store.ts";
+import { canonicalJson, sha256 } from "./store/hash.ts";
+import type { StageRef, Store } from "./store/store.ts";
 
 /** `cached`: in the store and intact; `stale`: computed before with other inputs/params, or damaged; `missing`: never computed. */
 export type StageStatus = "cached" | "stale" | "missing";

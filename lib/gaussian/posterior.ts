@@ -29,9 +29,10 @@ import {
   type Matrix,
   symmetrize,
 } from "../linalg/dense.ts";
-import { numel, rowStreamsFor } from "../operators/common.ts";
+import { numel } from "../array.ts";
+import { rowStreamsFor } from "../operators/common.ts";
 import type { CorruptionRng, DenseRows, OperatorFamily, OperatorParams } from "../operators/types.ts";
-import type { NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
 
 /** A Gaussian prior N(mean, cov) on flattened x ∈ R^D. */
 export interface GaussianPrior {

@@ -11,9 +11,9 @@
  */
 import { operatorFamily } from "../lib/operators/mod.ts";
 import type { OperatorFamily, OperatorParams } from "../lib/operators/types.ts";
-import type { LinearGaussianObservations } from "../lib/posterior/gaussian.ts";
-import type { InputEntry, StageContext } from "../lib/pipeline/task.ts";
-import type { NDArray } from "../lib/store/zarr.ts";
+import type { LinearGaussianObservations } from "../lib/gaussian/posterior.ts";
+import type { InputEntry, StageContext } from "../lib/engine/task.ts";
+import type { NDArray } from "../lib/array.ts";
 
 /** What `observations.json` holds. */
 export interface ObservationsInfo {

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { EntryReader, EntryWriter, Manifest } from "../store/store.ts";
-import type { NDArray } from "../store/zarr.ts";
+import type { EntryReader, EntryWriter, Manifest } from "./store/store.ts";
+import type { NDArray } from "../array.ts";
 import type { Plan } from "./plan.ts";
 import type { InputEntry, Progress, StageContext } from "./task.ts";
 

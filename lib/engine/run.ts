@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type HeldLock, type LockInfo, Store } from "../store/store.ts";
+import { type HeldLock, type LockInfo, Store } from "./store/store.ts";
 import type { Executor, StageOutcome } from "./executor.ts";
 import type { Graph } from "./graph.ts";
 import { makePlan, type Plan, type Selection, selectStages } from "./plan.ts";

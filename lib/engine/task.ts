@@ -7,7 +7,8 @@
  * @module
  */
 import type { z } from "zod";
-import type { ArrayInfo, NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
+import type { ArrayInfo } from "./store/zarr.ts";
 
 /** A declared input slot of a task. */
 export interface InputSpec {

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { matrix, symmetricEigen } from "../linalg/dense.ts";
-import type { Denoiser } from "./types.ts";
+import type { Denoiser } from "../diffusion/types.ts";
 
 /** A Gaussian N(mean, U diag(eigenvalues) Uᵀ) in D dimensions. */
 export interface GaussianPrior {

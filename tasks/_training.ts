@@ -7,12 +7,12 @@
  * @module
  */
 import { z } from "zod";
-import { trainDenoiser, type TrainingState } from "../lib/diffusion/train.ts";
+import { trainDenoiser, type TrainingState } from "../lib/training/train.ts";
 import { veSchedule } from "../lib/diffusion/schedule.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/module.ts";
-import type { StageContext } from "../lib/pipeline/task.ts";
-import type { NDArray } from "../lib/store/zarr.ts";
-import { loadModel, type ModelInfo } from "./model.ts";
+import type { StageContext } from "../lib/engine/task.ts";
+import type { NDArray } from "../lib/array.ts";
+import { loadModel, type ModelInfo } from "./_model.ts";
 
 /**
  * Parameters of a training task (the fields of a zod object; spread them into a task's schema).

@@ -16,7 +16,7 @@
  * @module
  */
 import type { OperatorFamily, OperatorParams } from "../operators/types.ts";
-import type { NDArray } from "../store/zarr.ts";
+import type { NDArray } from "../array.ts";
 
 /**
  * How c is laid out, recorded in a conditional model's `model.json`.
