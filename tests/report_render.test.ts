@@ -61,8 +61,12 @@ function fakeEntry(
   metrics: Record<string, unknown>,
   arrays: Record<string, NDArray>,
 ): InputEntry {
+  const lapOf = /^(.+)\[(\d+)\]\./.exec(stageId);
   return {
     stageId,
+    loop: lapOf ? lapOf[1] : null,
+    lap: lapOf ? Number(lapOf[2]) : null,
+    meta: {},
     key: stageId,
     task: "evaluate",
     params: {},
@@ -125,6 +129,7 @@ Deno.test("report in-process: files per method and lap, metrics, and an HTML pag
     params: reportTask.params.parse({ range: [-3, 3], max_points: 150 }) as ReportParams,
     seed: 0,
     lap: null,
+    loop: null,
     backend: "cpu",
     baseDir: ".",
     signal: new AbortController().signal,

@@ -129,13 +129,17 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
     const entry = (dep: string): InputEntry => {
       const r = readers.get(dep)!;
       const m = r.manifest;
+      const producer = plan.graph.stages.get(dep);
       return {
         stageId: dep,
+        loop: producer?.loop ?? null,
+        lap: producer?.lap ?? null,
         key: m.key,
         task: m.task,
         params: m.params,
         arrays: m.arrays,
         metrics: m.metrics,
+        meta: m.meta ?? {},
         array: (name) => r.array(name),
         rows: (name, a, b) => r.rows(name, a, b),
         json: (name) => r.json(name),
@@ -148,6 +152,7 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
       params: stage.params,
       seed: stage.seed,
       lap: stage.lap,
+      loop: stage.loop,
       shard: opts.shard ?? null,
       backend: opts.backend,
       baseDir: plan.graph.spec.dir,

@@ -65,6 +65,10 @@ export interface TaskDef<S extends z.ZodType = z.ZodType> {
 export interface InputEntry {
   /** Stage id that produced it (in the current spec). */
   readonly stageId: string;
+  /** The EM loop the producing stage belongs to (`em`), or null for a top-level stage. */
+  readonly loop: string | null;
+  /** The producing stage's lap index inside its loop, or null for a top-level stage. */
+  readonly lap: number | null;
   /** Content key of the entry. */
   readonly key: string;
   /** Task that produced it. */
@@ -75,6 +79,11 @@ export interface InputEntry {
   readonly arrays: Record<string, ArrayInfo>;
   /** Its metrics. */
   readonly metrics: Record<string, unknown>;
+  /**
+   * Its metadata ({@link StageContext.meta}): what the producing task says about its outputs (e.g.
+   * `model`: what kind of prior it is), so that consumers never judge an entry by its task's name.
+   */
+  readonly meta: Record<string, unknown>;
   /** Read a whole array. */
   array(name: string): Promise<NDArray>;
   /** Read rows `[start, stop)` of an array. */
@@ -123,6 +132,8 @@ export interface StageContext<P = Record<string, unknown>> {
   readonly shard: number | null;
   /** EM lap index for stages inside a loop, else null. */
   readonly lap: number | null;
+  /** Name of the EM loop for stages inside one, else null. */
+  readonly loop: string | null;
   /** Numerical backend asked for in the spec (`auto`, `wasm`, `webgpu`, `cpu`). */
   readonly backend: string;
   /** Directory that relative paths in parameters resolve against (the spec file's). */
