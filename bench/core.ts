@@ -15,9 +15,7 @@
 import type { Benchmark } from "./harness.ts";
 import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { WorkerPool } from "../lib/tensor/pool.ts";
-import { MLP } from "../lib/nn/mlp.ts";
-import { UNet } from "../lib/nn/unet.ts";
-import type { NoiseConditionedNet } from "../lib/nn/module.ts";
+import { MLP, type NoiseConditionedNet, UNet } from "../lib/nn/mod.ts";
 import { edmDenoiser } from "../lib/diffusion/denoiser.ts";
 import { drawTrainingNoise, dsmLoss } from "../lib/diffusion/loss.ts";
 import { Adam, constantLR } from "../lib/training/optim.ts";

@@ -5,13 +5,11 @@
  * @module
  */
 import type { Benchmark } from "./harness.ts";
-import { WorkerPool } from "../lib/tensor/pool.ts";
-import { MLP } from "../lib/nn/mlp.ts";
-import { exportParams } from "../lib/nn/module.ts";
+import { splitRows, WorkerPool } from "../lib/tensor/pool.ts";
+import { exportParams, MLP } from "../lib/nn/mod.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
 import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/sampling/posterior_shard.ts";
 import { Rng } from "../lib/random.ts";
-import { splitRows } from "../lib/tensor/pool.ts";
 import { initBackend } from "../lib/tensor/backend.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");

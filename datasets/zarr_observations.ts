@@ -30,11 +30,15 @@
  */
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import type { NDArray } from "../lib/array.ts";
-import { operatorFamily } from "../lib/operators/mod.ts";
-import type { OperatorFamily, OperatorKind, OperatorParams } from "../lib/operators/types.ts";
-import { numel } from "../lib/array.ts";
-import { expectFinite, unravel } from "../lib/operators/common.ts";
+import { type NDArray, numel } from "../lib/array.ts";
+import {
+  expectFinite,
+  type OperatorFamily,
+  operatorFamily,
+  type OperatorKind,
+  type OperatorParams,
+  unravel,
+} from "../lib/operators/mod.ts";
 
 /** Observations read and validated from a Zarr group. */
 export interface ZarrObservations {

@@ -9,8 +9,7 @@
  *
  * @module
  */
-import { operatorFamily } from "../lib/operators/mod.ts";
-import type { OperatorFamily, OperatorParams } from "../lib/operators/types.ts";
+import { type OperatorFamily, operatorFamily, type OperatorParams } from "../lib/operators/mod.ts";
 import type { LinearGaussianObservations } from "../lib/gaussian/posterior.ts";
 import type { InputEntry, StageContext } from "../lib/engine/task.ts";
 import type { NDArray } from "../lib/array.ts";

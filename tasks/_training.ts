@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { trainDenoiser, type TrainingState } from "../lib/training/train.ts";
 import { veSchedule } from "../lib/diffusion/schedule.ts";
-import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/module.ts";
+import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/mod.ts";
 import type { StageContext } from "../lib/engine/task.ts";
 import type { NDArray } from "../lib/array.ts";
 import { loadModel, type ModelInfo } from "./_model.ts";

@@ -9,8 +9,7 @@
  * @module
  */
 import { z } from "zod";
-import { fractionOutsideBox, momentErrors } from "../lib/metrics/moments.ts";
-import { sinkhornOT } from "../lib/metrics/sinkhorn.ts";
+import { fractionOutsideBox, momentErrors, sinkhornOT } from "../lib/metrics/mod.ts";
 import type { TaskDef } from "../lib/engine/task.ts";
 import type { NDArray } from "../lib/array.ts";
 import { readObservations } from "./_observations.ts";

@@ -18,11 +18,11 @@
  * @module
  */
 import { z } from "zod";
-import { buildNet } from "../lib/nn/factory.ts";
+import { buildNet } from "../lib/nn/mod.ts";
 import { conditionEncoding, recorrupt, type RecorruptedSet } from "../lib/diffem/condition.ts";
 import type { StageContext, TaskDef } from "../lib/engine/task.ts";
 import { deriveSeed } from "../lib/random.ts";
-import type { OperatorParams } from "../lib/operators/types.ts";
+import type { OperatorParams } from "../lib/operators/mod.ts";
 import { useBackend } from "./_backend.ts";
 import { type Observations, readObservations } from "./_observations.ts";
 import {

@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from "zod";
-import { buildNet } from "../lib/nn/factory.ts";
+import { buildNet } from "../lib/nn/mod.ts";
 import type { StageContext, TaskDef } from "../lib/engine/task.ts";
 import { useBackend } from "./_backend.ts";
 import {

@@ -22,7 +22,7 @@ import { z } from "zod";
 import { priorFromArrays, sampleGaussianPosterior } from "../lib/gaussian/posterior.ts";
 import { covarianceKinds } from "../lib/guidance/mmps.ts";
 import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/sampling/posterior_shard.ts";
-import { sampleMoments } from "../lib/metrics/moments.ts";
+import { sampleMoments } from "../lib/metrics/mod.ts";
 import type { StageContext, TaskDef } from "../lib/engine/task.ts";
 import type { NDArray } from "../lib/array.ts";
 import { WorkerPool } from "../lib/tensor/pool.ts";

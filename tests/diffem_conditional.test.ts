@@ -19,10 +19,9 @@
  */
 import { initBackend } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
-import { cholesky, matrix } from "../lib/linalg/dense.ts";
+import { cholesky, matrix } from "../lib/linalg/mod.ts";
 import { projectionOperator } from "../lib/operators/mod.ts";
-import { MLP } from "../lib/nn/mlp.ts";
-import { exportParams } from "../lib/nn/module.ts";
+import { exportParams, MLP } from "../lib/nn/mod.ts";
 import { trainDenoiser } from "../lib/training/train.ts";
 import { veSchedule } from "../lib/diffusion/schedule.ts";
 import { conditionEncoding, recorrupt } from "../lib/diffem/condition.ts";
@@ -33,7 +32,7 @@ import {
   samplePosteriorShard,
 } from "../lib/sampling/posterior_shard.ts";
 import { runShards, splitRows } from "../lib/tensor/pool.ts";
-import { sampleMoments } from "../lib/metrics/moments.ts";
+import { sampleMoments } from "../lib/metrics/mod.ts";
 import { assert } from "./assert.ts";
 
 Deno.test("a conditional model trained on Gaussian pairs reproduces the analytic conditional x | y, A", async () => {

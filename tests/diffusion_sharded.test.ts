@@ -3,11 +3,13 @@
  * thread or in Workers — for unconditional samples of a network prior and for MMPS posterior samples.
  */
 import { initBackend } from "../lib/tensor/backend.ts";
-import { MLP } from "../lib/nn/mlp.ts";
-import { exportParams } from "../lib/nn/module.ts";
+import { exportParams, MLP } from "../lib/nn/mod.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
-import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/sampling/posterior_shard.ts";
-import { samplePosteriorShard } from "../lib/sampling/posterior_shard.ts";
+import {
+  type PosteriorShardInput,
+  type PosteriorShardOutput,
+  samplePosteriorShard,
+} from "../lib/sampling/posterior_shard.ts";
 import { runShards, splitRows } from "../lib/tensor/pool.ts";
 import { Rng } from "../lib/random.ts";
 import { assert } from "./tensor_assert.ts";

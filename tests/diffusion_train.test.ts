@@ -3,8 +3,7 @@
  * for bit; a resumed run equals an uninterrupted one; the training loop does not leak tensors.
  */
 import { initBackend, tf } from "../lib/tensor/backend.ts";
-import { MLP } from "../lib/nn/mlp.ts";
-import { exportParams, importParams } from "../lib/nn/module.ts";
+import { exportParams, importParams, MLP } from "../lib/nn/mod.ts";
 import { edmDenoiser } from "../lib/diffusion/denoiser.ts";
 import { initialSample, sampleDDPM } from "../lib/diffusion/samplers.ts";
 import { sigmaGrid, veSchedule } from "../lib/diffusion/schedule.ts";

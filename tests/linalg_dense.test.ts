@@ -17,7 +17,7 @@ import {
   solveSPD,
   symmetricEigen,
   transpose,
-} from "../lib/linalg/dense.ts";
+} from "../lib/linalg/mod.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { matmul, type Matrix, matrix, transpose } from "../lib/linalg/dense.ts";
-import type { OperatorFamily, OperatorParams } from "../lib/operators/types.ts";
+import { matmul, type Matrix, matrix, transpose } from "../lib/linalg/mod.ts";
+import type { OperatorFamily, OperatorParams } from "../lib/operators/mod.ts";
 import type { Rng } from "../lib/random.ts";
 
 /** A random symmetric positive definite d×d matrix: G Gᵀ / d + 0.2 I. */

@@ -2,7 +2,7 @@
  * Moment helpers: exact values on hand-made samples (1e-12), errors against given moments, and
  * the box fraction (exact counts).
  */
-import { fractionOutsideBox, momentErrors, rowsInsideBox, sampleMoments } from "../lib/metrics/moments.ts";
+import { fractionOutsideBox, momentErrors, rowsInsideBox, sampleMoments } from "../lib/metrics/mod.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);

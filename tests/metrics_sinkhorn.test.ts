@@ -10,7 +10,7 @@
 import { initBackend } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
 import type { NDArray } from "../lib/array.ts";
-import { sinkhornDivergence, sinkhornOT, squaredDistances } from "../lib/metrics/sinkhorn.ts";
+import { sinkhornDivergence, sinkhornOT, squaredDistances } from "../lib/metrics/mod.ts";
 
 await initBackend("cpu");
 

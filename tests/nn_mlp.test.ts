@@ -3,9 +3,7 @@
  * (cpu, wasm, and WebGPU on whatever adapter Deno offers — llvmpipe on CI).
  */
 import { initBackend, probeGpuAdapter, tf } from "../lib/tensor/backend.ts";
-import { MLP } from "../lib/nn/mlp.ts";
-import { embeddingFrequencies, sinusoidalEmbedding } from "../lib/nn/embedding.ts";
-import { exportParams, importParams } from "../lib/nn/module.ts";
+import { embeddingFrequencies, exportParams, importParams, MLP, sinusoidalEmbedding } from "../lib/nn/mod.ts";
 import { edmDenoiser } from "../lib/diffusion/denoiser.ts";
 import { dsmLoss } from "../lib/diffusion/loss.ts";
 import { Adam, constantLR } from "../lib/training/optim.ts";

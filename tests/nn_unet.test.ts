@@ -3,7 +3,7 @@
  * the patched wasm kernels (1e-4), no tensor leaks, and one EDM training step runs.
  */
 import { initBackend, tf } from "../lib/tensor/backend.ts";
-import { UNet } from "../lib/nn/unet.ts";
+import { UNet } from "../lib/nn/mod.ts";
 import { edmDenoiser } from "../lib/diffusion/denoiser.ts";
 import { dsmLoss } from "../lib/diffusion/loss.ts";
 import { Rng } from "../lib/random.ts";

@@ -6,10 +6,14 @@
  */
 import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
-import type { NDArray } from "../lib/array.ts";
-import { blurOperator, maskOperator, operatorFamily, projectionOperator } from "../lib/operators/mod.ts";
-import type { OperatorFamily } from "../lib/operators/mod.ts";
-import { numel, sliceRows } from "../lib/array.ts";
+import { type NDArray, numel, sliceRows } from "../lib/array.ts";
+import {
+  blurOperator,
+  maskOperator,
+  type OperatorFamily,
+  operatorFamily,
+  projectionOperator,
+} from "../lib/operators/mod.ts";
 
 await initBackend("cpu");
 

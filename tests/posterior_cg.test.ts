@@ -5,7 +5,7 @@
  */
 import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { Rng } from "../lib/random.ts";
-import { matrix, solveSPD } from "../lib/linalg/dense.ts";
+import { matrix, solveSPD } from "../lib/linalg/mod.ts";
 import { batchedCG, batchedMinRes } from "../lib/guidance/solvers.ts";
 
 await initBackend("cpu");

@@ -7,9 +7,8 @@
  * - timing of 65 536 observations (printed).
  */
 import { Rng } from "../lib/random.ts";
-import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/dense.ts";
-import { blurOperator, maskOperator, projectionOperator } from "../lib/operators/mod.ts";
-import type { OperatorFamily } from "../lib/operators/mod.ts";
+import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/mod.ts";
+import { blurOperator, maskOperator, type OperatorFamily, projectionOperator } from "../lib/operators/mod.ts";
 import {
   gaussianEMStep,
   gaussianPosterior,

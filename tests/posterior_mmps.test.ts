@@ -11,9 +11,8 @@
 import { initBackend, tf } from "../lib/tensor/backend.ts";
 import { gaussianDenoiser, gaussianPrior } from "../lib/gaussian/denoiser.ts";
 import { Rng } from "../lib/random.ts";
-import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/dense.ts";
-import { blurOperator, maskOperator, projectionOperator } from "../lib/operators/mod.ts";
-import type { OperatorFamily } from "../lib/operators/mod.ts";
+import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/mod.ts";
+import { blurOperator, maskOperator, type OperatorFamily, projectionOperator } from "../lib/operators/mod.ts";
 import { denseOperatorMatrix, randomSPD } from "./linalg_fixtures.ts";
 import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "../lib/guidance/mmps.ts";
 

@@ -16,7 +16,7 @@ import { Rng } from "../lib/random.ts";
 import { projectionOperator } from "../lib/operators/mod.ts";
 import { gaussianPosterior } from "../lib/gaussian/posterior.ts";
 import { samplePosteriorShard } from "../lib/sampling/posterior_shard.ts";
-import { sampleMoments } from "../lib/metrics/moments.ts";
+import { sampleMoments } from "../lib/metrics/mod.ts";
 import { assert } from "./assert.ts";
 import { randomSPD } from "./linalg_fixtures.ts";
 

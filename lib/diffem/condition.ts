@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { OperatorFamily, OperatorParams } from "../operators/types.ts";
+import type { OperatorFamily, OperatorParams } from "../operators/mod.ts";
 import type { NDArray } from "../array.ts";
 
 /**

@@ -7,8 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Denoiser } from "./types.ts";
-import type { NoiseConditionedNet } from "../nn/module.ts";
-import { sinusoidalEmbedding } from "../nn/embedding.ts";
+import { type NoiseConditionedNet, sinusoidalEmbedding } from "../nn/mod.ts";
 
 /**
  * Reshape a per-row `[B]` tensor so that it broadcasts against `[B, ...event]`.

@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { matrix, symmetricEigen } from "../linalg/dense.ts";
+import { matrix, symmetricEigen } from "../linalg/mod.ts";
 import type { Denoiser } from "../diffusion/types.ts";
 
 /** A Gaussian N(mean, U diag(eigenvalues) Uᵀ) in D dimensions. */

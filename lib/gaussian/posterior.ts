@@ -28,11 +28,15 @@ import {
   identity,
   type Matrix,
   symmetrize,
-} from "../linalg/dense.ts";
-import { numel } from "../array.ts";
-import { rowStreamsFor } from "../operators/common.ts";
-import type { CorruptionRng, DenseRows, OperatorFamily, OperatorParams } from "../operators/types.ts";
-import type { NDArray } from "../array.ts";
+} from "../linalg/mod.ts";
+import { type NDArray, numel } from "../array.ts";
+import {
+  type CorruptionRng,
+  type DenseRows,
+  type OperatorFamily,
+  type OperatorParams,
+  rowStreamsFor,
+} from "../operators/mod.ts";
 
 /** A Gaussian prior N(mean, cov) on flattened x ∈ R^D. */
 export interface GaussianPrior {

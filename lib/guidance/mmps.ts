@@ -30,8 +30,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "../tensor/backend.ts";
 import type { Denoiser } from "../diffusion/types.ts";
-import { type Matrix, symmetricEigen } from "../linalg/dense.ts";
-import type { BoundOperator } from "../operators/types.ts";
+import { type Matrix, symmetricEigen } from "../linalg/mod.ts";
+import type { BoundOperator } from "../operators/mod.ts";
 import { batchedCG, batchedMinRes } from "./solvers.ts";
 
 /** Which covariance of x | x_t enters the linear system. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Matrix } from "../linalg/dense.ts";
+import type { Matrix } from "../linalg/mod.ts";
 import type { NDArray } from "../array.ts";
 
 function dims(x: NDArray, name: string): { n: number; d: number } {

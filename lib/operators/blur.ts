@@ -14,8 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { NDArray } from "../array.ts";
-import { numel } from "../array.ts";
+import { type NDArray, numel } from "../array.ts";
 import { batchOf, expectFinite, requireParam, rowStreamsFor } from "./common.ts";
 import type {
   BoundOperator,

@@ -11,8 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { NDArray } from "../array.ts";
-import { numel, sliceRows } from "../array.ts";
+import { type NDArray, numel, sliceRows } from "../array.ts";
 import { batchOf, expectShape, requireParam, rowStreamsFor, unravel } from "./common.ts";
 import type {
   BoundOperator,

@@ -12,6 +12,7 @@ import { projectionOperator } from "./projection.ts";
 import type { OperatorFamily, OperatorKind } from "./types.ts";
 
 export type * from "./types.ts";
+export { expectFinite, rowStreamsFor, unravel } from "./common.ts";
 export { blurOperator, gaussianKernel1d } from "./blur.ts";
 export { maskOperator } from "./mask.ts";
 export { projectionOperator } from "./projection.ts";

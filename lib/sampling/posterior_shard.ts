@@ -13,12 +13,11 @@
  */
 import type { SamplerName } from "../diffusion/samplers.ts";
 import { sampleRows } from "../diffusion/sharded.ts";
-import { operatorFamily } from "../operators/mod.ts";
-import type { OperatorParams } from "../operators/types.ts";
+import { operatorFamily, type OperatorParams } from "../operators/mod.ts";
 import type { NDArray } from "../array.ts";
 import type { ShardContext } from "../tensor/pool.ts";
 import { tf } from "../tensor/backend.ts";
-import { matrix } from "../linalg/dense.ts";
+import { matrix } from "../linalg/mod.ts";
 import { checkConditionEncoding, encodeCondition } from "../diffem/condition.ts";
 import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "../guidance/mmps.ts";
 import { loadPrior, type PriorModel } from "./prior.ts";

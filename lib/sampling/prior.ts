@@ -9,8 +9,7 @@ import type * as tf from "@tensorflow/tfjs-core";
 import { edmDenoiser } from "../diffusion/denoiser.ts";
 import { gaussianDenoiser, gaussianPrior } from "../gaussian/denoiser.ts";
 import type { Denoiser } from "../diffusion/types.ts";
-import { buildNet } from "../nn/factory.ts";
-import { importParams, type NoiseConditionedNet } from "../nn/module.ts";
+import { buildNet, importParams, type NoiseConditionedNet } from "../nn/mod.ts";
 import type { NDArray } from "../array.ts";
 import type { ConditionEncoding } from "../diffem/condition.ts";
 

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../random.ts";
 import type { NDArray } from "../array.ts";
-import { exportParams, importParams, type NoiseConditionedNet } from "../nn/module.ts";
+import { exportParams, importParams, type NoiseConditionedNet } from "../nn/mod.ts";
 import { edmDenoiser } from "../diffusion/denoiser.ts";
 import { drawTrainingNoise, dsmLoss } from "../diffusion/loss.ts";
 import { Adam, constantLR, EMA, linearDecayLR } from "./optim.ts";
