@@ -13,17 +13,13 @@
  * @module
  */
 import type { Benchmark } from "./harness.ts";
-import { initBackend, tf } from "../lib/tensor/backend.ts";
-import { WorkerPool } from "../lib/tensor/pool.ts";
+import { defineWorkerJobs, initBackend, tf, WorkerPool } from "../lib/tensor/mod.ts";
+import { variableGrads } from "../lib/tensor/gradients.ts";
 import { MLP, type NoiseConditionedNet, UNet } from "../lib/nn/mod.ts";
-import { edmDenoiser } from "../lib/diffusion/denoiser.ts";
-import { drawTrainingNoise, dsmLoss } from "../lib/diffusion/loss.ts";
-import { Adam, constantLR } from "../lib/training/optim.ts";
-import { initialSample, sampleDDPM } from "../lib/diffusion/samplers.ts";
-import { sigmaGrid, veSchedule } from "../lib/diffusion/schedule.ts";
+import { drawTrainingNoise, dsmLoss, edmDenoiser, initialSample, sampleDDPM, sigmaGrid, veSchedule } from "../lib/diffusion/mod.ts";
+import { Adam, constantLR } from "../lib/training/mod.ts";
 import { Rng, RowStreams } from "../lib/random.ts";
 
-const SELF = new URL(import.meta.url);
 const cores = () => navigator.hardwareConcurrency ?? 1;
 
 /** Shard: `reps` products of two 1024² matrices; returns the seconds spent. */
@@ -57,6 +53,9 @@ export function ddpmShard(input: { first: number; count: number; steps: number }
   return dt;
 }
 
+/** The shard functions above, for the Workers of the parallel benchmarks. */
+export const workerJobs = defineWorkerJobs(import.meta.url, { matmulShard, ddpmShard });
+
 /** A training-step closure for `net` on random data of its event shape; returns the step function. */
 function trainStep(net: NoiseConditionedNet, batch: number): () => Promise<void> {
   const event = [...net.eventShape];
@@ -71,7 +70,7 @@ function trainStep(net: NoiseConditionedNet, batch: number): () => Promise<void>
   return async () => {
     const { sigma, z } = drawTrainingNoise(Rng.fromSeed(0, "bench", step++), veSchedule(), batch, size);
     const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
+      const { value, grads } = variableGrads(
         () => dsmLoss(denoiser, x, tf.tensor1d(sigma), tf.tensor(z, [batch, ...event])),
         vars,
       );
@@ -97,14 +96,14 @@ export const benchmarks: Benchmark[] = [
     reps: 5,
     setup: async () => {
       const pool = new WorkerPool({ workers: cores(), backend: "wasm" });
-      await pool.run(SELF, "matmulShard", new Array(cores()).fill(2)); // start Workers, compile wasm
+      await pool.run(workerJobs.matmulShard, new Array(cores()).fill(2)); // start Workers, compile wasm
       return pool;
     },
     measure: async (prepared) => {
       const pool = prepared as WorkerPool;
       const reps = 10;
       const t0 = performance.now();
-      await pool.run(SELF, "matmulShard", new Array(pool.size).fill(reps));
+      await pool.run(workerJobs.matmulShard, new Array(pool.size).fill(reps));
       const seconds = (performance.now() - t0) / 1000;
       return (2 * 1024 ** 3 * reps * pool.size) / seconds / 1e9;
     },
@@ -145,7 +144,7 @@ export const benchmarks: Benchmark[] = [
           count: Math.floor(((i + 1) * n) / k) - Math.floor((i * n) / k),
           steps,
         }));
-      await pool.run(SELF, "ddpmShard", shards(2));
+      await pool.run(workerJobs.ddpmShard, shards(2));
       return { pool, shards };
     },
     measure: async (prepared) => {
@@ -155,7 +154,7 @@ export const benchmarks: Benchmark[] = [
       };
       const steps = 10;
       const t0 = performance.now();
-      await pool.run(SELF, "ddpmShard", shards(steps));
+      await pool.run(workerJobs.ddpmShard, shards(steps));
       // steps + 1 denoiser calls (the last is the final denoise).
       return (performance.now() - t0) / (steps + 1);
     },

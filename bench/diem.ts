@@ -5,12 +5,11 @@
  * @module
  */
 import type { Benchmark } from "./harness.ts";
-import { splitRows, WorkerPool } from "../lib/tensor/pool.ts";
+import { initBackend, splitRows, WorkerPool } from "../lib/tensor/mod.ts";
 import { exportParams, MLP } from "../lib/nn/mod.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
-import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/sampling/posterior_shard.ts";
+import { type PosteriorShardInput, workerJobs } from "../lib/sampling/mod.ts";
 import { Rng } from "../lib/random.ts";
-import { initBackend } from "../lib/tensor/backend.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -80,7 +79,7 @@ async function mmpsStepMs(rows: number): Promise<number> {
   try {
     const shards = (steps: number) =>
       splitRows(rows, pool.size || 1).map(([a, b]): PosteriorShardInput => ({
-        prior: { kind: "network", config, weights },
+        prior: { kind: "network", config, weights, sigmaData: 1 },
         sigmaMin: 1e-3,
         sigmaMax: 10,
         observations: {
@@ -96,13 +95,12 @@ async function mmpsStepMs(rows: number): Promise<number> {
         sampler: "ddpm",
         steps,
         covariance: "mmps",
-        cgMaxiter: 1,
+        solverMaxiter: 1,
         batchSize: b - a,
       }));
-    const url = new URL("../lib/sampling/posterior_shard.ts", import.meta.url);
     const time = async (steps: number) => {
       const t0 = performance.now();
-      await pool.run<PosteriorShardInput, PosteriorShardOutput>(url, "samplePosteriorShard", shards(steps));
+      await pool.run(workerJobs.samplePosteriorShard, shards(steps));
       return performance.now() - t0;
     };
     await time(2); // warm-up: Worker start, module load, wasm init

@@ -32,12 +32,12 @@ import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
 import { type NDArray, numel } from "../lib/array.ts";
 import {
+  expectBinary,
   expectFinite,
   type OperatorFamily,
   operatorFamily,
   type OperatorKind,
   type OperatorParams,
-  unravel,
 } from "../lib/operators/mod.ts";
 
 /** Observations read and validated from a Zarr group. */
@@ -61,7 +61,7 @@ export interface ZarrObservations {
 
 type RawArray = { shape: number[]; data: ArrayLike<number | bigint | boolean>; dtype: string };
 
-async function readNode(root: zarr.Location<FileSystemStore>, name: string): Promise<RawArray | null> {
+async function readNode(root: Root, name: string): Promise<RawArray | null> {
   let arr;
   try {
     arr = await zarr.open(root.resolve(name), { kind: "array" });
@@ -134,6 +134,42 @@ function perRow<T extends Float32Array | Uint8Array>(
  * ```
  */
 export async function readZarrObservations(path: string): Promise<ZarrObservations> {
+  const { root, attrs, zarrFormat } = await openGroup(path);
+  const y = await readY(root, path);
+  const n = y.shape[0];
+  const arrays: OperatorArrays = {
+    matrices: await readNode(root, "matrices"),
+    mask: await readNode(root, "mask"),
+    kernel: await readNode(root, "kernel"),
+  };
+  const kind = operatorKind(attrs, arrays);
+  const xShapeAttr = xShapeAttribute(attrs);
+  const { xShape, params, family } = buildOperator(kind, arrays, y, xShapeAttr);
+  const sigmaY = await readSigmaY(root, attrs, n, path);
+  const x = await readGroundTruth(root, n, xShape);
+  family.validateParams(params, n);
+  return { kind, xShape, family, params, y, sigmaY, x, zarrFormat };
+}
+
+type Root = zarr.Location<FileSystemStore>;
+
+/** The operator parameter arrays a group may hold (null where absent). */
+interface OperatorArrays {
+  matrices: RawArray | null;
+  mask: RawArray | null;
+  kernel: RawArray | null;
+}
+
+/** The operator read from a group: its family, parameters and the event shape of x. */
+interface Operator {
+  xShape: number[];
+  params: OperatorParams;
+  family: OperatorFamily;
+}
+
+async function openGroup(
+  path: string,
+): Promise<{ root: Root; attrs: Record<string, unknown>; zarrFormat: 2 | 3 }> {
   try {
     const st = await Deno.stat(path);
     if (!st.isDirectory) throw new Error("not a directory");
@@ -150,34 +186,38 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
   }
   const zarrFormat: 2 | 3 = await Deno.stat(`${path}/zarr.json`).then(() => 3 as const, () => 2 as const);
   const attrs = (group.attrs ?? {}) as Record<string, unknown>;
+  return { root, attrs, zarrFormat };
+}
 
+async function readY(root: Root, path: string): Promise<NDArray<Float32Array>> {
   const yRaw = await readNode(root, "y");
   if (!yRaw) throw new Error(`observations: required array "y" is missing in ${path}`);
   if (yRaw.shape.length < 2) throw new Error(`array "y" has shape [${yRaw.shape}], expected [N, ...]`);
   const y = finiteFloat32(yRaw, "y");
-  const n = y.shape[0];
-  if (n === 0) throw new Error(`array "y" has no observations`);
-  const yEvent = y.shape.slice(1);
+  if (y.shape[0] === 0) throw new Error(`array "y" has no observations`);
+  return y;
+}
 
-  const matrices = await readNode(root, "matrices");
-  const maskRaw = await readNode(root, "mask");
-  const kernelRaw = await readNode(root, "kernel");
-  let kind = attrs.operator as OperatorKind | undefined;
-  if (kind === undefined) {
-    const found = [matrices && "projection", maskRaw && "mask", kernelRaw && "blur"].filter(
-      Boolean,
-    ) as OperatorKind[];
-    if (found.length !== 1) {
-      throw new Error(
-        found.length === 0
-          ? `observations: no operator parameters found (one of "matrices", "mask", "kernel") and no "operator" attribute`
-          : `observations: several operator parameter arrays (${
-            found.join(", ")
-          }); set the "operator" attribute`,
-      );
-    }
-    kind = found[0];
+/** The `operator` attribute, or the kind whose parameter array is present. */
+function operatorKind(attrs: Record<string, unknown>, arrays: OperatorArrays): OperatorKind {
+  const kind = attrs.operator as OperatorKind | undefined;
+  if (kind !== undefined) return kind;
+  const found = [arrays.matrices && "projection", arrays.mask && "mask", arrays.kernel && "blur"].filter(
+    Boolean,
+  ) as OperatorKind[];
+  if (found.length !== 1) {
+    throw new Error(
+      found.length === 0
+        ? `observations: no operator parameters found (one of "matrices", "mask", "kernel") and no "operator" attribute`
+        : `observations: several operator parameter arrays (${
+          found.join(", ")
+        }); set the "operator" attribute`,
+    );
   }
+  return found[0];
+}
+
+function xShapeAttribute(attrs: Record<string, unknown>): number[] | undefined {
   const xShapeAttr = attrs.x_shape as number[] | undefined;
   if (
     xShapeAttr !== undefined &&
@@ -187,83 +227,112 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
       `attribute "x_shape" must be a list of positive integers, got ${JSON.stringify(xShapeAttr)}`,
     );
   }
+  return xShapeAttr;
+}
 
-  let xShape: number[];
-  let params: OperatorParams;
-  let family: OperatorFamily;
-  if (kind === "projection") {
-    if (!matrices) throw new Error(`projection observations need the array "matrices" ([N, m, D] or [m, D])`);
-    if (yEvent.length !== 1) throw new Error(`array "y" has shape [${y.shape}]; a projection needs [N, m]`);
-    const m = yEvent[0];
-    const d = matrices.shape[matrices.shape.length - 1];
-    xShape = xShapeAttr ?? [d];
-    if (numel(xShape) !== d) {
-      throw new Error(`attribute x_shape [${xShape}] has ${numel(xShape)} entries, matrices have D = ${d}`);
-    }
-    const mats = finiteFloat32(matrices, "matrices");
-    if (matrices.shape.length >= 2 && matrices.shape[matrices.shape.length - 2] !== m) {
-      throw new Error(
-        `array "matrices" has ${
-          matrices.shape[matrices.shape.length - 2]
-        } rows per observation, but y has m = ${m}`,
-      );
-    }
-    const full = perRow(mats.data, mats.shape, [m, d], n, "matrices");
-    for (let r = 0; r < n * m; r++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += full.data[r * d + j] ** 2;
-      if (s === 0) {
-        throw new Error(`array "matrices": row ${r % m} of observation ${Math.floor(r / m)} is all zeros`);
-      }
-    }
-    params = { matrices: full };
-    family = operatorFamily("projection", { xShape, m });
-  } else if (kind === "mask") {
-    if (!maskRaw) throw new Error(`mask observations need the array "mask" ([N, ...xShape] or [...xShape])`);
-    xShape = xShapeAttr ?? yEvent;
-    if (yEvent.length !== xShape.length || yEvent.some((v, i) => v !== xShape[i])) {
-      throw new Error(`array "y" has event shape [${yEvent}], a mask needs y shaped like x [${xShape}]`);
-    }
-    const nums = toNumbers(maskRaw, "mask");
-    const bin = new Uint8Array(nums.length);
-    for (let i = 0; i < nums.length; i++) {
-      if (nums[i] !== 0 && nums[i] !== 1) {
-        throw new Error(
-          `array "mask" must be binary (0/1), found ${nums[i]} at index [${
-            unravel(i, maskRaw.shape).join(", ")
-          }]`,
-        );
-      }
-      bin[i] = nums[i];
-    }
-    const full = perRow(bin, maskRaw.shape, xShape, n, "mask");
-    // Unobserved entries carry no information; zero them as the mask operator's corrupt does.
-    for (let i = 0; i < y.data.length; i++) if (!full.data[i]) y.data[i] = 0;
-    params = { mask: full };
-    // `keep` only matters for fresh corruptions (DiffEM's M-step): use the observed fraction.
-    let kept = 0;
-    for (let i = 0; i < full.data.length; i++) kept += full.data[i];
-    family = operatorFamily("mask", { xShape, keep: kept / full.data.length });
-  } else if (kind === "blur") {
-    if (!kernelRaw) throw new Error(`blur observations need the array "kernel" ([K] or [K, K])`);
-    xShape = xShapeAttr ?? yEvent;
-    if (yEvent.length !== xShape.length || yEvent.some((v, i) => v !== xShape[i])) {
-      throw new Error(`array "y" has event shape [${yEvent}], a blur needs y shaped like x [${xShape}]`);
-    }
-    const k = finiteFloat32(kernelRaw, "kernel");
-    const want = xShape.length === 1 ? 1 : 2;
-    if (k.shape.length !== want || (want === 2 && k.shape[0] !== k.shape[1]) || k.shape[0] % 2 !== 1) {
-      throw new Error(
-        `array "kernel" has shape [${k.shape}], expected ${want === 1 ? "[K]" : "[K, K]"} with K odd`,
-      );
-    }
-    family = operatorFamily("blur", { xShape, kernel: Array.from(k.data) });
-    params = { kernel: k };
-  } else {
-    throw new Error(`attribute "operator" is "${kind}", expected projection, mask or blur`);
+function buildOperator(
+  kind: OperatorKind,
+  arrays: OperatorArrays,
+  y: NDArray<Float32Array>,
+  xShapeAttr: number[] | undefined,
+): Operator {
+  if (kind === "projection") return projectionFromArrays(arrays.matrices, y, xShapeAttr);
+  if (kind === "mask") return maskFromArrays(arrays.mask, y, xShapeAttr);
+  if (kind === "blur") return blurFromArrays(arrays.kernel, y, xShapeAttr);
+  throw new Error(`attribute "operator" is "${kind}", expected projection, mask or blur`);
+}
+
+function projectionFromArrays(
+  matrices: RawArray | null,
+  y: NDArray<Float32Array>,
+  xShapeAttr: number[] | undefined,
+): Operator {
+  const n = y.shape[0], yEvent = y.shape.slice(1);
+  if (!matrices) throw new Error(`projection observations need the array "matrices" ([N, m, D] or [m, D])`);
+  if (yEvent.length !== 1) throw new Error(`array "y" has shape [${y.shape}]; a projection needs [N, m]`);
+  const m = yEvent[0];
+  const d = matrices.shape[matrices.shape.length - 1];
+  const xShape = xShapeAttr ?? [d];
+  if (numel(xShape) !== d) {
+    throw new Error(`attribute x_shape [${xShape}] has ${numel(xShape)} entries, matrices have D = ${d}`);
   }
+  const mats = finiteFloat32(matrices, "matrices");
+  if (matrices.shape.length >= 2 && matrices.shape[matrices.shape.length - 2] !== m) {
+    throw new Error(
+      `array "matrices" has ${
+        matrices.shape[matrices.shape.length - 2]
+      } rows per observation, but y has m = ${m}`,
+    );
+  }
+  const full = perRow(mats.data, mats.shape, [m, d], n, "matrices");
+  for (let r = 0; r < n * m; r++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += full.data[r * d + j] ** 2;
+    if (s === 0) {
+      throw new Error(`array "matrices": row ${r % m} of observation ${Math.floor(r / m)} is all zeros`);
+    }
+  }
+  return { xShape, params: { matrices: full }, family: operatorFamily("projection", { xShape, m }) };
+}
 
-  // σ_y: attribute (group or y) or array.
+/** A mask's or a blur's x shape: the attribute or y's event shape, which must agree. */
+function imageShape(y: NDArray, xShapeAttr: number[] | undefined, what: string): number[] {
+  const yEvent = y.shape.slice(1);
+  const xShape = xShapeAttr ?? yEvent;
+  if (yEvent.length !== xShape.length || yEvent.some((v, i) => v !== xShape[i])) {
+    throw new Error(`array "y" has event shape [${yEvent}], a ${what} needs y shaped like x [${xShape}]`);
+  }
+  return xShape;
+}
+
+/** The mask operator; zeroes y where the mask is 0 (in place). */
+function maskFromArrays(
+  maskRaw: RawArray | null,
+  y: NDArray<Float32Array>,
+  xShapeAttr: number[] | undefined,
+): Operator {
+  if (!maskRaw) throw new Error(`mask observations need the array "mask" ([N, ...xShape] or [...xShape])`);
+  const xShape = imageShape(y, xShapeAttr, "mask");
+  const nums = toNumbers(maskRaw, "mask");
+  expectBinary({ shape: maskRaw.shape, data: nums }, `array "mask"`);
+  const full = perRow(Uint8Array.from(nums), maskRaw.shape, xShape, y.shape[0], "mask");
+  // Unobserved entries carry no information; zero them as the mask operator's corrupt does.
+  for (let i = 0; i < y.data.length; i++) if (!full.data[i]) y.data[i] = 0;
+  // `keep` only matters for fresh corruptions (DiffEM's M-step): use the observed fraction.
+  let kept = 0;
+  for (let i = 0; i < full.data.length; i++) kept += full.data[i];
+  return {
+    xShape,
+    params: { mask: full },
+    family: operatorFamily("mask", { xShape, keep: kept / full.data.length }),
+  };
+}
+
+function blurFromArrays(
+  kernelRaw: RawArray | null,
+  y: NDArray<Float32Array>,
+  xShapeAttr: number[] | undefined,
+): Operator {
+  if (!kernelRaw) throw new Error(`blur observations need the array "kernel" ([K] or [K, K])`);
+  const xShape = imageShape(y, xShapeAttr, "blur");
+  const k = finiteFloat32(kernelRaw, "kernel");
+  const want = xShape.length === 1 ? 1 : 2;
+  if (k.shape.length !== want || (want === 2 && k.shape[0] !== k.shape[1]) || k.shape[0] % 2 !== 1) {
+    throw new Error(
+      `array "kernel" has shape [${k.shape}], expected ${want === 1 ? "[K]" : "[K, K]"} with K odd`,
+    );
+  }
+  const family = operatorFamily("blur", { xShape, kernel: Array.from(k.data) });
+  return { xShape, params: { kernel: k }, family };
+}
+
+/** σ_y: attribute (group or y) or array; they must agree when both are given. */
+async function readSigmaY(
+  root: Root,
+  attrs: Record<string, unknown>,
+  n: number,
+  path: string,
+): Promise<number> {
   let sigmaY: number | undefined;
   const yAttrs = await zarr.open(root.resolve("y"), { kind: "array" }).then((a) =>
     a.attrs as Record<string, unknown>
@@ -299,17 +368,21 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
   if (!(sigmaY > 0) || !Number.isFinite(sigmaY)) {
     throw new Error(`sigma_y must be a positive finite number, got ${sigmaY}`);
   }
+  return sigmaY;
+}
 
-  let x: NDArray<Float32Array> | undefined;
+async function readGroundTruth(
+  root: Root,
+  n: number,
+  xShape: number[],
+): Promise<NDArray<Float32Array> | undefined> {
   const xRaw = await readNode(root, "x");
-  if (xRaw) {
-    x = finiteFloat32(xRaw, "x");
-    if (
-      x.shape[0] !== n || x.shape.length !== xShape.length + 1 || xShape.some((v, i) => x!.shape[i + 1] !== v)
-    ) {
-      throw new Error(`array "x" has shape [${x.shape}], expected [${n}, ${xShape}]`);
-    }
+  if (!xRaw) return undefined;
+  const x = finiteFloat32(xRaw, "x");
+  if (
+    x.shape[0] !== n || x.shape.length !== xShape.length + 1 || xShape.some((v, i) => x.shape[i + 1] !== v)
+  ) {
+    throw new Error(`array "x" has shape [${x.shape}], expected [${n}, ${xShape}]`);
   }
-  family.validateParams(params, n);
-  return { kind, xShape, family, params, y, sigmaY, x, zarrFormat };
+  return x;
 }

@@ -11,7 +11,7 @@
  */
 
 /** 32-bit FNV-1a hash of a string, used to turn labels into seed words. */
-export function hashString(s: string): number {
+function hashString(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

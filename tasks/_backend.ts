@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type BackendChoice, type BackendInfo, initBackend } from "../lib/tensor/backend.ts";
+import { type BackendChoice, type BackendInfo, initBackend } from "../lib/tensor/mod.ts";
 import type { StageContext } from "../lib/engine/task.ts";
 
 /** Initialise the spec's backend for this stage and record which one runs it. */

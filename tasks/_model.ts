@@ -1,21 +1,25 @@
 /**
- * How a trained prior lives in the store (written by `fit-prior`, and by `fit-conditional` for
- * DiffEM's conditional model):
+ * What a prior is, said by the stage that made it, and how any prior is read back.
+ *
+ * A stage that publishes a prior describes it in its entry's metadata (`meta.model`, a
+ * {@link ModelDescriptor}): `gaussian` (arrays `mean`, `cov`: `fit-gaussian`), `network` (an unconditional
+ * denoiser: `fit-prior`) or `conditional` (a conditional denoiser q(x | y, A) with its condition encoding:
+ * `fit-conditional`), with its event shape. Consumers read that, never the producing task's name, so a
+ * plugin task that publishes the same layout and description is a prior too.
+ *
+ * A trained network lives in the store as
  *
  * ```
  * arrays/weights/<param name>   the network's weights (EMA weights when trained with an EMA)
- * json/model.json               { config, sigma_min, sigma_max, ema }: rebuilds the denoiser;
+ * json/model.json               { config, sigma_min, sigma_max, sigma_data, ema }: rebuilds the denoiser;
  *                               a conditional model adds { conditional: true, condition }
  * ```
  *
- * and how a prior of any kind (Gaussian from `fit-gaussian`, network from `fit-prior`,
- * conditional network from `fit-conditional`) is read back as a {@link PriorModel}.
- *
  * @module
  */
-import type { ConditionEncoding } from "../lib/diffem/condition.ts";
-import type { PriorModel } from "../lib/sampling/prior.ts";
-import type { InputEntry } from "../lib/engine/task.ts";
+import type { ConditionEncoding } from "../lib/diffem/mod.ts";
+import type { PriorModel } from "../lib/sampling/mod.ts";
+import type { InputEntry, StageContext } from "../lib/engine/task.ts";
 import type { NDArray } from "../lib/array.ts";
 
 /** What `model.json` holds. */
@@ -24,6 +28,8 @@ export interface ModelInfo {
   config: Record<string, unknown>;
   sigma_min: number;
   sigma_max: number;
+  /** σ_data of the EDM preconditioning it was trained with (absent: 1). */
+  sigma_data?: number;
   ema: boolean;
   /** A conditional model d_θ(x_t, σ, c) (fit-conditional); absent for an unconditional prior. */
   conditional?: true;
@@ -31,8 +37,40 @@ export interface ModelInfo {
   condition?: ConditionEncoding;
 }
 
+/** What kind of prior a stage published: its entry's `meta.model`. */
+export interface ModelDescriptor {
+  kind: PriorModel["kind"];
+  /** Shape of one x. */
+  event_shape: number[];
+}
+
 /**
- * A trained network read from a fit-prior or fit-conditional entry.
+ * Say, in the stage's metadata, what prior it publishes.
+ *
+ * @example
+ * ```ts
+ * describeModel(ctx, { kind: "gaussian", event_shape: [5] });
+ * ```
+ */
+export function describeModel(ctx: StageContext, model: ModelDescriptor): void {
+  ctx.meta({ model });
+}
+
+/**
+ * The prior a stage published, or null when it published none.
+ *
+ * @example
+ * ```ts
+ * if (modelOf(ctx.input("prior"))?.kind === "conditional") console.log("DiffEM");
+ * ```
+ */
+export function modelOf(entry: InputEntry): ModelDescriptor | null {
+  const model = entry.meta.model as ModelDescriptor | undefined;
+  return model && typeof model.kind === "string" ? model : null;
+}
+
+/**
+ * A trained network read from a stage that published one (`network` or `conditional`).
  *
  * @example
  * ```ts
@@ -58,12 +96,12 @@ export interface StoredPrior {
   sigmaMax: number;
   /** The prior mean, when known (Gaussian): samplers start from it. */
   mean?: NDArray;
-  /** The prior covariance, when known (Gaussian): the `cov_x` heuristic needs one. */
+  /** The prior covariance, when known (Gaussian): the `cov_x` heuristic's default Σ_x. */
   cov?: NDArray;
 }
 
 /**
- * Read the prior a stage provides: a fit-gaussian, fit-prior or fit-conditional entry.
+ * Read the prior a stage published (see {@link modelOf}); a Gaussian takes the schedule given.
  *
  * @example
  * ```ts
@@ -75,7 +113,8 @@ export async function readPrior(
   entry: InputEntry,
   schedule: { sigma_min: number; sigma_max: number },
 ): Promise<StoredPrior> {
-  if (entry.task === "fit-gaussian") {
+  const kind = modelOf(entry)?.kind;
+  if (kind === "gaussian") {
     const mean = await entry.array("mean"), cov = await entry.array("cov");
     return {
       model: { kind: "gaussian", mean, cov },
@@ -85,26 +124,22 @@ export async function readPrior(
       cov,
     };
   }
-  if (entry.task === "fit-prior") {
+  if (kind === "network" || kind === "conditional") {
     const { info, weights } = await loadModel(entry);
-    return {
-      model: { kind: "network", config: info.config, weights },
-      sigmaMin: info.sigma_min,
-      sigmaMax: info.sigma_max,
-    };
-  }
-  if (entry.task === "fit-conditional") {
-    const { info, weights } = await loadModel(entry);
+    const network = { config: info.config, weights, sigmaData: info.sigma_data ?? 1 };
+    if (kind === "network") {
+      return { model: { kind, ...network }, sigmaMin: info.sigma_min, sigmaMax: info.sigma_max };
+    }
     if (!info.conditional || !info.condition) {
       throw new Error(`stage ${entry.stageId}: its model.json does not describe a conditional model`);
     }
     return {
-      model: { kind: "conditional", config: info.config, weights, condition: info.condition },
+      model: { kind, ...network, condition: info.condition },
       sigmaMin: info.sigma_min,
       sigmaMax: info.sigma_max,
     };
   }
   throw new Error(
-    `stage ${entry.stageId} (task ${entry.task}) is not a prior: wire a fit-gaussian, fit-prior or fit-conditional stage`,
+    `stage ${entry.stageId} (task ${entry.task}) published no prior (its metadata has no model): wire a stage that fits one (fit-gaussian, fit-prior, fit-conditional)`,
   );
 }

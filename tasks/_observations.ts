@@ -10,7 +10,7 @@
  * @module
  */
 import { type OperatorFamily, operatorFamily, type OperatorParams } from "../lib/operators/mod.ts";
-import type { LinearGaussianObservations } from "../lib/gaussian/posterior.ts";
+import type { LinearGaussianObservations } from "../lib/gaussian/mod.ts";
 import type { InputEntry, StageContext } from "../lib/engine/task.ts";
 import type { NDArray } from "../lib/array.ts";
 

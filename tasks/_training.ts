@@ -7,12 +7,12 @@
  * @module
  */
 import { z } from "zod";
-import { trainDenoiser, type TrainingState } from "../lib/training/train.ts";
-import { veSchedule } from "../lib/diffusion/schedule.ts";
+import { trainDenoiser, trainingCheckpoint, type TrainingState, trainingStateFrom } from "../lib/training/mod.ts";
+import { veSchedule } from "../lib/diffusion/mod.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/mod.ts";
 import type { StageContext } from "../lib/engine/task.ts";
 import type { NDArray } from "../lib/array.ts";
-import { loadModel, type ModelInfo } from "./_model.ts";
+import { describeModel, loadModel, type ModelDescriptor, modelOf, type ModelInfo } from "./_model.ts";
 
 /**
  * Parameters of a training task (the fields of a zod object; spread them into a task's schema).
@@ -33,6 +33,8 @@ export const denoiserTrainingParams = {
   embedding: z.number().int().positive().default(64),
   sigma_min: z.number().positive().default(1e-3),
   sigma_max: z.number().positive().default(10),
+  /** σ_data of the EDM preconditioning and of the loss weight (the data's scale; recorded with the model). */
+  sigma_data: z.number().positive().default(1),
   checkpoint_every: z.number().int().positive().default(500),
   /**
    * Train only on samples inside [−box, box]^D (as the paper does): a few diverged posterior
@@ -124,17 +126,21 @@ export async function readTrainingSamples(
 }
 
 /**
- * Load the weights of input `init` into `net` when it is a stage of task `task` (the previous lap),
- * and say whether it did; anything else (absent, a Gaussian start) leaves `net` as initialised.
+ * Load the weights of input `init` into `net` when it published a model of the same `kind` (the previous
+ * lap), and say whether it did; anything else (absent, a Gaussian start) leaves `net` as initialised.
  *
  * @example
  * ```ts
- * const warm = await warmStart(ctx, net, "fit-prior");
+ * const warm = await warmStart(ctx, net, "network");
  * ```
  */
-export async function warmStart(ctx: StageContext, net: NoiseConditionedNet, task: string): Promise<boolean> {
+export async function warmStart(
+  ctx: StageContext,
+  net: NoiseConditionedNet,
+  kind: ModelDescriptor["kind"],
+): Promise<boolean> {
   const init = ctx.optionalInput("init");
-  if (init?.task !== task) return false;
+  if (!init || modelOf(init)?.kind !== kind) return false;
   const model = await loadModel(init);
   if (JSON.stringify(model.info.config) !== JSON.stringify(net.config)) {
     throw new Error(
@@ -145,18 +151,6 @@ export async function warmStart(ctx: StageContext, net: NoiseConditionedNet, tas
   }
   importParams(net, model.weights);
   return true;
-}
-
-function prefixed(prefix: string, arrays: Record<string, NDArray>): Record<string, NDArray> {
-  return Object.fromEntries(Object.entries(arrays).map(([k, v]) => [`${prefix}/${k}`, v]));
-}
-
-function unprefixed(prefix: string, arrays: Record<string, NDArray>): Record<string, NDArray> {
-  return Object.fromEntries(
-    Object.entries(arrays).filter(([k]) => k.startsWith(prefix + "/")).map((
-      [k, v],
-    ) => [k.slice(prefix.length + 1), v]),
-  );
 }
 
 /**
@@ -183,12 +177,7 @@ export async function trainWithCheckpoints(
   // run publishes the whole curve, not just the part after the last interruption.
   const logged: [number, number][] = [];
   if (saved) {
-    resume = {
-      step: saved.state.step as number,
-      params: unprefixed("params", saved.arrays),
-      optimizer: unprefixed("optimizer", saved.arrays),
-      ema: p.ema_decay !== undefined ? unprefixed("ema", saved.arrays) : undefined,
-    };
+    resume = trainingStateFrom(saved.state.step as number, saved.arrays, p.ema_decay !== undefined);
     logged.push(...saved.state.losses as [number, number][]);
   }
   ctx.progress.start(p.steps, "step", resume?.step ?? 0, "train");
@@ -198,6 +187,7 @@ export async function trainWithCheckpoints(
     data,
     conditions,
     schedule: veSchedule(p.sigma_min, p.sigma_max),
+    sigmaData: p.sigma_data,
     steps: p.steps,
     batchSize: p.batch_size,
     lr: p.lr,
@@ -216,23 +206,21 @@ export async function trainWithCheckpoints(
     checkpointEvery: p.checkpoint_every,
     onCheckpoint: async (state) => {
       if (state.step >= p.steps) return; // the final state is the output, not a checkpoint
-      await ctx.checkpoints.save("train", { step: state.step, losses: [...logged] }, {
-        ...prefixed("params", state.params),
-        ...prefixed("optimizer", state.optimizer),
-        ...(state.ema ? prefixed("ema", state.ema) : {}),
-      });
+      await ctx.checkpoints.save("train", { step: state.step, losses: [...logged] }, trainingCheckpoint(state));
     },
   });
   return { weights: result.state.ema ?? await exportParams(net), losses: logged };
 }
 
 /**
- * Publish a trained model: `weights/<name>`, `json/model.json` (`info`), `json/losses.json`; returns the
- * mean loss over the last tenth of the logged steps (the `loss` metric).
+ * Publish a trained model: `weights/<name>`, `json/model.json` (`info`), `json/losses.json`, and its
+ * description in the stage's metadata (see `describeModel`); returns the mean loss over the last tenth of
+ * the logged steps (the `loss` metric).
  *
  * @example
  * ```ts
- * const loss = await writeTrainedModel(ctx, weights, { config: net.config, sigma_min, sigma_max, ema }, losses);
+ * const loss = await writeTrainedModel(ctx, weights, { config: net.config, sigma_min, sigma_max, ema }, losses,
+ *   net.eventShape);
  * ```
  */
 export async function writeTrainedModel(
@@ -240,7 +228,9 @@ export async function writeTrainedModel(
   weights: Record<string, NDArray>,
   info: ModelInfo,
   losses: [number, number][],
+  eventShape: readonly number[],
 ): Promise<number> {
+  describeModel(ctx, { kind: info.conditional ? "conditional" : "network", event_shape: [...eventShape] });
   for (const [name, a] of Object.entries(weights)) await ctx.writeArray(`weights/${name}`, a);
   await ctx.writeJson("model", info);
   await ctx.writeJson("losses", losses);

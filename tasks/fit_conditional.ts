@@ -19,12 +19,11 @@
  */
 import { z } from "zod";
 import { buildNet } from "../lib/nn/mod.ts";
-import { conditionEncoding, recorrupt, type RecorruptedSet } from "../lib/diffem/condition.ts";
+import { conditionEncoding, recorrupt, recorruptionStats } from "../lib/diffem/mod.ts";
 import type { StageContext, TaskDef } from "../lib/engine/task.ts";
 import { deriveSeed } from "../lib/random.ts";
-import type { OperatorParams } from "../lib/operators/mod.ts";
 import { useBackend } from "./_backend.ts";
-import { type Observations, readObservations } from "./_observations.ts";
+import { readObservations } from "./_observations.ts";
 import {
   denoiserTrainingParams,
   readTrainingSamples,
@@ -52,47 +51,6 @@ type Params = z.output<typeof params>;
  */
 export function recorruptionSeed(stageSeed: number): number {
   return deriveSeed(stageSeed, "fit-conditional", "recorrupt");
-}
-
-/**
- * How the re-corrupted set relates to the observations: the fraction of rows whose operator parameters
- * differ from those observed for the same row (`rows[i]` is row i's observation, or null when unknown),
- * and the RMS of y' − A' x over the observed entries, divided by σ_y.
- *
- * @example
- * ```ts
- * const { freshFraction, residualOverSigma } = recorruptionStats(obs, set, kept.rows);
- * ```
- */
-export function recorruptionStats(
-  obs: Pick<Observations, "family" | "params" | "sigmaY">,
-  set: RecorruptedSet,
-  rows: Int32Array | null,
-): { freshFraction: number | null; residualOverSigma: number } {
-  const family = obs.family;
-  const ax = family.applyHost(set.x, set.params).data;
-  let sq = 0, count = 0;
-  const mask = family.kind === "mask" ? set.params.mask.data : null;
-  for (let i = 0; i < ax.length; i++) {
-    if (mask && !mask[i]) continue; // unobserved entries of a masked y are 0, with no noise
-    sq += (set.y.data[i] - ax[i]) ** 2;
-    count++;
-  }
-  const residualOverSigma = Math.sqrt(sq / Math.max(1, count)) / obs.sigmaY;
-  if (!rows || family.perObservation.length === 0) return { freshFraction: null, residualOverSigma };
-  const n = set.x.shape[0];
-  let fresh = 0;
-  for (let r = 0; r < n; r++) {
-    const source = rows[r % rows.length];
-    const mine: OperatorParams = family.sliceParams(set.params, r, r + 1);
-    const observed: OperatorParams = family.sliceParams(obs.params, source, source + 1);
-    const same = family.perObservation.every((name) => {
-      const a = mine[name].data, b = observed[name].data;
-      return a.length === b.length && a.every((v, j) => v === b[j]);
-    });
-    if (!same) fresh++;
-  }
-  return { freshFraction: fresh / n, residualOverSigma };
 }
 
 async function train(ctx: StageContext<Params>): Promise<void> {
@@ -126,16 +84,17 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   };
   const net = buildNet(config, ctx.seed);
   try {
-    const warm = await warmStart(ctx, net, "fit-conditional");
+    const warm = await warmStart(ctx, net, "conditional");
     const { weights, losses } = await trainWithCheckpoints(ctx, net, set.x.data, set.conditions.data);
     const loss = await writeTrainedModel(ctx, weights, {
       config: net.config,
       sigma_min: p.sigma_min,
       sigma_max: p.sigma_max,
+      sigma_data: p.sigma_data,
       ema: p.ema_decay !== undefined,
       conditional: true,
       condition: encoding,
-    }, losses);
+    }, losses, net.eventShape);
     ctx.metrics({
       loss,
       warm_start: warm,
@@ -161,7 +120,7 @@ async function train(ctx: StageContext<Params>): Promise<void> {
  */
 export const fitConditionalTask: TaskDef<typeof params> = {
   name: "fit-conditional",
-  version: 1,
+  version: 2,
   description:
     "DiffEM's M-step: re-corrupt samples with fresh operators and noise, train a conditional denoiser q(x | y, A)",
   params,

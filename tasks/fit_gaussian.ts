@@ -11,9 +11,10 @@ import {
   priorFromArrays,
   priorToArrays,
   standardGaussianPrior,
-} from "../lib/gaussian/posterior.ts";
+} from "../lib/gaussian/mod.ts";
 import type { TaskDef } from "../lib/engine/task.ts";
 import { readObservations } from "./_observations.ts";
+import { describeModel } from "./_model.ts";
 
 const params = z.object({
   iterations: z.number().int().positive().default(16),
@@ -24,7 +25,7 @@ const params = z.object({
 /** The fit-gaussian task. */
 export const fitGaussianTask: TaskDef<typeof params> = {
   name: "fit-gaussian",
-  version: 1,
+  version: 2,
   description: "Gaussian prior fitted by EM on the observations (the EM loop's start)",
   params,
   inputs: { obs: { description: "observations (corrupt, or dataset with source zarr)" } },
@@ -68,6 +69,7 @@ export const fitGaussianTask: TaskDef<typeof params> = {
     await ctx.writeArray("mean", arrays.mean);
     await ctx.writeArray("cov", arrays.cov);
     await ctx.writeJson("history", history);
+    describeModel(ctx, { kind: "gaussian", event_shape: [...obs.family.xShape] });
     const last = history.at(-1)!;
     ctx.metrics({
       log_evidence: last.log_evidence,

@@ -32,14 +32,15 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   const config = { kind: "mlp", features, hidden: p.hidden, embeddingFeatures: p.embedding };
   const net = buildNet(config, ctx.seed);
   try {
-    const warm = await warmStart(ctx, net, "fit-prior");
+    const warm = await warmStart(ctx, net, "network");
     const { weights, losses } = await trainWithCheckpoints(ctx, net, data);
     const loss = await writeTrainedModel(ctx, weights, {
       config: net.config,
       sigma_min: p.sigma_min,
       sigma_max: p.sigma_max,
+      sigma_data: p.sigma_data,
       ema: p.ema_decay !== undefined,
-    }, losses);
+    }, losses, net.eventShape);
     ctx.metrics({ loss, warm_start: warm, steps: p.steps, kept_fraction: data.length / features / total });
   } finally {
     net.dispose();
@@ -49,7 +50,7 @@ async function train(ctx: StageContext<Params>): Promise<void> {
 /** The fit-prior task. */
 export const fitPriorTask: TaskDef<typeof params> = {
   name: "fit-prior",
-  version: 1,
+  version: 2,
   description: "train a diffusion prior (MLP, EDM preconditioning) by denoising score matching on samples",
   params,
   inputs: {

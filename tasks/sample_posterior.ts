@@ -4,14 +4,17 @@
  * interrupted E-step resumes where it stopped. Row i always draws from its own random stream, so
  * results do not depend on the shard size or the number of Workers.
  *
- * The prior comes from the `prior` input:
- * - `fit-gaussian`: exact closed-form posterior samples for projection and mask operators
- *   (`method: exact`), or MMPS with the exact Gaussian denoiser (`method: mmps`, any operator);
- * - `fit-prior`: MMPS with the trained denoiser (DESIGN §3), CG per observation; the covariance
- *   heuristics `zero | cov_t | cov_x` run on the same code path as baselines;
- * - `fit-conditional` (DiffEM, DESIGN §4): the conditional model q(x | y_i, A_i) sampled directly by the
- *   plain sampler with its condition c_i = encode(y_i, A_i) bound per row (`method: conditional`, the
- *   default for it): no MMPS, no CG; the MMPS parameters are ignored.
+ * What is sampled depends on the prior the `prior` input published (its metadata says which kind):
+ * - `gaussian` (`fit-gaussian`): exact closed-form posterior samples for every operator with dense rows
+ *   (projection, mask, blur: `method: exact`), or MMPS with the exact Gaussian denoiser (`method: mmps`);
+ * - `network` (`fit-prior`): MMPS with the trained denoiser (docs/design.md §3), one linear solve per
+ *   observation; the covariance heuristics `zero | cov_t | cov_x` run on the same code path as baselines;
+ * - `conditional` (`fit-conditional`, DiffEM, docs/design.md §4): the conditional model q(x | y_i, A_i)
+ *   sampled directly by the plain sampler with its condition c_i = encode(y_i, A_i) bound per row
+ *   (`method: conditional`, the default for it): no MMPS, no solve; the MMPS parameters are ignored.
+ *
+ * `cov_x` takes Σ_x from the optional `gaussian` input (a Gaussian fit, with any prior: the DiEM paper's
+ * manifold E-step uses the Gaussian start's covariance with a trained network), else from a Gaussian prior.
  *
  * With `unconditional: true` the observations are ignored and the prior itself is sampled (`count`
  * samples, default as many as observations), to evaluate the prior alone.
@@ -19,19 +22,22 @@
  * @module
  */
 import { z } from "zod";
-import { priorFromArrays, sampleGaussianPosterior } from "../lib/gaussian/posterior.ts";
-import { covarianceKinds } from "../lib/guidance/mmps.ts";
-import type { PosteriorShardInput, PosteriorShardOutput } from "../lib/sampling/posterior_shard.ts";
+import { priorFromArrays, sampleGaussianPosterior } from "../lib/gaussian/mod.ts";
+import { covarianceKinds } from "../lib/guidance/mod.ts";
+import { type PosteriorShardInput, type PosteriorShardOutput, workerJobs } from "../lib/sampling/mod.ts";
 import { sampleMoments } from "../lib/metrics/mod.ts";
-import type { StageContext, TaskDef } from "../lib/engine/task.ts";
-import type { NDArray } from "../lib/array.ts";
-import { WorkerPool } from "../lib/tensor/pool.ts";
+import type { InputEntry, StageContext, TaskDef } from "../lib/engine/task.ts";
+import { type NDArray, numel, sliceRows } from "../lib/array.ts";
+import { WorkerPool } from "../lib/tensor/mod.ts";
 import { useBackend } from "./_backend.ts";
-import { readPrior } from "./_model.ts";
+import { modelOf, readPrior, type StoredPrior } from "./_model.ts";
 import { type Observations, readObservations } from "./_observations.ts";
 
+/** A parameter that was renamed: naming it is a spec error that says the new name. */
+const renamed = (to: string) => z.never({ error: `renamed: use ${to}` }).optional();
+
 const params = z.object({
-  /** exact: closed form (Gaussian prior, projection or mask); mmps: diffusion sampling with MMPS; conditional: a fit-conditional model sampled as is; auto: exact when possible, conditional for a conditional model, else mmps. */
+  /** exact: closed form (Gaussian prior, an operator with dense rows); mmps: diffusion sampling with MMPS; conditional: a conditional model sampled as is; auto: exact when possible, conditional for a conditional model, else mmps. */
   method: z.enum(["auto", "exact", "mmps", "conditional"]).default("auto"),
   sampler: z.enum(["ddpm", "ddim", "pc"]).default("ddpm"),
   /** Sampler steps (the time grid has steps + 1 points). */
@@ -42,8 +48,11 @@ const params = z.object({
   /** Linear solver inside MMPS: cg (exact for a symmetric system) or mr (minimal residual, GMRES(1) restarted: robust to a learned, non-symmetric Jacobian). */
   solver: z.enum(["cg", "mr"]).default("cg"),
   /** Solver iterations per denoiser call (default: the observation size, where CG is exact). */
-  cg_maxiter: z.number().int().positive().optional(),
-  cg_rtol: z.number().positive().default(1e-6),
+  solver_maxiter: z.number().int().positive().optional(),
+  /** Solver relative tolerance per row. */
+  solver_rtol: z.number().positive().default(1e-6),
+  cg_maxiter: renamed("solver_maxiter"),
+  cg_rtol: renamed("solver_rtol"),
   /** Noise schedule for a Gaussian prior sampled with MMPS (a trained prior carries its own). */
   sigma_min: z.number().positive().default(1e-3),
   sigma_max: z.number().positive().default(10),
@@ -64,14 +73,45 @@ const params = z.object({
 
 type Params = z.output<typeof params>;
 
-function rowsOf(a: NDArray, start: number, stop: number): NDArray {
-  const w = a.data.length / a.shape[0];
-  return { shape: [stop - start, ...a.shape.slice(1)], data: a.data.slice(start * w, stop * w) };
+/** How this stage samples: decided from the prior's kind, the operator and the parameters. */
+type Method = "exact" | "mmps" | "conditional";
+
+/** Check the parameters against the prior's kind and choose the method (errors name both). */
+function chooseMethod(p: Params, prior: InputEntry, obs: Observations): Method {
+  const kind = modelOf(prior)?.kind;
+  const conditional = kind === "conditional";
+  if (conditional && p.method !== "auto" && p.method !== "conditional") {
+    throw new Error(
+      `prior ${prior.stageId} is a conditional model: sample it with method auto or conditional, not ${p.method}`,
+    );
+  }
+  if (!conditional && p.method === "conditional") {
+    throw new Error(`method conditional needs a conditional model as prior (${prior.stageId} is ${kind ?? "none"})`);
+  }
+  if (conditional && p.unconditional) {
+    throw new Error(
+      `prior ${prior.stageId} is a conditional model q(x | y, A): it cannot sample without observations`,
+    );
+  }
+  // Exact posteriors need a Gaussian prior and an operator whose rows the posterior can factor.
+  const exactPossible = !p.unconditional && kind === "gaussian" && obs.family.denseRows !== undefined;
+  if (p.method === "exact" && !exactPossible) {
+    throw new Error(
+      `method exact needs a Gaussian prior and observations (prior ${prior.stageId}: ${kind ?? "none"}${
+        p.unconditional ? ", unconditional" : ""
+      })`,
+    );
+  }
+  if (p.method === "exact" || (p.method === "auto" && exactPossible)) return "exact";
+  return conditional ? "conditional" : "mmps";
 }
 
-function exactPossible(obs: Observations): boolean {
-  return obs.family.kind === "projection" || obs.family.kind === "mask";
+/** Shard s covers rows [⌊s n / S⌋, ⌊(s + 1) n / S⌋). */
+function shardRows(n: number, count: number): [number, number][] {
+  return Array.from({ length: count }, (_, s) => [Math.floor((s * n) / count), Math.floor(((s + 1) * n) / count)]);
 }
+
+const slot = (s: number) => `shard-${String(s).padStart(5, "0")}`;
 
 async function sample(ctx: StageContext<Params>): Promise<void> {
   const p = ctx.params;
@@ -82,44 +122,14 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   }
   const n = p.unconditional ? p.count ?? obs.y.shape[0] : obs.y.shape[0];
   const xShape = [...obs.family.xShape];
-  const d = xShape.reduce((a, b) => a * b, 1);
-  const gaussian = priorEntry.task === "fit-gaussian";
-  const conditional = priorEntry.task === "fit-conditional";
-  if (conditional && p.method !== "auto" && p.method !== "conditional") {
-    throw new Error(
-      `prior ${priorEntry.stageId} is a conditional model (fit-conditional): sample it with method auto or conditional, not ${p.method}`,
-    );
-  }
-  if (!conditional && p.method === "conditional") {
-    throw new Error(`method conditional needs a fit-conditional prior (prior: ${priorEntry.task})`);
-  }
-  if (conditional && p.unconditional) {
-    throw new Error(
-      `prior ${priorEntry.stageId} is a conditional model q(x | y, A): it cannot sample without observations`,
-    );
-  }
-  const exact = !p.unconditional && gaussian &&
-    (p.method === "exact" || (p.method === "auto" && exactPossible(obs)));
-  if (p.method === "exact" && !exact) {
-    throw new Error(
-      `method exact needs a fit-gaussian prior and a projection or mask operator (prior: ${priorEntry.task}, operator: ${obs.family.kind}${
-        p.unconditional ? ", unconditional" : ""
-      })`,
-    );
-  }
+  const d = numel(xShape);
+  const method = chooseMethod(p, priorEntry, obs);
   const prior = await readPrior(priorEntry, p);
-  if (p.covariance === "cov_x" && !prior.cov && !conditional) {
-    throw new Error("covariance cov_x needs the prior's covariance: use it with a fit-gaussian prior");
-  }
-  ctx.meta({ method: exact ? "exact" : conditional ? "conditional" : "mmps" });
+  const covX = p.covariance === "cov_x" && method === "mmps" ? await covarianceOfX(ctx, prior) : undefined;
+  ctx.meta({ method });
 
   const out = new Float32Array(n * d);
-  // Shard s covers rows [⌊s n / S⌋, ⌊(s + 1) n / S⌋).
-  const shards: [number, number][] = Array.from(
-    { length: p.shards },
-    (_, s) => [Math.floor((s * n) / p.shards), Math.floor(((s + 1) * n) / p.shards)],
-  );
-  const slot = (s: number) => `shard-${String(s).padStart(5, "0")}`;
+  const shards = shardRows(n, p.shards);
   const saved = new Set(await ctx.checkpoints.list());
   // A job-array element computes its own shard only; a whole run (or the gather job) all of them.
   const scope = ctx.shard !== null ? [ctx.shard] : shards.map((_, s) => s);
@@ -134,106 +144,140 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   }
   const resumed = scope.length - todo.length;
   if (resumed) ctx.log(`${resumed} of ${scope.length} shards already done`);
-  ctx.progress.start(rowsIn(scope), "obs", rowsIn(scope) - rowsIn(todo), exact ? "exact" : p.sampler);
+  ctx.progress.start(rowsIn(scope), "obs", rowsIn(scope) - rowsIn(todo), method === "exact" ? "exact" : p.sampler);
   const finish = async (s: number, x: NDArray<Float32Array>) => {
     out.set(x.data, shards[s][0] * d);
     await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1] }, { x });
   };
 
-  if (exact) {
+  if (method === "exact") {
     const g = priorFromArrays(prior.mean!, prior.cov!);
     for (const s of todo) {
       const [start, stop] = shards[s];
-      const part = {
-        ...obs,
-        y: rowsOf(obs.y, start, stop),
-        params: obs.family.sliceParams(obs.params, start, stop),
-      };
+      const part = { ...obs, y: sliceRows(obs.y, start, stop), params: obs.family.sliceParams(obs.params, start, stop) };
       await finish(s, sampleGaussianPosterior(g, part, ctx.seed, start));
       ctx.progress.tick(stop - start);
     }
   } else {
-    const info = await useBackend(ctx);
-    const workers = Math.min(
-      p.workers ?? (info.backend === "wasm" ? navigator.hardwareConcurrency ?? 1 : 0),
-      todo.length,
-    );
-    const pool = new WorkerPool({ workers, backend: info.backend });
-    const cgStats: PosteriorShardOutput["cg"][] = [];
-    try {
-      const input = (s: number): PosteriorShardInput => {
-        const [start, stop] = shards[s];
-        return {
-          prior: prior.model,
-          sigmaMin: prior.sigmaMin,
-          sigmaMax: prior.sigmaMax,
-          observations: p.unconditional ? null : {
-            kind: obs.info.kind,
-            config: obs.info.config,
-            params: obs.family.sliceParams(obs.params, start, stop),
-            y: rowsOf(obs.y, start, stop),
-            sigmaY: obs.sigmaY,
-          },
-          rows: stop - start,
-          xShape,
-          seed: ctx.seed,
-          firstRow: start,
-          sampler: p.sampler,
-          steps: p.steps,
-          corrections: p.corrections,
-          covariance: p.covariance,
-          priorCov: prior.cov,
-          solver: p.solver,
-          cgMaxiter: p.cg_maxiter,
-          cgRtol: p.cg_rtol,
-          batchSize: p.batch_size,
-          startMean: prior.mean,
-        };
-      };
-      // Waves of one shard per Worker: each finished wave is checkpointed before the next starts.
-      const wave = Math.max(1, workers);
-      for (let i = 0; i < todo.length; i += wave) {
-        const ids = todo.slice(i, i + wave);
-        const outputs = await pool.run<PosteriorShardInput, PosteriorShardOutput>(
-          new URL("../lib/sampling/posterior_shard.ts", import.meta.url),
-          "samplePosteriorShard",
-          ids.map(input),
-          { onProgress: (_shard, v) => ctx.progress.tick((v as { rows: number }).rows) },
-        );
-        for (let j = 0; j < ids.length; j++) {
-          await finish(ids[j], outputs[j].x);
-          cgStats.push(outputs[j].cg);
-        }
-      }
-    } finally {
-      pool.close();
-    }
-    const cg = cgStats.filter((c) => c !== null);
-    if (cg.length) {
-      const maxResidual = Math.max(...cg.map((c) => c!.maxRelResidual));
-      const meanIterations = cg.reduce((a, c) => a + c!.meanIterations, 0) / cg.length;
-      ctx.metrics({ cg_max_rel_residual: maxResidual, cg_mean_iterations: meanIterations });
-      ctx.meta({ cg: cg });
-    }
-    ctx.meta({ workers });
+    const input = (s: number): PosteriorShardInput => shardInput(ctx, prior, obs, shards[s], covX);
+    await sampleInWorkers(ctx, todo, input, finish);
   }
   if (ctx.shard !== null) return;
-  const x = { shape: [n, ...xShape], data: out };
-  await ctx.writeArray("x", x);
+  await ctx.writeArray("x", { shape: [n, ...xShape], data: out });
   const m = sampleMoments({ shape: [n, d], data: out });
   ctx.metrics({ samples: n, shards: shards.length, mean_norm: Math.hypot(...m.mean) });
+}
+
+/** Σ_x for `cov_x`: the `gaussian` input's covariance when wired, else a Gaussian prior's own. */
+async function covarianceOfX(ctx: StageContext<Params>, prior: StoredPrior): Promise<NDArray> {
+  const gaussian = ctx.optionalInput("gaussian");
+  if (gaussian) {
+    if (modelOf(gaussian)?.kind !== "gaussian") {
+      throw new Error(`input gaussian: stage ${gaussian.stageId} published no Gaussian (wire a fit-gaussian stage)`);
+    }
+    return await gaussian.array("cov");
+  }
+  if (prior.cov) return prior.cov;
+  throw new Error(
+    "covariance cov_x needs a covariance of x: wire a Gaussian fit as input gaussian (or use a Gaussian prior)",
+  );
+}
+
+/** What one shard's Worker job needs, as plain data. */
+function shardInput(
+  ctx: StageContext<Params>,
+  prior: StoredPrior,
+  obs: Observations,
+  [start, stop]: [number, number],
+  covX: NDArray | undefined,
+): PosteriorShardInput {
+  const p = ctx.params;
+  const y = sliceRows(obs.y, start, stop);
+  return {
+    prior: prior.model,
+    sigmaMin: prior.sigmaMin,
+    sigmaMax: prior.sigmaMax,
+    observations: p.unconditional ? null : {
+      kind: obs.info.kind,
+      config: obs.info.config,
+      params: obs.family.sliceParams(obs.params, start, stop),
+      // A copy: a view would carry the whole buffer of y to the Worker.
+      y: { shape: y.shape, data: y.data.slice() },
+      sigmaY: obs.sigmaY,
+    },
+    rows: stop - start,
+    xShape: [...obs.family.xShape],
+    seed: ctx.seed,
+    firstRow: start,
+    sampler: p.sampler,
+    steps: p.steps,
+    corrections: p.corrections,
+    covariance: p.covariance,
+    covX,
+    solver: p.solver,
+    solverMaxiter: p.solver_maxiter,
+    solverRtol: p.solver_rtol,
+    batchSize: p.batch_size,
+    startMean: prior.mean,
+  };
+}
+
+/**
+ * Run the shards `todo` in Workers, in waves of one shard per Worker: each finished wave is checkpointed
+ * (by `finish`) before the next starts. Records the solver's statistics and the Worker count.
+ */
+async function sampleInWorkers(
+  ctx: StageContext<Params>,
+  todo: number[],
+  input: (s: number) => PosteriorShardInput,
+  finish: (s: number, x: NDArray<Float32Array>) => Promise<void>,
+): Promise<void> {
+  const info = await useBackend(ctx);
+  const workers = Math.min(
+    ctx.params.workers ?? (info.backend === "wasm" ? navigator.hardwareConcurrency ?? 1 : 0),
+    todo.length,
+  );
+  const pool = new WorkerPool({ workers, backend: info.backend });
+  const stats: PosteriorShardOutput["solver"][] = [];
+  try {
+    const wave = Math.max(1, workers);
+    for (let i = 0; i < todo.length; i += wave) {
+      const ids = todo.slice(i, i + wave);
+      const outputs = await pool.run(workerJobs.samplePosteriorShard, ids.map(input), {
+        onProgress: (_shard, v) => ctx.progress.tick((v as { rows: number }).rows),
+      });
+      for (let j = 0; j < ids.length; j++) {
+        await finish(ids[j], outputs[j].x);
+        stats.push(outputs[j].solver);
+      }
+    }
+  } finally {
+    pool.close();
+  }
+  const solves = stats.filter((c) => c !== null);
+  if (solves.length) {
+    const maxResidual = Math.max(...solves.map((c) => c!.maxRelResidual));
+    const meanIterations = solves.reduce((a, c) => a + c!.meanIterations, 0) / solves.length;
+    ctx.metrics({ solver_max_rel_residual: maxResidual, solver_mean_iterations: meanIterations });
+    ctx.meta({ solver: solves });
+  }
+  ctx.meta({ workers });
 }
 
 /** The sample-posterior task. */
 export const samplePosteriorTask: TaskDef<typeof params> = {
   name: "sample-posterior",
-  version: 2,
+  version: 3,
   description:
     "sample the posterior of every observation (exact Gaussian, MMPS, or a conditional model), sharded and resumable",
   params,
   inputs: {
     obs: { description: "observations (corrupt, or dataset with source zarr)" },
-    prior: { description: "the prior: a fit-gaussian, fit-prior or fit-conditional stage" },
+    prior: { description: "the prior: a stage that published one (fit-gaussian, fit-prior or fit-conditional)" },
+    gaussian: {
+      description: "a Gaussian fit whose covariance is Σ_x of covariance cov_x (default: a Gaussian prior's own)",
+      optional: true,
+    },
   },
   resources: { cpus: 2, memory: "8G", time: "4:00:00" },
   shards: (p) => p.shards,

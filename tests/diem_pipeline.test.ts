@@ -26,7 +26,7 @@ stages:
       sample:
         task: sample-posterior
         inputs: { obs: obs, prior: fit }
-        params: { steps: 24, solver: mr, cg_maxiter: 1, shards: 2 }
+        params: { steps: 24, solver: mr, solver_maxiter: 1, shards: 2 }
       evaluate:
         task: evaluate
         inputs: { samples: sample, truth: data, model: fit }

@@ -17,21 +17,20 @@
  * And the E-step's reproducibility: conditional samples are bit-identical whatever the batch size and the
  * shard count (Workers included), and depend on their row's condition.
  */
-import { initBackend } from "../lib/tensor/backend.ts";
+import { initBackend, runShards, splitRows } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { cholesky, matrix } from "../lib/linalg/mod.ts";
 import { projectionOperator } from "../lib/operators/mod.ts";
 import { exportParams, MLP } from "../lib/nn/mod.ts";
-import { trainDenoiser } from "../lib/training/train.ts";
-import { veSchedule } from "../lib/diffusion/schedule.ts";
-import { conditionEncoding, recorrupt } from "../lib/diffem/condition.ts";
-import { gaussianPosterior } from "../lib/gaussian/posterior.ts";
+import { trainDenoiser } from "../lib/training/mod.ts";
+import { veSchedule } from "../lib/diffusion/mod.ts";
+import { conditionEncoding, recorrupt } from "../lib/diffem/mod.ts";
+import { gaussianPosterior } from "../lib/gaussian/mod.ts";
 import {
   type PosteriorShardInput,
-  type PosteriorShardOutput,
+  workerJobs,
   samplePosteriorShard,
-} from "../lib/sampling/posterior_shard.ts";
-import { runShards, splitRows } from "../lib/tensor/pool.ts";
+} from "../lib/sampling/mod.ts";
 import { sampleMoments } from "../lib/metrics/mod.ts";
 import { assert } from "./assert.ts";
 
@@ -81,8 +80,8 @@ Deno.test("a conditional model trained on Gaussian pairs reproduces the analytic
     const y = { shape: [draws, 1], data: new Float32Array(draws).fill(yv) };
     const matrices = { shape: [draws, 1, d], data: new Float32Array(draws * d) };
     for (let i = 0; i < draws; i++) matrices.data.set(a, i * d);
-    const { x: samples, cg } = await samplePosteriorShard({
-      prior: { kind: "conditional", config, weights, condition: encoding },
+    const { x: samples, solver: cg } = await samplePosteriorShard({
+      prior: { kind: "conditional", config, weights, sigmaData: 1, condition: encoding },
       sigmaMin: 1e-3,
       sigmaMax: 10,
       observations: { kind: "projection", config: { xShape: [d], m: 1 }, params: { matrices }, y, sigmaY },
@@ -139,7 +138,7 @@ Deno.test("conditional samples do not depend on batch size or shard count (Worke
   Rng.fromSeed(9).fillNormal(x);
   const { y, params } = family.corrupt({ shape: [n, d], data: x }, 5, 0.05);
   const input = (start: number, stop: number, batchSize: number): PosteriorShardInput => ({
-    prior: { kind: "conditional", config, weights, condition: encoding },
+    prior: { kind: "conditional", config, weights, sigmaData: 1, condition: encoding },
     sigmaMin: 1e-3,
     sigmaMax: 10,
     observations: {
@@ -159,9 +158,8 @@ Deno.test("conditional samples do not depend on batch size or shard count (Worke
   });
   const whole = (await samplePosteriorShard(input(0, n, n))).x.data;
   const batched = (await samplePosteriorShard(input(0, n, 7))).x.data;
-  const parts = await runShards<PosteriorShardInput, PosteriorShardOutput>(
-    new URL("../lib/sampling/posterior_shard.ts", import.meta.url),
-    "samplePosteriorShard",
+  const parts = await runShards(
+    workerJobs.samplePosteriorShard,
     splitRows(n, 3).map(([a, b]) => input(a, b, 16)),
     { workers: 2 },
   );

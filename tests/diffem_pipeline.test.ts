@@ -60,7 +60,7 @@ Deno.test("a short DiffEM run improves on its Gaussian start", async () => {
     }
     const sample = await show(dir, "diffem[1].sample");
     const meta = sample.meta as Record<string, unknown>;
-    assert(meta.method === "conditional" && !("cg" in meta), `sample meta ${JSON.stringify(meta)}`);
+    assert(meta.method === "conditional" && !("solver" in meta), `sample meta ${JSON.stringify(meta)}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -2,12 +2,17 @@
  * Exact answers: with the exact denoiser of a Gaussian prior N(μ, Σ), every sampler must reproduce μ and Σ.
  * Also: the samplers do not leak tensors, and results do not depend on how rows are sharded.
  */
-import { initBackend, tf } from "../lib/tensor/backend.ts";
+import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { RowStreams } from "../lib/random.ts";
-import { gaussianDenoiser, gaussianPrior } from "../lib/gaussian/denoiser.ts";
-import { initialSample, sampleDDIM, sampleDDPM, samplePC } from "../lib/diffusion/samplers.ts";
-import { sigmaGrid, veSchedule } from "../lib/diffusion/schedule.ts";
+import { gaussianDenoiser, type GaussianPrior } from "../lib/gaussian/mod.ts";
+import { initialSample, sampleDDIM, sampleDDPM, samplePC, sigmaGrid, veSchedule } from "../lib/diffusion/mod.ts";
 import { assert } from "./tensor_assert.ts";
+
+/** N(mu, cov) from plain arrays (cov row-major D×D). */
+function gaussianOf(mu: ArrayLike<number>, cov: ArrayLike<number>): GaussianPrior {
+  return { mean: Float64Array.from(mu), cov: { rows: mu.length, cols: mu.length, data: Float64Array.from(cov) } };
+}
+
 
 const MU = [1, -2, 0.5];
 // Σ = L Lᵀ with eigenvalues spread over about two decades.
@@ -54,7 +59,7 @@ for (const [name, sampler] of [["DDPM", sampleDDPM], ["DDIM", sampleDDIM], ["PC"
   Deno.test(`${name} with the exact Gaussian denoiser reproduces the prior's mean and covariance`, async () => {
     await initBackend("wasm");
     const before = tf.memory().numTensors;
-    const d = gaussianDenoiser(gaussianPrior(MU, SIGMA));
+    const d = gaussianDenoiser(gaussianOf(MU, SIGMA));
     const sigmas = sigmaGrid(veSchedule(1e-3, 10), STEPS);
     const rows = new RowStreams(11, 0, N);
     const x = initialSample(rows, [N, 3], sigmas[0], new Float32Array(MU));
@@ -82,7 +87,7 @@ for (const [name, sampler] of [["DDPM", sampleDDPM], ["DDIM", sampleDDIM], ["PC"
 
 Deno.test("sampling is independent of sharding (row streams)", async () => {
   await initBackend("wasm");
-  const d = gaussianDenoiser(gaussianPrior(MU, SIGMA));
+  const d = gaussianDenoiser(gaussianOf(MU, SIGMA));
   const sigmas = sigmaGrid(veSchedule(), 16);
   const run = async (first: number, count: number) => {
     const rows = new RowStreams(5, first, count);
@@ -102,7 +107,7 @@ Deno.test("sampling is independent of sharding (row streams)", async () => {
 
 Deno.test("1000 sampler steps keep numTensors flat", async () => {
   await initBackend("wasm");
-  const d = gaussianDenoiser(gaussianPrior(MU, SIGMA));
+  const d = gaussianDenoiser(gaussianOf(MU, SIGMA));
   const sigmas = sigmaGrid(veSchedule(), 1000);
   const rows = new RowStreams(3, 0, 64);
   const x = initialSample(rows, [64, 3], sigmas[0]);
@@ -140,7 +145,7 @@ function solve(a: number[], b: number[], n: number): number[] {
 
 Deno.test("gaussianDenoiser equals x − σ²(Σ + σ²I)⁻¹(x − μ) row by row (per-row σ)", async () => {
   await initBackend("wasm");
-  const d = gaussianDenoiser(gaussianPrior(MU, SIGMA));
+  const d = gaussianDenoiser(gaussianOf(MU, SIGMA));
   const xs = [[0.3, -1, 2], [5, 5, -5], [1, -2, 0.5]], sig = [0.01, 1, 30];
   const out = d(tf.tensor2d(xs), tf.tensor1d(sig));
   const got = (await out.data()) as Float32Array;

@@ -2,15 +2,14 @@
  * Reproducibility: the same seed gives the same samples whatever the batch size and the shard count, in this
  * thread or in Workers — for unconditional samples of a network prior and for MMPS posterior samples.
  */
-import { initBackend } from "../lib/tensor/backend.ts";
+import { initBackend, runShards, splitRows } from "../lib/tensor/mod.ts";
 import { exportParams, MLP } from "../lib/nn/mod.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
 import {
   type PosteriorShardInput,
-  type PosteriorShardOutput,
+  workerJobs,
   samplePosteriorShard,
-} from "../lib/sampling/posterior_shard.ts";
-import { runShards, splitRows } from "../lib/tensor/pool.ts";
+} from "../lib/sampling/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert } from "./tensor_assert.ts";
 
@@ -29,6 +28,7 @@ async function check(conditional: boolean) {
       kind: "network",
       config: { kind: "mlp", features: 3, hidden: [32, 32], embeddingFeatures: 64, conditionFeatures: 0 },
       weights,
+      sigmaData: 1,
     },
     sigmaMin: 1e-3,
     sigmaMax: 10,
@@ -52,9 +52,8 @@ async function check(conditional: boolean) {
   });
   const whole = (await samplePosteriorShard(base(0, n, n))).x;
   const batched = (await samplePosteriorShard(base(0, n, 7))).x;
-  const parts = await runShards<PosteriorShardInput, PosteriorShardOutput>(
-    new URL("../lib/sampling/posterior_shard.ts", import.meta.url),
-    "samplePosteriorShard",
+  const parts = await runShards(
+    workerJobs.samplePosteriorShard,
     splitRows(n, 3).map(([a, b]) => base(a, b, 16)),
     { workers: 2 },
   );

@@ -2,12 +2,12 @@
  * U-Net: shapes (even and odd sizes, conditional channels), agreement of forward and gradients between cpu and
  * the patched wasm kernels (1e-4), no tensor leaks, and one EDM training step runs.
  */
-import { initBackend, tf } from "../lib/tensor/backend.ts";
+import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { UNet } from "../lib/nn/mod.ts";
-import { edmDenoiser } from "../lib/diffusion/denoiser.ts";
-import { dsmLoss } from "../lib/diffusion/loss.ts";
+import { dsmLoss, edmDenoiser } from "../lib/diffusion/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
+import { variableGrads } from "../lib/tensor/gradients.ts";
 
 function randn(seed: number, n: number): Float32Array {
   const a = new Float32Array(n);
@@ -57,7 +57,7 @@ async function outputsAndGrads(): Promise<Float32Array[]> {
   const d = edmDenoiser(net);
   const y = d(x, sigma as tf.Tensor1D);
   const vars = Object.values(net.params());
-  const { value, grads } = tf.variableGrads(() => dsmLoss(d, x, sigma as tf.Tensor1D, z), vars);
+  const { value, grads } = variableGrads(() => dsmLoss(d, x, sigma as tf.Tensor1D, z), vars);
   const out = [(await y.data()) as Float32Array, (await value.data()) as Float32Array];
   for (const v of vars) out.push((await grads[v.name].data()) as Float32Array);
   tf.dispose([x, z, sigma, y, value, ...Object.values(grads)]);
@@ -84,7 +84,7 @@ Deno.test("UNet training steps do not leak tensors", async () => {
   const sigma = tf.tensor1d([0.5, 3]) as tf.Tensor1D;
   const step = () =>
     tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => dsmLoss(d, x, sigma, x), vars);
+      const { value, grads } = variableGrads(() => dsmLoss(d, x, sigma, x), vars);
       for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name], 1e-3)));
       return value;
     });

@@ -4,7 +4,7 @@
  * applyHost (1e-12), corrupt's noise std (3 % relative on ≥ 20 000 draws), sharding invariance
  * (bit-exact), registry validation.
  */
-import { initBackend, tf } from "../lib/tensor/backend.ts";
+import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { type NDArray, numel, sliceRows } from "../lib/array.ts";
 import {

@@ -3,10 +3,10 @@
  * a float64 host solve at rtol 1e-6; per-row masking (identity rows take 1 iteration, zero rows
  * 0 and stay 0); `maxiter` is honoured; no tensors leak.
  */
-import { initBackend, tf } from "../lib/tensor/backend.ts";
+import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { matrix, solveSPD } from "../lib/linalg/mod.ts";
-import { batchedCG, batchedMinRes } from "../lib/guidance/solvers.ts";
+import { conjugateGradient as batchedCG, minimalResidual as batchedMinRes } from "../lib/guidance/mod.ts";
 
 await initBackend("cpu");
 

@@ -17,7 +17,7 @@ import {
   priorToArrays,
   sampleGaussianPosterior,
   standardGaussianPrior,
-} from "../lib/gaussian/posterior.ts";
+} from "../lib/gaussian/mod.ts";
 import { denseOperatorMatrix } from "./linalg_fixtures.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {

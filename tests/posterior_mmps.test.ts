@@ -8,13 +8,19 @@
  * mask, and a blur on 4×4 images. "cov_x" must agree too (it equals MMPS for a Gaussian prior);
  * "zero" must equal the DPS form x̂ + σ²/σ_y² Jᵀ Aᵀ (y − A x̂).
  */
-import { initBackend, tf } from "../lib/tensor/backend.ts";
-import { gaussianDenoiser, gaussianPrior } from "../lib/gaussian/denoiser.ts";
+import { initBackend, tf } from "../lib/tensor/mod.ts";
+import { gaussianDenoiser, type GaussianPrior } from "../lib/gaussian/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/mod.ts";
 import { blurOperator, maskOperator, type OperatorFamily, projectionOperator } from "../lib/operators/mod.ts";
 import { denseOperatorMatrix, randomSPD } from "./linalg_fixtures.ts";
-import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "../lib/guidance/mmps.ts";
+import { type CovarianceKind, mmpsDenoiser, solveStatsCollector } from "../lib/guidance/mod.ts";
+
+/** N(mu, cov) from plain arrays (cov row-major D×D). */
+function gaussianOf(mu: ArrayLike<number>, cov: ArrayLike<number>): GaussianPrior {
+  return { mean: Float64Array.from(mu), cov: { rows: mu.length, cols: mu.length, data: Float64Array.from(cov) } };
+}
+
 
 await initBackend("cpu");
 
@@ -72,16 +78,16 @@ for (const { name, family } of setups) {
       const x = new Float32Array(bsz * d);
       rng.fillNormal(x);
       const { y, params } = family.corrupt({ shape: [bsz, ...family.xShape], data: x }, 2, sigmaY);
-      const den = gaussianDenoiser(gaussianPrior(mu, sigmaX.data));
+      const den = gaussianDenoiser(gaussianOf(mu, sigmaX.data));
       const op = family.bind(params);
       const yt = tf.tensor(y.data, y.shape);
-      const cg = cgStatsCollector();
+      const cg = solveStatsCollector();
       const post = mmpsDenoiser(den, op, yt, sigmaY, {
         covariance: kind,
-        priorCov: sigmaX,
-        cgMaxiter: 100,
-        cgRtol: 1e-7,
-        onCG: cg.onCG,
+        covX: sigmaX,
+        maxiter: 100,
+        rtol: 1e-7,
+        onSolve: cg.onSolve,
       });
       const ylen = family.yShape.reduce((a, b) => a * b, 1);
       const before = tf.memory().numTensors;
@@ -133,7 +139,7 @@ Deno.test("posterior_mmps: 'zero' is the DPS form; 'cov_t' runs; rows may have d
   const x = new Float32Array(bsz * d);
   rng.fillNormal(x);
   const { y, params } = family.corrupt({ shape: [bsz, d], data: x }, 4, sigmaY);
-  const den = gaussianDenoiser(gaussianPrior(mu, sigmaX.data));
+  const den = gaussianDenoiser(gaussianOf(mu, sigmaX.data));
   const op = family.bind(params);
   const yt = tf.tensor(y.data, y.shape);
   const xt = tf.tensor(x, [bsz, d]);
@@ -159,7 +165,7 @@ Deno.test("posterior_mmps: 'zero' is the DPS form; 'cov_t' runs; rows may have d
       );
     }
   }
-  const covT = mmpsDenoiser(den, op, yt, sigmaY, { covariance: "cov_t", cgMaxiter: 10 })(xt, sig).dataSync();
+  const covT = mmpsDenoiser(den, op, yt, sigmaY, { covariance: "cov_t", maxiter: 10 })(xt, sig).dataSync();
   assert(covT.every(Number.isFinite), "cov_t finite");
   let differs = 0;
   for (let i = 0; i < covT.length; i++) differs = Math.max(differs, Math.abs(covT[i] - zero[i]));
@@ -168,9 +174,9 @@ Deno.test("posterior_mmps: 'zero' is the DPS form; 'cov_t' runs; rows may have d
   try {
     mmpsDenoiser(den, op, yt, sigmaY, { covariance: "cov_x" });
   } catch (e) {
-    threw = /priorCov/.test((e as Error).message);
+    threw = /covX/.test((e as Error).message);
   }
-  assert(threw, "cov_x without priorCov must throw");
+  assert(threw, "cov_x without covX must throw");
   den.dispose();
   op.dispose();
   tf.dispose([yt, xt, sig]);

@@ -11,11 +11,11 @@
  * (Monte-Carlo ≈ 0.015; the discretised sampler shrinks covariances by ≈ 2 % at this step count).
  * The heuristics fail it: `cov_t` misses the mean by 0.07, `zero` diverges.
  */
-import { initBackend } from "../lib/tensor/backend.ts";
+import { initBackend } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { projectionOperator } from "../lib/operators/mod.ts";
-import { gaussianPosterior } from "../lib/gaussian/posterior.ts";
-import { samplePosteriorShard } from "../lib/sampling/posterior_shard.ts";
+import { gaussianPosterior } from "../lib/gaussian/mod.ts";
+import { samplePosteriorShard } from "../lib/sampling/mod.ts";
 import { sampleMoments } from "../lib/metrics/mod.ts";
 import { assert } from "./assert.ts";
 import { randomSPD } from "./linalg_fixtures.ts";

@@ -2,8 +2,9 @@
  * Backend selection: auto avoids software GPU adapters, calls are idempotent, host transfers round-trip, and
  * TF.js gradients are registered (tfjs-core alone registers none).
  */
-import { backendInfo, fromHost, initBackend, probeGpuAdapter, tf, toHost } from "../lib/tensor/backend.ts";
+import { backendInfo, fromHost, initBackend, probeGpuAdapter, tf, toHost } from "../lib/tensor/mod.ts";
 import { assert } from "./tensor_assert.ts";
+import { grad } from "../lib/tensor/gradients.ts";
 
 Deno.test("auto picks webgpu only on a hardware adapter, else wasm", async () => {
   const probe = await probeGpuAdapter();
@@ -25,7 +26,7 @@ Deno.test("wasm and cpu initialise; toHost/fromHost round-trip; gradients exist"
     const t = fromHost({ shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) });
     const h = await toHost(t);
     assert(h.shape.join() === "2,2" && h.data.join() === "1,2,3,4", JSON.stringify(h));
-    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.square(x)))(t);
+    const g = grad((x: tf.Tensor) => tf.sum(tf.square(x)))(t);
     assert((await g.data()).join() === "2,4,6,8", "gradient of sum(x²)");
     tf.dispose([t, g]);
   }

@@ -1,9 +1,10 @@
 /**
  * The patched wasm kernels (lib/tensor/wasm_kernels.ts) agree with the pure-JS cpu backend to 1e-4 relative.
  */
-import { initBackend, tf } from "../lib/tensor/backend.ts";
+import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
+import { grads as gradientsOf } from "../lib/tensor/gradients.ts";
 
 const TOL = 1e-4;
 
@@ -65,7 +66,7 @@ Deno.test("wasm Conv2DBackpropFilter / Conv2DBackpropInput match cpu", async () 
     const [cpu, wasm] = await onBoth(() => {
       const f = (xx: tf.Tensor, ww: tf.Tensor) =>
         tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, s, pad), tf.tensor(g, outShape)));
-      const grads = tf.grads(f)([tf.tensor(x, [B, H, W, Ci]), tf.tensor(w, [k, k, Ci, Co])]);
+      const grads = gradientsOf(f)([tf.tensor(x, [B, H, W, Ci]), tf.tensor(w, [k, k, Ci, Co])]);
       return grads;
     });
     assertClose(wasm[0], cpu[0], TOL, `dx k=${k} s=${s} ${pad}`);
@@ -80,7 +81,7 @@ Deno.test("patched wasm kernels do not leak tensors", async () => {
   const a = tf.randomNormal([16, 8]);
   const step = () =>
     tf.tidy(() => {
-      const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+      const [gx, gw] = gradientsOf((xx: tf.Tensor, ww: tf.Tensor) =>
         tf.sum(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, "same"))
       )([x, w]);
       const m = tf.matMul(a, a, true, false);

@@ -1,23 +1,18 @@
 /**
  * The Worker pool: results in order, progress, buffer transfer, errors with stacks, both cores used.
  */
-import { runShards, ShardError, splitRows, WorkerPool } from "../lib/tensor/pool.ts";
+import { runShards, ShardError, splitRows, WorkerPool } from "../lib/tensor/mod.ts";
 import { assert } from "./tensor_assert.ts";
 
-const SHARDS = new URL("./tensor_pool_shards.ts", import.meta.url);
+import { workerJobs } from "./tensor_pool_shards.ts";
 
 Deno.test("runShards returns results in order, reports progress, runs wasm in Workers", async () => {
   const inputs = [1, 2, 3, 4, 5].map((k) => new Float32Array(100).fill(k));
   const progress: number[] = [];
-  const out = await runShards<Float32Array, { value: number; backend: string }>(
-    SHARDS,
-    "sumSquares",
-    inputs,
-    {
-      workers: 2,
-      onProgress: (shard) => progress.push(shard),
-    },
-  );
+  const out = await runShards(workerJobs.sumSquares, inputs, {
+    workers: 2,
+    onProgress: (shard) => progress.push(shard),
+  });
   assert(out.map((o) => o.value).join() === "100,400,900,1600,2500", `values ${out.map((o) => o.value)}`);
   assert(out.every((o) => o.backend === "wasm"), "backend");
   assert(progress.sort().join() === "0,1,2,3,4", `progress ${progress}`);
@@ -25,8 +20,8 @@ Deno.test("runShards returns results in order, reports progress, runs wasm in Wo
 
 Deno.test("results are transferred; workers: 0 runs in this thread with the same results", async () => {
   const x = new Float32Array([1, 2, 3]);
-  const [a] = await runShards<Float32Array, Float32Array>(SHARDS, "double", [x], { workers: 1 });
-  const [b] = await runShards<Float32Array, Float32Array>(SHARDS, "double", [x], { workers: 0 });
+  const [a] = await runShards(workerJobs.double, [x], { workers: 1 });
+  const [b] = await runShards(workerJobs.double, [x], { workers: 0 });
   assert(a instanceof Float32Array && a.join() === "2,4,6" && b.join() === "2,4,6", `got ${a} / ${b}`);
   assert(x.length === 3, "input must not be detached without transferInputs");
 });
@@ -34,7 +29,7 @@ Deno.test("results are transferred; workers: 0 runs in this thread with the same
 Deno.test("a failing shard rejects with the worker's message and stack", async () => {
   let err: unknown = null;
   try {
-    await runShards(SHARDS, "fails", [1, 2], { workers: 2 });
+    await runShards(workerJobs.fails, [1, 2], { workers: 2 });
   } catch (e) {
     err = e;
   }
@@ -46,7 +41,8 @@ Deno.test("a failing shard rejects with the worker's message and stack", async (
   );
   let missing: unknown = null;
   try {
-    await runShards(SHARDS, "noSuchFunction", [1], { workers: 1 });
+    // A handle to a job the module does not declare (a stale handle, a typo made by hand).
+    await runShards({ ...workerJobs.double, name: "noSuchFunction" }, [new Float32Array(1)], { workers: 1 });
   } catch (e) {
     missing = e;
   }
@@ -65,9 +61,9 @@ Deno.test("two Workers run two shards at the same time", async () => {
   }
   const time = async (workers: number) => {
     const pool = new WorkerPool({ workers });
-    await pool.run(SHARDS, "matmulWork", [1, 1]); // warm-up: start Workers, compile wasm
+    await pool.run(workerJobs.matmulWork, [1, 1]); // warm-up: start Workers, compile wasm
     const t0 = performance.now();
-    const spans = await pool.run<number, { start: number; end: number }>(SHARDS, "matmulWork", [30, 30]);
+    const spans = await pool.run(workerJobs.matmulWork, [30, 30]);
     const dt = performance.now() - t0;
     pool.close();
     return { dt, spans };

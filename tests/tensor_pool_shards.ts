@@ -3,8 +3,7 @@
  *
  * @module
  */
-import { tf } from "../lib/tensor/backend.ts";
-import type { ShardContext } from "../lib/tensor/pool.ts";
+import { defineWorkerJobs, type ShardContext, tf } from "../lib/tensor/mod.ts";
 
 /** Sum of squares of the input computed with TF.js, plus the backend the Worker used. */
 export async function sumSquares(
@@ -41,3 +40,6 @@ export async function matmulWork(reps: number): Promise<{ start: number; end: nu
   a.dispose();
   return { start, end: performance.timeOrigin + performance.now() };
 }
+
+/** The jobs above, for the Workers of the pool tests. */
+export const workerJobs = defineWorkerJobs(import.meta.url, { sumSquares, double, fails, matmulWork });

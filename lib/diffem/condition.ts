@@ -1,5 +1,5 @@
 /**
- * DiffEM's condition c = encode(y, A) (DESIGN §4): what a conditional denoiser d_θ(x_t, σ, c) sees of an
+ * DiffEM's condition c = encode(y, A) (docs/design.md §4): what a conditional denoiser d_θ(x_t, σ, c) sees of an
  * observation and its operator. The same encoding serves the M-step (re-corrupted samples) and the E-step
  * (the real observations), so it is recorded with the trained model and checked before sampling.
  *
@@ -16,7 +16,7 @@
  * @module
  */
 import type { OperatorFamily, OperatorParams } from "../operators/mod.ts";
-import type { NDArray } from "../array.ts";
+import { type NDArray, numel } from "../array.ts";
 
 /**
  * How c is laid out, recorded in a conditional model's `model.json`.
@@ -38,10 +38,6 @@ export interface ConditionEncoding {
   features: number;
   /** Channels per pixel (`channels` layout only). */
   channels?: number;
-}
-
-function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 /**
@@ -159,55 +155,4 @@ export function checkConditionEncoding(
       }: wire the observations it was trained for`,
     );
   }
-}
-
-/**
- * DiffEM's M-step training set: the samples, re-corrupted, with their conditions.
- *
- * @example
- * ```ts
- * const { x, conditions }: RecorruptedSet = recorrupt(family, samples, 0.01, seed);
- * ```
- */
-export interface RecorruptedSet {
-  /** The samples, repeated `copies` times (copy k of row i at row k·N + i), `[copies·N, ...xShape]`. */
-  x: NDArray<Float32Array>;
-  /** Fresh observations y'_i = A'_i x_i + σ_y ε'_i, `[copies·N, ...yShape]`. */
-  y: NDArray<Float32Array>;
-  /** The fresh operator parameters A'_i. */
-  params: OperatorParams;
-  /** c'_i = encode(y'_i, A'_i), `[copies·N, features]`. */
-  conditions: NDArray<Float32Array>;
-}
-
-/**
- * Re-corrupt samples for DiffEM's M-step: each row draws FRESH operator parameters and noise from `family`
- * (the observations' own family and σ_y, never their observed A_i), from the row streams of `seed`; with
- * `copies` > 1, each sample is corrupted that many times independently (more pairs per sample).
- *
- * @example
- * ```ts
- * const set = recorrupt(obs.family, samples, obs.sigmaY, deriveSeed(ctx.seed, "recorrupt"));
- * await trainDenoiser({ net, data: set.x.data, conditions: set.conditions.data, ... });
- * ```
- */
-export function recorrupt(
-  family: OperatorFamily,
-  x: NDArray,
-  sigmaY: number,
-  seed: number,
-  copies = 1,
-): RecorruptedSet {
-  if (!Number.isInteger(copies) || copies < 1) {
-    throw new Error(`recorrupt: copies must be ≥ 1, got ${copies}`);
-  }
-  const n = x.shape[0], w = numel(family.xShape);
-  if (x.data.length !== n * w) {
-    throw new Error(`recorrupt: samples have shape [${x.shape}], expected [N, ${family.xShape}]`);
-  }
-  const data = new Float32Array(copies * n * w);
-  for (let k = 0; k < copies; k++) data.set(x.data, k * n * w);
-  const xs = { shape: [copies * n, ...family.xShape], data };
-  const { y, params } = family.corrupt(xs, seed, sigmaY);
-  return { x: xs, y, params, conditions: encodeCondition(family, params, y) };
 }

@@ -1,6 +1,7 @@
 /**
- * Denoising score matching (DESIGN §2): L = E[λ(σ) · mean((d(x + σz, σ) − x)²)], t ~ Beta(3, 3), σ = σ(t),
- * λ(σ) = 1/σ² + 1 (with EDM preconditioning this makes every noise level's loss about unit scale).
+ * Denoising score matching (docs/design.md §2): L = E[λ(σ) · mean((d(x + σz, σ) − x)²)], t ~ Beta(3, 3),
+ * σ = σ(t), λ(σ) = 1/σ² + 1/σ_data² = (σ² + σ_data²)/(σ σ_data)², EDM's weight: with the preconditioning
+ * of `edmDenoiser` at the same σ_data it makes every noise level's loss about unit scale.
  *
  * @module
  */
@@ -11,21 +12,28 @@ import { sigmaAt, type VESchedule } from "./schedule.ts";
 import type { Rng } from "../random.ts";
 
 /**
- * The DSM loss of a batch `x` `[B, ...event]` at noise levels `sigma` `[B]` with standard normal `z` (shape of x).
+ * The DSM loss of a batch `x` `[B, ...event]` at noise levels `sigma` `[B]` with standard normal `z` (shape of
+ * x); `sigmaData` must be the denoiser's own (default 1).
  *
  * @example
  * ```ts
- * const loss = dsmLoss(edmDenoiser(net), x, sigma, z); // scalar
+ * const loss = dsmLoss(edmDenoiser(net, { sigmaData: 0.5 }), x, sigma, z, 0.5); // scalar
  * ```
  */
-export function dsmLoss(denoiser: Denoiser, x: tf.Tensor, sigma: tf.Tensor1D, z: tf.Tensor): tf.Scalar {
+export function dsmLoss(
+  denoiser: Denoiser,
+  x: tf.Tensor,
+  sigma: tf.Tensor1D,
+  z: tf.Tensor,
+  sigmaData = 1,
+): tf.Scalar {
   return tf.tidy(() => {
     const s = perRow(sigma, x.rank);
     const xt = tf.add(x, tf.mul(s, z));
     const err = tf.square(tf.sub(denoiser(xt, sigma), x));
     const axes = Array.from({ length: x.rank - 1 }, (_, i) => i + 1);
     const perSample = tf.mean(err, axes);
-    const lambda = tf.add(tf.reciprocal(tf.square(sigma)), 1);
+    const lambda = tf.add(tf.reciprocal(tf.square(sigma)), 1 / (sigmaData * sigmaData));
     return tf.mean(tf.mul(lambda, perSample)) as tf.Scalar;
   });
 }

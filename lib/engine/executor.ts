@@ -9,7 +9,14 @@
 import type { Plan, Selection } from "./plan.ts";
 import type { StageEvent } from "./stage.ts";
 
-/** Prefix of the machine-readable event lines a stage process writes to stdout. */
+/**
+ * Prefix of the machine-readable event lines a stage process writes to stdout.
+ *
+ * @example
+ * ```ts
+ * console.log(EVENT_MARK + JSON.stringify({ type: "log", id: "obs", message: "hello" }));
+ * ```
+ */
 export const EVENT_MARK = "\u001e";
 
 /**
@@ -180,7 +187,7 @@ function abortPromise(signal: AbortSignal): Promise<void> {
 }
 
 /** Call `onLine` for every line of a byte stream. */
-export async function readLines(
+async function readLines(
   stream: ReadableStream<Uint8Array>,
   onLine: (line: string) => void,
 ): Promise<void> {

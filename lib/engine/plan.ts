@@ -37,7 +37,7 @@ export interface Plan {
 }
 
 /** The key of a stage given its inputs' keys. */
-export function stageKey(
+function stageKey(
   stage: Stage,
   inputKeys: Record<string, string | string[]>,
   external: string | null = null,
@@ -162,6 +162,11 @@ export interface Selection {
 /**
  * Choose what to run: everything not cached, limited to `until` and its ancestors when given,
  * plus `force` and its descendants (rerun although cached).
+ *
+ * @example
+ * ```ts
+ * const { run, forced } = selectStages(plan, { until: ["em[1].fit"], force: ["obs"] });
+ * ```
  */
 export function selectStages(plan: Plan, opts: { until?: string[]; force?: string[] } = {}): Selection {
   const { graph } = plan;

@@ -26,7 +26,14 @@ function newBar(id: string): Bar {
   return { id, unit: "", total: 0, done: 0, t0: performance.now(), done0: 0, lastLine: 0, lastPct: -1 };
 }
 
-/** Format seconds as `1h02m`, `3m07s`, `12.3s`. */
+/**
+ * Format seconds as `1h02m`, `3m07s`, `12.3s`.
+ *
+ * @example
+ * ```ts
+ * formatDuration(187); // "3m07s"
+ * ```
+ */
 export function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return "?";
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
@@ -35,7 +42,16 @@ export function formatDuration(s: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
-/** Renders stage events for a person. */
+/**
+ * Renders stage events for a person.
+ *
+ * @example
+ * ```ts
+ * const view = new ProgressView();
+ * await runPipeline(graph, { executor, onEvent: (e) => view.onEvent(e), onOutcome: (o) => view.onOutcome(o) });
+ * view.close();
+ * ```
+ */
 export class ProgressView {
   #bars = new Map<string, Bar>();
   #drawn = 0;

@@ -7,7 +7,7 @@
 import { type HeldLock, type LockInfo, Store } from "./store/store.ts";
 import type { Executor, StageOutcome } from "./executor.ts";
 import type { Graph } from "./graph.ts";
-import { makePlan, type Plan, type Selection, selectStages } from "./plan.ts";
+import { makePlan, type Plan, type PlannedStage, type Selection, selectStages } from "./plan.ts";
 import type { StageEvent } from "./stage.ts";
 
 /** Options of {@link runPipeline}. */
@@ -68,38 +68,10 @@ export async function runPipeline(graph: Graph, opts: RunOptions): Promise<RunSu
   try {
     for (const d of await store.cleanDebris()) notice(`removed ${d} left by a process that died`);
     const plan = await makePlan(graph, store);
-    let selection = selectStages(plan, opts);
-    // Full checks of the cached entries this run will read; damaged ones are set aside and recomputed.
-    for (let changed = true; changed;) {
-      changed = false;
-      const running = new Set(selection.run);
-      for (const id of selection.run) {
-        for (const deps of Object.values(graph.stages.get(id)!.inputs)) {
-          for (const d of deps) {
-            const p = plan.stages.get(d)!;
-            if (running.has(d) || p.status !== "cached") continue;
-            const st = await store.check(p.key, true);
-            if (st.state === "ok") continue;
-            const reason = st.state === "damaged" ? st.reason : "entry vanished";
-            if (st.state === "damaged") {
-              const where = await store.quarantine(p.key);
-              notice(`${d}: store entry ${p.key} is damaged (${reason}); moved to ${where} and recomputing`);
-            }
-            p.status = "stale";
-            p.damaged = reason;
-            p.reasons = [`store entry was damaged (${reason})`];
-            changed = true;
-          }
-        }
-      }
-      if (changed) selection = selectStages(plan, opts);
-    }
+    const selection = await checkReadEntries(plan, selectStages(plan, opts), opts, notice);
     for (const p of plan.stages.values()) {
       if (p.damaged && selection.run.includes(p.stage.id) && (await store.check(p.key)).state === "damaged") {
-        const where = await store.quarantine(p.key);
-        notice(
-          `${p.stage.id}: store entry ${p.key} is damaged (${p.damaged}); moved to ${where} and recomputing`,
-        );
+        await quarantine(store, p, p.damaged, notice);
       }
     }
     const outcomes = selection.run.length
@@ -115,4 +87,50 @@ export async function runPipeline(graph: Graph, opts: RunOptions): Promise<RunSu
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Hash in full the cached entries the selected stages will read; a damaged one is quarantined and
+ * its stage (now stale) selected to be recomputed, until every entry to be read is intact.
+ */
+async function checkReadEntries(
+  plan: Plan,
+  selection: Selection,
+  opts: RunOptions,
+  notice: (message: string) => void,
+): Promise<Selection> {
+  const { graph, store } = plan;
+  for (let changed = true; changed;) {
+    changed = false;
+    const running = new Set(selection.run);
+    for (const id of selection.run) {
+      for (const deps of Object.values(graph.stages.get(id)!.inputs)) {
+        for (const d of deps) {
+          const p = plan.stages.get(d)!;
+          if (running.has(d) || p.status !== "cached") continue;
+          const st = await store.check(p.key, true);
+          if (st.state === "ok") continue;
+          const reason = st.state === "damaged" ? st.reason : "entry vanished";
+          if (st.state === "damaged") await quarantine(store, p, reason, notice);
+          p.status = "stale";
+          p.damaged = reason;
+          p.reasons = [`store entry was damaged (${reason})`];
+          changed = true;
+        }
+      }
+    }
+    if (changed) selection = selectStages(plan, opts);
+  }
+  return selection;
+}
+
+/** Move the damaged entry of `p` aside, and say so. */
+async function quarantine(
+  store: Store,
+  p: PlannedStage,
+  reason: string,
+  notice: (m: string) => void,
+): Promise<void> {
+  const where = await store.quarantine(p.key);
+  notice(`${p.stage.id}: store entry ${p.key} is damaged (${reason}); moved to ${where} and recomputing`);
 }

@@ -7,33 +7,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { matrix, symmetricEigen } from "../linalg/mod.ts";
-import type { Denoiser } from "../diffusion/types.ts";
-
-/** A Gaussian N(mean, U diag(eigenvalues) Uᵀ) in D dimensions. */
-export interface GaussianPrior {
-  /** μ, length D. */
-  mean: Float64Array | Float32Array;
-  /** Eigenvalues of Σ, length D (≥ 0). */
-  eigenvalues: Float64Array | Float32Array;
-  /** Eigenvectors as columns of a row-major D×D matrix U. */
-  eigenvectors: Float64Array | Float32Array;
-}
-
-/**
- * A {@link GaussianPrior} from a mean and a full covariance (row-major D×D, symmetric positive semi-definite).
- *
- * @example
- * ```ts
- * const prior = gaussianPrior(new Float64Array([0, 0]), new Float64Array([1, 0.5, 0.5, 1]));
- * ```
- */
-export function gaussianPrior(mean: ArrayLike<number>, covariance: ArrayLike<number>): GaussianPrior {
-  const d = mean.length;
-  const { values, vectors } = symmetricEigen(matrix(d, d, covariance));
-  for (let i = 0; i < d; i++) values[i] = Math.max(values[i], 0);
-  return { mean: Float64Array.from(mean), eigenvalues: values, eigenvectors: vectors.data };
-}
+import { symmetricEigen } from "../linalg/mod.ts";
+import type { Denoiser } from "../diffusion/mod.ts";
+import type { GaussianPrior } from "./prior.ts";
 
 /**
  * The exact denoiser of N(μ, Σ), as a {@link Denoiser} on batches `[B, ...event]` with D = prod(event).
@@ -41,16 +17,18 @@ export function gaussianPrior(mean: ArrayLike<number>, covariance: ArrayLike<num
  *
  * @example
  * ```ts
- * const d = gaussianDenoiser(gaussianPrior(mu, Sigma));
+ * const d = gaussianDenoiser(gaussianPrior(mu, Sigma)); // gaussianPrior from ./prior.ts
  * const xhat = d(xt, sigma); // x − σ²(Σ + σ²I)⁻¹(x − μ)
  * d.dispose();
  * ```
  */
 export function gaussianDenoiser(prior: GaussianPrior): Denoiser & { dispose(): void } {
   const d = prior.mean.length;
+  // Σ = U diag(λ) Uᵀ once; λ clipped at 0 (a fitted Σ may be semi-definite up to rounding).
+  const { values, vectors } = symmetricEigen(prior.cov);
   const mu = tf.tensor2d(Float32Array.from(prior.mean), [1, d]);
-  const u = tf.tensor2d(Float32Array.from(prior.eigenvectors), [d, d]);
-  const lambda = tf.tensor2d(Float32Array.from(prior.eigenvalues), [1, d]);
+  const u = tf.tensor2d(Float32Array.from(vectors.data), [d, d]);
+  const lambda = tf.tensor2d(Float32Array.from(values, (v) => Math.max(v, 0)), [1, d]);
   const denoise = (x: tf.Tensor, sigma: tf.Tensor1D): tf.Tensor =>
     tf.tidy(() => {
       const b = x.shape[0];

@@ -1,38 +1,36 @@
 /**
- * MMPS: the moment-matching posterior denoiser (DESIGN §3, Rozet et al. 2024).
+ * MMPS: the moment-matching posterior denoiser (docs/design.md §3, Rozet et al. 2024).
  *
  * Given a prior denoiser d(x_t, σ) ≈ E[x | x_t], an operator A bound to a batch of observations
  * y (row b of x_t goes with observation b), and noise σ_y:
  *
  *   x̂ = d(x_t, σ),   r = y − A x̂,
- *   v  = (σ_y² I + A V Aᵀ)⁻¹ r            (batched conjugate gradient, one system per row),
+ *   v  = (σ_y² I + A V Aᵀ)⁻¹ r            (a batched linear solve, one system per row),
  *   E[x | x_t, y] ≈ x̂ + σ² Jᵀ Aᵀ v,       J = ∂d/∂x_t (a vector–Jacobian product).
  *
  * The final term is σ² ∇_{x_t} log N(y | A x̂, σ_y² I + A V Aᵀ) with the covariance held fixed, so
  * it always goes through the VJP; only V, the covariance of x | x_t used in the linear system,
  * changes between the variants (same code path):
  *
- * - `"mmps"`: V = σ² J (Tweedie), applied with one VJP per CG iteration — exact for a Gaussian prior;
- * - `"zero"`: V = 0, so v = r / σ_y² (DPS-like guide, no CG);
+ * - `"mmps"`: V = σ² J (Tweedie), applied with one VJP per solver iteration — exact for a Gaussian prior;
+ * - `"zero"`: V = 0, so v = r / σ_y² (DPS-like guide, no solve);
  * - `"cov_t"`: V = σ² I (ΠGDM-like);
- * - `"cov_x"`: V = σ² I − σ⁴ (Σ_x + σ² I)⁻¹ from the prior covariance Σ_x, applied in Σ_x's
- *   eigenbasis so every row's σ costs the same (equals `"mmps"` for a Gaussian prior).
+ * - `"cov_x"`: V = σ² I − σ⁴ (Σ_x + σ² I)⁻¹ from a covariance Σ_x of x (the prior's, or a Gaussian
+ *   fit's with any prior, as the DiEM paper's manifold E-step does), applied in Σ_x's eigenbasis so
+ *   every row's σ costs the same (equals `"mmps"` for a Gaussian prior with Σ_x its covariance).
  *
  * Cost: TF.js has no public way to keep a forward pass's tape for several backward passes, so every
- * VJP re-runs the denoiser forward (forward + backward per CG iteration, plus one for x̂ and one for
- * the final term). Everything runs inside `tf.tidy`; CG frees each iteration's tensors.
- *
- * Gradients: `@tensorflow/tfjs-core` alone registers no gradient kernels; importing
- * `lib/tensor/backend.ts` (done here) loads them.
+ * VJP re-runs the denoiser forward (forward + backward per solver iteration, plus one for x̂ and one
+ * for the final term). Everything runs inside `tf.tidy`; the solvers free each iteration's tensors.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import "../tensor/backend.ts";
-import type { Denoiser } from "../diffusion/types.ts";
+import { grad } from "../tensor/gradients.ts";
+import type { Denoiser } from "../diffusion/mod.ts";
 import { type Matrix, symmetricEigen } from "../linalg/mod.ts";
 import type { BoundOperator } from "../operators/mod.ts";
-import { batchedCG, batchedMinRes } from "./solvers.ts";
+import { type SolverName, type SolverResult, solvers } from "./solvers.ts";
 
 /** Which covariance of x | x_t enters the linear system. */
 export type CovarianceKind = "mmps" | "zero" | "cov_t" | "cov_x";
@@ -41,8 +39,8 @@ export type CovarianceKind = "mmps" | "zero" | "cov_t" | "cov_x";
 export const covarianceKinds: readonly CovarianceKind[] = ["mmps", "zero", "cov_t", "cov_x"];
 
 /** What one posterior-denoiser call reports about its linear solve. */
-export interface CGCallStats {
-  /** CG iterations run in this call (0 for `"zero"`). */
+export interface SolveStats {
+  /** Solver iterations run in this call (0 for `"zero"`). */
   iterations: number;
   /** Largest per-row relative residual ‖r − M v‖ / ‖r‖ at exit. */
   maxRelResidual: number;
@@ -57,42 +55,42 @@ export interface CGCallStats {
 export interface MMPSOptions {
   /** Covariance variant (default `"mmps"`). */
   covariance?: CovarianceKind;
-  /** Prior covariance Σ_x (D × D), required by `"cov_x"`. */
-  priorCov?: Matrix;
-  /** CG iteration cap (default: the observation size m, where exact CG terminates; the paper uses 1 for images). */
-  cgMaxiter?: number;
+  /** Covariance Σ_x of x (D × D), required by `"cov_x"`. */
+  covX?: Matrix;
   /**
    * Linear solver: `cg` (conjugate gradient, exact for a symmetric positive definite system) or `mr`
    * (minimal residual iteration, GMRES(1) restarted: robust when a learned Jacobian makes the
    * system non-symmetric or indefinite). Default `cg`.
    */
-  solver?: "cg" | "mr";
-  /** CG relative tolerance per row (default 1e-6). */
-  cgRtol?: number;
+  solver?: SolverName;
+  /** Solver iteration cap (default: the observation size m, where exact CG terminates; the paper uses 1 for images). */
+  maxiter?: number;
+  /** Solver relative tolerance per row (default 1e-6). */
+  rtol?: number;
   /**
-   * Stop CG when every row has converged, reading one flag from the device per iteration (default
-   * true). Set false on backends without synchronous reads (webgpu in Deno): CG then always runs
-   * `cgMaxiter` iterations with per-row masking, and `onCG` must stay unset.
+   * Stop the solver when every row has converged, reading one flag from the device per iteration
+   * (default true). Set false on backends without synchronous reads (webgpu in Deno): the solver then
+   * always runs `maxiter` iterations with per-row masking, and `onSolve` must stay unset.
    */
-  cgEarlyExit?: boolean;
+  earlyExit?: boolean;
   /** Called after every denoiser call with the solve's statistics (costs a small host read). */
-  onCG?: (stats: CGCallStats) => void;
+  onSolve?: (stats: SolveStats) => void;
 }
 
 /**
- * Accumulates {@link CGCallStats} across calls (one sampling run): pass `collector.onCG` as
- * {@link MMPSOptions.onCG}, then `collector.summary()` for the stage's metadata.
+ * Accumulates {@link SolveStats} across calls (one sampling run): pass `collector.onSolve` as
+ * {@link MMPSOptions.onSolve}, then `collector.summary()` for the stage's metadata.
  *
  * @example
  * ```ts
- * const cg = cgStatsCollector();
- * const post = mmpsDenoiser(prior, op, y, 0.01, { onCG: cg.onCG });
+ * const stats = solveStatsCollector();
+ * const post = mmpsDenoiser(prior, op, y, 0.01, { onSolve: stats.onSolve });
  * // … run a sampler with `post` …
- * ctx.meta({ cg: cg.summary() });
+ * ctx.meta({ solver: stats.summary() });
  * ```
  */
-export function cgStatsCollector(): {
-  onCG: (s: CGCallStats) => void;
+export function solveStatsCollector(): {
+  onSolve: (s: SolveStats) => void;
   summary: () => {
     calls: number;
     meanIterations: number;
@@ -103,7 +101,7 @@ export function cgStatsCollector(): {
 } {
   let calls = 0, iters = 0, maxIters = 0, maxRel = 0, sumRel = 0;
   return {
-    onCG(s) {
+    onSolve(s) {
       calls++;
       iters += s.iterations;
       maxIters = Math.max(maxIters, s.iterations);
@@ -120,6 +118,9 @@ export function cgStatsCollector(): {
   };
 }
 
+/** The summary of a {@link solveStatsCollector}. */
+export type SolveSummary = ReturnType<ReturnType<typeof solveStatsCollector>["summary"]>;
+
 /**
  * The posterior denoiser (x_t, σ) ↦ E[x | x_t, y] for a prior denoiser, an operator bound to a
  * batch of B observations, their `y` `[B, ...yShape]` and σ_y. The returned function holds a few
@@ -128,7 +129,7 @@ export function cgStatsCollector(): {
  * @example
  * ```ts
  * const op = projectionOperator({ xShape: [5], m: 2 }).bind(params);
- * const post = mmpsDenoiser(priorDenoiser, op, yTensor, 0.01, { cgMaxiter: 5, cgRtol: 1e-6 });
+ * const post = mmpsDenoiser(priorDenoiser, op, yTensor, 0.01, { maxiter: 5, rtol: 1e-6 });
  * const x0 = sampleDDPM(post, …);   // any sampler takes it
  * post.dispose(); op.dispose();
  * ```
@@ -147,86 +148,92 @@ export function mmpsDenoiser(
   if (operator.batch !== null && y.shape[0] !== operator.batch) {
     throw new Error(`y has ${y.shape[0]} rows, operator is bound to ${operator.batch} observations`);
   }
-  const m = y.size / y.shape[0];
-  const cgMaxiter = options.cgMaxiter ?? m;
-  const cgRtol = options.cgRtol ?? 1e-6;
-  const earlyExit = options.cgEarlyExit ?? true;
-  const d = operator.xShape.reduce((a, b) => a * b, 1);
+  const solve = solvers[options.solver ?? "cg"];
+  const solverOptions = {
+    maxiter: options.maxiter ?? y.size / y.shape[0],
+    rtol: options.rtol ?? 1e-6,
+    earlyExit: options.earlyExit ?? true,
+  };
   const sy2 = sigmaY * sigmaY;
-
-  // Σ_x in its eigenbasis, for "cov_x".
-  let eigU: tf.Tensor2D | null = null, eigL: tf.Tensor2D | null = null;
-  if (kind === "cov_x") {
-    const s = options.priorCov;
-    if (!s) throw new Error(`covariance "cov_x" needs the prior covariance (options.priorCov)`);
-    if (s.rows !== d || s.cols !== d) throw new Error(`priorCov is ${s.rows}×${s.cols}, x has ${d} entries`);
-    const { values, vectors } = symmetricEigen(s);
-    eigU = tf.tensor2d(Float32Array.from(vectors.data), [d, d]);
-    eigL = tf.tensor2d(Float32Array.from(values, (v) => Math.max(v, 0)), [1, d]);
-  }
+  const eigen = kind === "cov_x" ? covXEigenbasis(options.covX, operator.xShape) : null;
 
   const denoise = (xt: tf.Tensor, sigma: tf.Tensor1D): tf.Tensor =>
     tf.tidy(() => {
       const b = xt.shape[0];
       if (y.shape[0] !== b) throw new Error(`x_t has ${b} rows, y has ${y.shape[0]}`);
-      const bcast = [b, ...new Array(xt.rank - 1).fill(1)];
-      const s2 = tf.reshape(tf.square(sigma), bcast);
+      const s2 = tf.reshape(tf.square(sigma), [b, ...new Array(xt.rank - 1).fill(1)]);
       const f = (x: tf.Tensor) => prior(x, sigma);
       // Jᵀu by reverse mode: the gradient of Σ d(x)·u with respect to x.
-      const vjp = (u: tf.Tensor): tf.Tensor => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), u)))(xt);
+      const vjp = (u: tf.Tensor): tf.Tensor => grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), u)))(xt);
 
       const xhat = f(xt);
       const r = tf.sub(y, operator.apply(xhat));
-
-      let covTimes: ((w: tf.Tensor) => tf.Tensor) | null = null;
-      if (kind === "mmps") covTimes = (w) => tf.mul(s2, vjp(w));
-      else if (kind === "cov_t") covTimes = (w) => tf.mul(s2, w);
-      else if (kind === "cov_x") {
-        const s2col = tf.reshape(tf.square(sigma), [b, 1]);
-        // σ² I − σ⁴ (Σ + σ² I)⁻¹ = U diag(σ² λ / (λ + σ²)) Uᵀ
-        const scale = tf.div(tf.mul(s2col, eigL!), tf.add(eigL!, s2col));
-        covTimes = (w) => {
-          const flat = tf.reshape(w, [b, d]);
-          const coords = tf.matMul(flat, eigU!);
-          return tf.reshape(tf.matMul(tf.mul(coords, scale), eigU!, false, true), w.shape);
-        };
-      }
-
+      const cov = covarianceOperator(kind, sigma, s2, vjp, eigen);
       let v: tf.Tensor;
-      if (covTimes === null) {
+      if (cov === null) {
         v = tf.div(r, sy2);
-        options.onCG?.({ iterations: 0, maxRelResidual: 0, meanRelResidual: 0, ...sigmaRange(sigma) });
+        options.onSolve?.({ iterations: 0, maxRelResidual: 0, meanRelResidual: 0, ...sigmaRange(sigma) });
       } else {
-        const cov = covTimes;
         const matvec = (u: tf.Tensor) => tf.add(tf.mul(u, sy2), operator.apply(cov(operator.adjoint(u))));
-        const solve = options.solver === "mr" ? batchedMinRes : batchedCG;
-        const res = solve(matvec, r, { maxiter: cgMaxiter, rtol: cgRtol, earlyExit });
+        const res = solve(matvec, r, solverOptions);
         v = res.x;
-        if (options.onCG) {
-          const rn = res.residualNorm.dataSync(), bn = res.rhsNorm.dataSync();
-          let maxRel = 0, sumRel = 0;
-          for (let i = 0; i < rn.length; i++) {
-            const rel = bn[i] > 0 ? rn[i] / bn[i] : 0;
-            maxRel = Math.max(maxRel, rel);
-            sumRel += rel;
-          }
-          options.onCG({
-            iterations: res.iterations,
-            maxRelResidual: maxRel,
-            meanRelResidual: sumRel / rn.length,
-            ...sigmaRange(sigma),
-          });
-        }
+        if (options.onSolve) options.onSolve(solveStats(res, sigma));
       }
       return tf.add(xhat, tf.mul(s2, vjp(operator.adjoint(v))));
     });
 
-  return Object.assign(denoise, {
-    dispose(): void {
-      if (eigU) eigU.dispose();
-      if (eigL) eigL.dispose();
-    },
-  });
+  return Object.assign(denoise, { dispose: () => tf.dispose(eigen ? [eigen.u, eigen.lambda] : []) });
+}
+
+/** Σ_x = U diag(λ) Uᵀ as tensors (λ clipped at 0), for `"cov_x"`. */
+function covXEigenbasis(
+  covX: Matrix | undefined,
+  xShape: readonly number[],
+): { u: tf.Tensor2D; lambda: tf.Tensor2D } {
+  const d = xShape.reduce((a, b) => a * b, 1);
+  if (!covX) throw new Error(`covariance "cov_x" needs a covariance of x (options.covX)`);
+  if (covX.rows !== d || covX.cols !== d) throw new Error(`covX is ${covX.rows}×${covX.cols}, x has ${d} entries`);
+  const { values, vectors } = symmetricEigen(covX);
+  return {
+    u: tf.tensor2d(Float32Array.from(vectors.data), [d, d]),
+    lambda: tf.tensor2d(Float32Array.from(values, (v) => Math.max(v, 0)), [1, d]),
+  };
+}
+
+/** w ↦ V w for the covariance variant, or null for `"zero"` (no solve). Called inside a tidy scope. */
+function covarianceOperator(
+  kind: CovarianceKind,
+  sigma: tf.Tensor1D,
+  s2: tf.Tensor,
+  vjp: (u: tf.Tensor) => tf.Tensor,
+  eigen: { u: tf.Tensor2D; lambda: tf.Tensor2D } | null,
+): ((w: tf.Tensor) => tf.Tensor) | null {
+  if (kind === "mmps") return (w) => tf.mul(s2, vjp(w));
+  if (kind === "cov_t") return (w) => tf.mul(s2, w);
+  if (kind === "cov_x") {
+    const { u, lambda } = eigen!;
+    const b = sigma.shape[0], d = u.shape[0];
+    const s2col = tf.reshape(tf.square(sigma), [b, 1]);
+    // σ² I − σ⁴ (Σ + σ² I)⁻¹ = U diag(σ² λ / (λ + σ²)) Uᵀ
+    const scale = tf.div(tf.mul(s2col, lambda), tf.add(lambda, s2col));
+    return (w) => {
+      const coords = tf.matMul(tf.reshape(w, [b, d]), u);
+      return tf.reshape(tf.matMul(tf.mul(coords, scale), u, false, true), w.shape);
+    };
+  }
+  return null;
+}
+
+/** Relative residuals of one solve (a small host read). */
+function solveStats(res: SolverResult, sigma: tf.Tensor1D): SolveStats {
+  const rn = res.residualNorm.dataSync(), bn = res.rhsNorm.dataSync();
+  let maxRel = 0, sumRel = 0;
+  for (let i = 0; i < rn.length; i++) {
+    const rel = bn[i] > 0 ? rn[i] / bn[i] : 0;
+    maxRel = Math.max(maxRel, rel);
+    sumRel += rel;
+  }
+  return { iterations: res.iterations, maxRelResidual: maxRel, meanRelResidual: sumRel / rn.length, ...sigmaRange(sigma) };
 }
 
 function sigmaRange(sigma: tf.Tensor1D): { sigmaMin: number; sigmaMax: number } {

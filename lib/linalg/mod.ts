@@ -1,7 +1,13 @@
 /**
- * Small dense linear algebra on the host, in float64: matrices, Cholesky and LU solves, the
- * symmetric eigendecomposition. For the D × D and k × k systems of Gaussian EM and exact posteriors
+ * Small dense linear algebra on the host, in float64: matrices, Cholesky solves, the symmetric
+ * eigendecomposition. For the D × D and k × k systems of Gaussian EM and exact posteriors
  * (D = 5 on the manifold), where a GPU round trip would cost more than the arithmetic.
+ *
+ * Matrices are row-major `Float64Array`s with explicit sizes ({@link Matrix}). The routines are
+ * written for the sizes of Gaussian posteriors in this project (D up to a few hundred): plain
+ * loops, no blocking, float64 throughout so that the exact oracles in the tests are trustworthy.
+ * Batched helpers (many tiny systems) work on flat buffers with an offset so they allocate
+ * nothing per observation.
  *
  * @example
  * ```ts
@@ -11,4 +17,13 @@
  *
  * @module
  */
-export * from "./dense.ts";
+export { identity, matmul, type Matrix, matrix, matvec, symmetrize, transpose } from "./_matrix.ts";
+export {
+  backSubstituteTransposedInPlace,
+  cholesky,
+  choleskyInPlace,
+  forwardSubstituteInPlace,
+  inverseSPD,
+  solveSPD,
+} from "./_cholesky.ts";
+export { clipEigenvalues, symmetricEigen } from "./_eigen.ts";

@@ -13,9 +13,8 @@
  *
  * @module
  */
-export * from "./embedding.ts";
-export * from "./factory.ts";
-export * from "./layers.ts";
-export * from "./mlp.ts";
-export * from "./module.ts";
-export * from "./unet.ts";
+export { sinusoidalEmbedding } from "./_embedding.ts";
+export { buildNet, type NetConfig } from "./_factory.ts";
+export { MLP, type MLPConfig } from "./_mlp.ts";
+export { exportParams, importParams, type Module, type NoiseConditionedNet } from "./_module.ts";
+export { UNet, type UNetConfig } from "./_unet.ts";

@@ -1,33 +1,31 @@
 /**
- * The operator registry: one entry point, {@link operatorFamily}, from a kind name and a plain
- * configuration object to an {@link OperatorFamily}; and a zod schema for that configuration so
- * tasks can validate it as part of their parameters.
+ * Linear observation operators y = A x + ε: the interface ({@link OperatorFamily}), the three
+ * families (projection, mask, blur), and the registry {@link operatorFamily}, one entry point
+ * from a kind name and a plain configuration object (validated) to a family.
+ *
+ * @example
+ * ```ts
+ * import { operatorFamily } from "./mod.ts";
+ * const op = operatorFamily("mask", { xShape: [5], keep: 0.5 });
+ * const { y, params } = op.corrupt(x, seed, 0.01);
+ * ```
  *
  * @module
  */
 import { z } from "zod";
-import { blurOperator } from "./blur.ts";
-import { maskOperator } from "./mask.ts";
-import { projectionOperator } from "./projection.ts";
+import { blurOperator } from "./_blur.ts";
+import { maskOperator } from "./_mask.ts";
+import { projectionOperator } from "./_projection.ts";
 import type { OperatorFamily, OperatorKind } from "./types.ts";
 
 export type * from "./types.ts";
-export { expectFinite, rowStreamsFor, unravel } from "./common.ts";
-export { blurOperator, gaussianKernel1d } from "./blur.ts";
-export { maskOperator } from "./mask.ts";
-export { projectionOperator } from "./projection.ts";
+export { expectBinary, expectFinite, rowStreamsFor } from "./_common.ts";
+export { blurOperator, maskOperator, projectionOperator };
 
 const shape = z.array(z.number().int().positive()).min(1);
 
-/**
- * Schema of an operator configuration (`kind` plus the kind's fields).
- *
- * @example
- * ```ts
- * const cfg = operatorConfigSchema.parse({ kind: "mask", xShape: [5], keep: 0.5 });
- * ```
- */
-export const operatorConfigSchema = z.discriminatedUnion("kind", [
+/** Schema of an operator configuration (`kind` plus the kind's fields). */
+const operatorConfigSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("projection"), xShape: shape, m: z.number().int().positive() }).strict(),
   z.object({ kind: z.literal("mask"), xShape: shape, keep: z.number().min(0).max(1) }).strict(),
   z.object({
@@ -39,11 +37,8 @@ export const operatorConfigSchema = z.discriminatedUnion("kind", [
   }).strict(),
 ]);
 
-/** A validated operator configuration. */
-export type OperatorConfig = z.input<typeof operatorConfigSchema>;
-
 /** Kinds known to the registry. */
-export const operatorKinds: readonly OperatorKind[] = ["projection", "mask", "blur"];
+const operatorKinds: readonly OperatorKind[] = ["projection", "mask", "blur"];
 
 /**
  * The operator family named `kind` with configuration `config` (validated; `kind` inside

@@ -11,16 +11,21 @@
  *
  * @module
  */
-import type { SamplerName } from "../diffusion/samplers.ts";
-import { sampleRows } from "../diffusion/sharded.ts";
-import { operatorFamily, type OperatorParams } from "../operators/mod.ts";
-import type { NDArray } from "../array.ts";
-import type { ShardContext } from "../tensor/pool.ts";
-import { tf } from "../tensor/backend.ts";
+import { type Denoiser, type SamplerName, sampleRows } from "../diffusion/mod.ts";
+import { operatorFamily, type OperatorFamily, type OperatorParams } from "../operators/mod.ts";
+import { type NDArray, numel, sliceRows } from "../array.ts";
+import { defineWorkerJobs, type ShardContext, tf } from "../tensor/mod.ts";
 import { matrix } from "../linalg/mod.ts";
-import { checkConditionEncoding, encodeCondition } from "../diffem/condition.ts";
-import { cgStatsCollector, type CovarianceKind, mmpsDenoiser } from "../guidance/mmps.ts";
-import { loadPrior, type PriorModel } from "./prior.ts";
+import { checkConditionEncoding, encodeCondition } from "../diffem/mod.ts";
+import {
+  type CovarianceKind,
+  mmpsDenoiser,
+  type SolverName,
+  type SolveStats,
+  solveStatsCollector,
+  type SolveSummary,
+} from "../guidance/mod.ts";
+import { type LoadedPrior, loadPrior, type PriorModel } from "./prior.ts";
 
 /** Everything one shard needs, as structured-cloneable data. */
 export interface PosteriorShardInput {
@@ -47,12 +52,14 @@ export interface PosteriorShardInput {
   steps: number;
   corrections?: number;
   covariance: CovarianceKind;
-  /** Prior covariance for `cov_x` (D × D). */
-  priorCov?: NDArray;
+  /** Σ_x for `cov_x` (D × D): the prior's covariance, or a Gaussian fit's with any prior. */
+  covX?: NDArray;
   /** Linear solver of MMPS: conjugate gradient or minimal residual iteration. */
-  solver?: "cg" | "mr";
-  cgMaxiter?: number;
-  cgRtol?: number;
+  solver?: SolverName;
+  /** Solver iterations per denoiser call. */
+  solverMaxiter?: number;
+  /** Solver relative tolerance per row. */
+  solverRtol?: number;
   /** Rows per TF batch inside the shard (bounds memory). */
   batchSize: number;
   /** Start from the prior mean instead of 0 (known for a Gaussian prior). */
@@ -62,8 +69,8 @@ export interface PosteriorShardInput {
 /** A finished shard. */
 export interface PosteriorShardOutput {
   x: NDArray<Float32Array>;
-  /** CG statistics of the MMPS solves (null without observations, for a conditional prior, or with `cgEarlyExit` off). */
-  cg: ReturnType<ReturnType<typeof cgStatsCollector>["summary"]> | null;
+  /** Statistics of the MMPS solves (null without observations, for a conditional prior, or without early exit). */
+  solver: SolveSummary | null;
 }
 
 /**
@@ -81,53 +88,25 @@ export async function samplePosteriorShard(
 ): Promise<PosteriorShardOutput> {
   const obs = input.observations;
   const n = obs ? obs.y.shape[0] : input.rows ?? 0;
-  const d = input.xShape.reduce((a, b) => a * b, 1);
+  const d = numel(input.xShape);
   const family = obs ? operatorFamily(obs.kind, obs.config) : null;
-  const conditional = input.prior.kind === "conditional";
   if (input.prior.kind === "conditional") {
     if (!family) throw new Error("a conditional model samples q(x | y, A): it needs observations");
     checkConditionEncoding(input.prior.condition, family, "the conditional model");
   }
   const prior = loadPrior(input.prior);
-  const stats = obs && !conditional ? cgStatsCollector() : null;
-  // Synchronous reads (CG early exit) are unavailable on WebGPU in Deno.
+  // Synchronous reads (the solver's early exit) are unavailable on WebGPU in Deno.
   const earlyExit = ctx?.backend?.backend !== "webgpu";
-  const priorCov = input.priorCov ? matrix(d, d, Float64Array.from(input.priorCov.data)) : undefined;
+  const stats = obs && input.prior.kind !== "conditional" ? solveStatsCollector() : null;
+  const guide = { earlyExit, onSolve: earlyExit ? stats?.onSolve : undefined };
   const out = new Float32Array(n * d);
   let reported = 0;
   try {
-    // Batch by batch: MMPS binds the operator and y of the batch's observations; a conditional
-    // model binds their conditions c_i = encode(y_i, A_i) instead (the plain sampler, no CG).
     for (let start = 0; start < n; start += input.batchSize) {
       const stop = Math.min(n, start + input.batchSize), b = stop - start;
-      const held: { dispose(): void }[] = [];
-      let denoiser = prior.denoiser;
-      if (obs && family && conditional) {
-        const w = obs.y.data.length / obs.y.shape[0];
-        const y = { shape: [b, ...obs.y.shape.slice(1)], data: obs.y.data.subarray(start * w, stop * w) };
-        const c = encodeCondition(family, family.sliceParams(obs.params, start, stop), y);
-        const ct = tf.tensor2d(c.data, c.shape as [number, number]);
-        held.push(ct);
-        denoiser = prior.withCondition(ct);
-      } else if (obs && family) {
-        const op = family.bind(family.sliceParams(obs.params, start, stop));
-        const w = obs.y.data.length / obs.y.shape[0];
-        const y = tf.tensor(Float32Array.from(obs.y.data.subarray(start * w, stop * w)), [
-          b,
-          ...obs.y.shape.slice(1),
-        ]);
-        const mmps = mmpsDenoiser(prior.denoiser, op, y, obs.sigmaY, {
-          covariance: input.covariance,
-          priorCov,
-          solver: input.solver,
-          cgMaxiter: input.cgMaxiter,
-          cgRtol: input.cgRtol,
-          cgEarlyExit: earlyExit,
-          onCG: earlyExit ? stats!.onCG : undefined,
-        });
-        held.push(mmps, op, y);
-        denoiser = mmps;
-      }
+      const { denoiser, held } = obs && family
+        ? batchDenoiser(input, prior, family, obs, start, stop, guide)
+        : { denoiser: prior.denoiser, held: [] };
       try {
         const x = await sampleRows(denoiser, {
           sampler: input.sampler,
@@ -153,5 +132,50 @@ export async function samplePosteriorShard(
   } finally {
     prior.dispose();
   }
-  return { x: { shape: [n, ...input.xShape], data: out }, cg: stats && earlyExit ? stats.summary() : null };
+  return { x: { shape: [n, ...input.xShape], data: out }, solver: stats && earlyExit ? stats.summary() : null };
 }
+
+/**
+ * The denoiser of rows `[start, stop)` of the shard's observations: MMPS around the prior's denoiser,
+ * bound to the batch's operator and y (DiEM), or a conditional model bound to the batch's conditions
+ * c_i = encode(y_i, A_i) (DiffEM: the plain sampler, no solve). `held` is freed after the batch.
+ */
+function batchDenoiser(
+  input: PosteriorShardInput,
+  prior: LoadedPrior,
+  family: OperatorFamily,
+  obs: NonNullable<PosteriorShardInput["observations"]>,
+  start: number,
+  stop: number,
+  guide: { earlyExit: boolean; onSolve?: (s: SolveStats) => void },
+): { denoiser: Denoiser; held: { dispose(): void }[] } {
+  const params = family.sliceParams(obs.params, start, stop);
+  const y = sliceRows(obs.y, start, stop);
+  if (input.prior.kind === "conditional") {
+    const c = encodeCondition(family, params, y);
+    const ct = tf.tensor2d(c.data, c.shape as [number, number]);
+    return { denoiser: prior.withCondition(ct), held: [ct] };
+  }
+  const op = family.bind(params);
+  const yt = tf.tensor(Float32Array.from(y.data), y.shape);
+  const d = numel(input.xShape);
+  const mmps = mmpsDenoiser(prior.denoiser, op, yt, obs.sigmaY, {
+    covariance: input.covariance,
+    covX: input.covX ? matrix(d, d, Float64Array.from(input.covX.data)) : undefined,
+    solver: input.solver,
+    maxiter: input.solverMaxiter,
+    rtol: input.solverRtol,
+    ...guide,
+  });
+  return { denoiser: mmps, held: [mmps, op, yt] };
+}
+
+/**
+ * The jobs this module offers to Workers ({@link WorkerPool}).
+ *
+ * @example
+ * ```ts
+ * const outputs = await pool.run(workerJobs.samplePosteriorShard, inputs);
+ * ```
+ */
+export const workerJobs = defineWorkerJobs(import.meta.url, { samplePosteriorShard });

@@ -6,21 +6,22 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { edmDenoiser } from "../diffusion/denoiser.ts";
-import { gaussianDenoiser, gaussianPrior } from "../gaussian/denoiser.ts";
-import type { Denoiser } from "../diffusion/types.ts";
+import { type Denoiser, edmDenoiser } from "../diffusion/mod.ts";
+import { gaussianDenoiser, priorFromArrays } from "../gaussian/mod.ts";
 import { buildNet, importParams, type NoiseConditionedNet } from "../nn/mod.ts";
 import type { NDArray } from "../array.ts";
-import type { ConditionEncoding } from "../diffem/condition.ts";
+import type { ConditionEncoding } from "../diffem/mod.ts";
 
 /** A prior, as data. */
 export type PriorModel =
   | { kind: "gaussian"; mean: NDArray; cov: NDArray }
-  | { kind: "network"; config: Record<string, unknown>; weights: Record<string, NDArray> }
+  | { kind: "network"; config: Record<string, unknown>; weights: Record<string, NDArray>; sigmaData: number }
   | {
     kind: "conditional";
     config: Record<string, unknown>;
     weights: Record<string, NDArray>;
+    /** σ_data of the EDM preconditioning it was trained with. */
+    sigmaData: number;
     /** How the network's condition input is built from (y, A). */
     condition: ConditionEncoding;
   };
@@ -48,7 +49,7 @@ export interface LoadedPrior {
  * const x0 = prior.denoiser(xt, sigma);
  * prior.dispose();
  * // DiffEM: a conditional network, bound to one batch's conditions c = encode(y, A).
- * const q = loadPrior({ kind: "conditional", config, weights, condition: encoding });
+ * const q = loadPrior({ kind: "conditional", config, weights, sigmaData: 1, condition: encoding });
  * const xhat = q.withCondition(tf.tensor2d(c.data, c.shape))(xt, sigma);
  * ```
  */
@@ -57,7 +58,7 @@ export function loadPrior(model: PriorModel, condition?: tf.Tensor): LoadedPrior
     throw new Error(`a ${model.kind} prior takes no condition`);
   };
   if (model.kind === "gaussian") {
-    const d = gaussianDenoiser(gaussianPrior(model.mean.data, model.cov.data));
+    const d = gaussianDenoiser(priorFromArrays(model.mean, model.cov));
     return { denoiser: d, net: null, withCondition: unconditional, dispose: () => d.dispose() };
   }
   const net = buildNet(model.config);
@@ -69,9 +70,11 @@ export function loadPrior(model: PriorModel, condition?: tf.Tensor): LoadedPrior
     );
   }
   return {
-    denoiser: edmDenoiser(net, condition),
+    denoiser: edmDenoiser(net, { condition, sigmaData: model.sigmaData }),
     net,
-    withCondition: model.kind === "conditional" ? (c) => edmDenoiser(net, c) : unconditional,
+    withCondition: model.kind === "conditional"
+      ? (c) => edmDenoiser(net, { condition: c, sigmaData: model.sigmaData })
+      : unconditional,
     dispose: () => net.dispose(),
   };
 }

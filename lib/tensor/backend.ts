@@ -7,16 +7,14 @@
  *   software adapter (llvmpipe, SwiftShader, lavapipe) is 10–30× slower than wasm on this kind of machine.
  * - `cpu` is the pure-JS reference the patched kernels are tested against.
  *
- * This module also loads TF.js's gradient definitions, which `@tensorflow/tfjs-core` alone does not register
- * (see `vendor/build_gradients.sh`): import tf through here, or at least import this module once, before
- * computing any gradient.
+ * Gradients are not this module's business: whatever differentiates takes `grad`/`variableGrads` from
+ * `gradients.ts`, which registers TF.js's gradient definitions.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import "./vendor/tfjs_core_gradients.js";
 import { registerWasmKernelPatches } from "./wasm_kernels.ts";
 import type { NDArray } from "../array.ts";
 

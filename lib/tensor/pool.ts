@@ -2,9 +2,11 @@
  * Run shards of embarrassingly parallel work (sampling, evaluation) in Workers, one per core by default.
  *
  * TF.js's wasm backend runs one thread in Deno; each Worker initialises its own single-threaded backend, so two
- * Workers on two cores do about twice the work of one. A shard is a call `fn(input, ctx)` of a function
- * exported by a module (by URL, so the Worker can import it). Results come back in input order; an error in any
- * shard rejects with the Worker's message and stack, and all Workers are terminated.
+ * Workers on two cores do about twice the work of one. A shard is a call `fn(input, ctx)` of a
+ * {@link WorkerJob}: a function a module declares with {@link defineWorkerJobs} and exports as `workerJobs`, so
+ * that a Worker can import the module and find it. The caller holds the typed handle, never a name.
+ * Results come back in input order; an error in any shard rejects with the Worker's message and stack, and all
+ * Workers are terminated.
  *
  * Float32Array (and other typed array) buffers in results are transferred, not copied. Inputs are copied
  * unless `transferInputs` is set (transferring detaches the caller's arrays).
@@ -23,8 +25,62 @@ export interface ShardContext {
   progress(value: unknown): void;
 }
 
-/** A function that can run as a shard: exported by name from a module. */
+/** A function that can run as a shard. */
 export type ShardFunction<I, O> = (input: I, ctx: ShardContext) => O | Promise<O>;
+
+/** A function Workers can run: its module, its key in that module's `workerJobs`, and the function itself. */
+export interface WorkerJob<I, O> {
+  readonly module: string;
+  readonly name: string;
+  readonly run: ShardFunction<I, O>;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyShardFunction = ShardFunction<any, any>;
+
+/** The typed handles of a module's jobs. */
+export type WorkerJobs<T extends Record<string, AnyShardFunction>> = {
+  readonly [K in keyof T]: WorkerJob<Parameters<T[K]>[0], Awaited<ReturnType<T[K]>>>;
+};
+
+/**
+ * Declare the functions a module offers to Workers. The module must export the result as `workerJobs`
+ * (the Worker imports the module and looks the job up there); callers pass the handles to
+ * {@link WorkerPool.run} or {@link runShards}, typed by the functions.
+ *
+ * @example
+ * ```ts
+ * // shard_fns.ts
+ * export const workerJobs = defineWorkerJobs(import.meta.url, {
+ *   sum: (x: Float32Array) => x.reduce((a, b) => a + b, 0),
+ * });
+ * // caller
+ * const sums: number[] = await runShards(workerJobs.sum, [a, b], { workers: 2 });
+ * ```
+ */
+export function defineWorkerJobs<T extends Record<string, AnyShardFunction>>(
+  moduleUrl: string,
+  fns: T,
+): WorkerJobs<T> {
+  return Object.fromEntries(
+    Object.entries(fns).map(([name, run]) => [name, { module: moduleUrl, name, run }]),
+  ) as unknown as WorkerJobs<T>;
+}
+
+/**
+ * The job `name` of a module imported in a Worker (see {@link defineWorkerJobs}).
+ *
+ * @example
+ * ```ts
+ * const job = jobOf(await import(url), url, "sum");
+ * ```
+ */
+export function jobOf(mod: Record<string, unknown>, module: string, name: string): WorkerJob<unknown, unknown> {
+  const registry = mod.workerJobs as Record<string, WorkerJob<unknown, unknown>> | undefined;
+  const job = registry?.[name];
+  if (!job || typeof job.run !== "function") throw new Error(`${module} declares no worker job ${name}`);
+  return job;
+}
 
 /** Options of {@link runShards} and {@link WorkerPool}. */
 export interface PoolOptions {
@@ -78,7 +134,7 @@ export function transferables(value: unknown, out: ArrayBuffer[] = [], depth = 0
  *
  * @example
  * ```ts
- * try { await runShards(url, "f", inputs); } catch (e) { if (e instanceof ShardError) console.error(e.shard); }
+ * try { await runShards(workerJobs.f, inputs); } catch (e) { if (e instanceof ShardError) console.error(e.shard); }
  * ```
  */
 export class ShardError extends Error {
@@ -94,7 +150,7 @@ export class ShardError extends Error {
  * @example
  * ```ts
  * const pool = new WorkerPool({ workers: 2 });
- * const out = await pool.run<Input, Output>(new URL("./sample_shard.ts", import.meta.url), "sampleShard", shards);
+ * const out = await pool.run(workerJobs.samplePosteriorShard, shards);
  * pool.close();
  * ```
  */
@@ -132,17 +188,16 @@ export class WorkerPool {
   }
 
   /**
-   * Run `fnName` exported by `moduleUrl` on every input, spread over the Workers; results in input order.
+   * Run `job` on every input, spread over the Workers; results in input order.
    */
-  async run<I, O>(moduleUrl: string | URL, fnName: string, inputs: I[], opts: RunOptions = {}): Promise<O[]> {
+  async run<I, O>(job: WorkerJob<I, O>, inputs: I[], opts: RunOptions = {}): Promise<O[]> {
     if (this.#busy) throw new Error("WorkerPool.run: already running (one run at a time)");
     this.#busy = true;
     try {
-      const url = moduleUrl.toString();
-      if (this.size === 0) return await this.#runHere<I, O>(url, fnName, inputs, opts);
+      if (this.size === 0) return await this.#runHere<I, O>(job, inputs, opts);
       this.#start();
       await Promise.all(this.#ready);
-      return await this.#dispatch<I, O>(url, fnName, inputs, opts);
+      return await this.#dispatch<I, O>(job, inputs, opts);
     } catch (e) {
       // A failed run leaves Workers in an unknown state: start fresh next time.
       this.close();
@@ -152,20 +207,17 @@ export class WorkerPool {
     }
   }
 
-  async #runHere<I, O>(url: string, fnName: string, inputs: I[], opts: RunOptions): Promise<O[]> {
+  async #runHere<I, O>(job: WorkerJob<I, O>, inputs: I[], opts: RunOptions): Promise<O[]> {
     const { initBackend } = await import("./backend.ts");
     const backend = await initBackend(this.#backend);
-    const mod = await import(url);
-    const fn = mod[fnName] as ShardFunction<I, O>;
-    if (typeof fn !== "function") throw new Error(`${url} exports no function ${fnName}`);
     const out: O[] = [];
     for (let shard = 0; shard < inputs.length; shard++) {
-      out.push(await fn(inputs[shard], { shard, backend, progress: (v) => opts.onProgress?.(shard, v) }));
+      out.push(await job.run(inputs[shard], { shard, backend, progress: (v) => opts.onProgress?.(shard, v) }));
     }
     return out;
   }
 
-  #dispatch<I, O>(url: string, fnName: string, inputs: I[], opts: RunOptions): Promise<O[]> {
+  #dispatch<I, O>(job: WorkerJob<I, O>, inputs: I[], opts: RunOptions): Promise<O[]> {
     return new Promise((resolve, reject) => {
       const results = new Array<O>(inputs.length);
       let next = 0, done = 0, failed = false;
@@ -174,7 +226,7 @@ export class WorkerPool {
         const shard = next++;
         const input = inputs[shard];
         w.postMessage(
-          { type: "run", shard, url, fnName, input },
+          { type: "run", shard, module: job.module, name: job.name, input },
           opts.transferInputs ? transferables(input) : [],
         );
       };
@@ -216,14 +268,11 @@ export class WorkerPool {
  *
  * @example
  * ```ts
- * // shard_fns.ts: export async function sumShard(x: Float32Array) { return x.reduce((a, b) => a + b, 0); }
- * const sums = await runShards<Float32Array, number>(new URL("./shard_fns.ts", import.meta.url), "sumShard",
- *   [a, b], { workers: 2, onProgress: (i, p) => console.log(i, p) });
+ * const sums = await runShards(workerJobs.sum, [a, b], { workers: 2, onProgress: (i, p) => console.log(i, p) });
  * ```
  */
 export async function runShards<I, O>(
-  moduleUrl: string | URL,
-  fnName: string,
+  job: WorkerJob<I, O>,
   inputs: I[],
   opts: PoolOptions & RunOptions = {},
 ): Promise<O[]> {
@@ -232,7 +281,7 @@ export async function runShards<I, O>(
     backend: opts.backend,
   });
   try {
-    return await pool.run<I, O>(moduleUrl, fnName, inputs, opts);
+    return await pool.run(job, inputs, opts);
   } finally {
     pool.close();
   }

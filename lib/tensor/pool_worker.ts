@@ -1,15 +1,16 @@
 /**
- * The Worker side of {@link WorkerPool}: initialise a backend, then run shard functions by module URL and name.
+ * The Worker side of {@link WorkerPool}: initialise a backend, then run the jobs a module declares
+ * (`workerJobs`, see `defineWorkerJobs`).
  *
  * @module
  */
 /// <reference lib="deno.worker" />
 import { type BackendChoice, type BackendInfo, initBackend } from "./backend.ts";
-import { type ShardFunction, transferables } from "./pool.ts";
+import { jobOf, transferables } from "./pool.ts";
 
 type ToWorker =
   | { type: "init"; backend: BackendChoice }
-  | { type: "run"; shard: number; url: string; fnName: string; input: unknown };
+  | { type: "run"; shard: number; module: string; name: string; input: unknown };
 
 let backend: BackendInfo | null = null;
 const modules = new Map<string, Record<string, unknown>>();
@@ -31,14 +32,12 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
     return;
   }
   try {
-    let mod = modules.get(m.url);
+    let mod = modules.get(m.module);
     if (!mod) {
-      mod = await import(m.url) as Record<string, unknown>;
-      modules.set(m.url, mod);
+      mod = await import(m.module) as Record<string, unknown>;
+      modules.set(m.module, mod);
     }
-    const fn = mod[m.fnName] as ShardFunction<unknown, unknown> | undefined;
-    if (typeof fn !== "function") throw new Error(`${m.url} exports no function ${m.fnName}`);
-    const output = await fn(m.input, {
+    const output = await jobOf(mod, m.module, m.name).run(m.input, {
       shard: m.shard,
       backend: backend!,
       progress: (value) => self.postMessage({ type: "progress", shard: m.shard, value }),

@@ -8,13 +8,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { variableGrads } from "../tensor/gradients.ts";
 import { Rng } from "../random.ts";
 import type { NDArray } from "../array.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../nn/mod.ts";
-import { edmDenoiser } from "../diffusion/denoiser.ts";
-import { drawTrainingNoise, dsmLoss } from "../diffusion/loss.ts";
+import { drawTrainingNoise, dsmLoss, edmDenoiser, type VESchedule } from "../diffusion/mod.ts";
 import { Adam, constantLR, EMA, linearDecayLR } from "./optim.ts";
-import type { VESchedule } from "../diffusion/schedule.ts";
 
 /** Everything needed to resume training exactly. */
 export interface TrainingState {
@@ -36,6 +35,8 @@ export interface TrainOptions {
   /** Per-row condition vectors `[n, net.conditionFeatures]` for a conditional network (DiffEM). */
   conditions?: Float32Array;
   schedule: VESchedule;
+  /** σ_data of the EDM preconditioning and of the loss weight (default 1): one value for both. */
+  sigmaData?: number;
   /** Total steps of the run (the LR schedule spans them). */
   steps: number;
   batchSize: number;
@@ -123,6 +124,7 @@ function gather(src: Float32Array, width: number, idx: Int32Array): Float32Array
  */
 export async function trainDenoiser(opts: TrainOptions): Promise<TrainResult> {
   const { net, data, schedule, batchSize, seed } = opts;
+  const sigmaData = opts.sigmaData ?? 1;
   const event = [...net.eventShape];
   const width = event.reduce((a, b) => a * b, 1);
   if (data.length % width !== 0) {
@@ -168,8 +170,9 @@ export async function trainDenoiser(opts: TrainOptions): Promise<TrainResult> {
         const x = tf.tensor(xb, [batchSize, ...event]);
         const s = tf.tensor1d(sigma);
         const zz = tf.tensor(z, [batchSize, ...event]);
-        const denoiser = edmDenoiser(net, cb ? tf.tensor2d(cb, [batchSize, cw]) : undefined);
-        const { value, grads } = tf.variableGrads(() => dsmLoss(denoiser, x, s, zz), varList);
+        const condition = cb ? tf.tensor2d(cb, [batchSize, cw]) : undefined;
+        const denoiser = edmDenoiser(net, { condition, sigmaData });
+        const { value, grads } = variableGrads(() => dsmLoss(denoiser, x, s, zz, sigmaData), varList);
         adam.apply(grads);
         return value;
       });

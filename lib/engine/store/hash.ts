@@ -30,12 +30,26 @@ export function canonicalJson(value: unknown): string {
   throw new Error(`cannot hash a value of type ${typeof value}`);
 }
 
-/** Hex SHA-256 of a string or bytes. */
+/**
+ * Hex SHA-256 of a string or bytes.
+ *
+ * @example
+ * ```ts
+ * sha256("abc"); // "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+ * ```
+ */
 export function sha256(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** Hex SHA-256 of a file, streamed. */
+/**
+ * Hex SHA-256 of a file, streamed.
+ *
+ * @example
+ * ```ts
+ * await sha256File(".store/entries/6d53…/manifest.json");
+ * ```
+ */
 export async function sha256File(path: string): Promise<string> {
   const h = createHash("sha256");
   using f = await Deno.open(path, { read: true });

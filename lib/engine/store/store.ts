@@ -23,120 +23,19 @@
  *
  * @module
  */
-import { canonicalJson, sha256, sha256File } from "./hash.ts";
-import type { NDArray } from "../../array.ts";
-import { type ArrayInfo, readArray, readRows, writeArray } from "./zarr.ts";
+import { duBytes, exists, nextTmpNumber, readDirOrNone } from "./_files.ts";
+import { type HeldLock, hostname, type LockOptions, removeDebris, takeLock } from "./_lock.ts";
+import { checkEntry, type EntryState, FORMAT, type Manifest, verifyChecksums } from "./_manifest.ts";
+import { EntryReader, EntryWriter } from "./_entry.ts";
+import { CheckpointDir } from "./_checkpoints.ts";
 
-const FORMAT = 1;
+export { type HeldLock, type LockInfo, type LockOptions, StoreLockedError } from "./_lock.ts";
+export type { EntryState, Manifest, ManifestBase } from "./_manifest.ts";
+export { EntryReader, EntryWriter } from "./_entry.ts";
+export { CheckpointDir } from "./_checkpoints.ts";
 
-/** What a published entry says about itself. */
-export interface Manifest {
-  format: number;
-  key: string;
-  task: string;
-  version: number;
-  /** Stage id that produced it (informative: the key does not depend on it beyond the seed). */
-  stage: string;
-  params: Record<string, unknown>;
-  seed: number;
-  /** Input name → key(s). */
-  inputs: Record<string, string | string[]>;
-  arrays: Record<string, ArrayInfo>;
-  json: string[];
-  files: string[];
-  metrics: Record<string, unknown>;
-  meta: Record<string, unknown>;
-  /** Relative path → size and SHA-256 of every file of the entry but the manifest. */
-  checksums: Record<string, { size: number; sha256: string }>;
-  /** SHA-256 of the canonical JSON of every other field. */
-  digest: string;
-}
-
-/** Result of checking an entry. */
-export type EntryState = { state: "ok"; manifest: Manifest } | { state: "missing" } | {
-  state: "damaged";
-  reason: string;
-};
-
-/** Who holds a lock. */
-export interface LockInfo {
-  pid: number;
-  host: string;
-  started: string;
-  command: string;
-  /** Kernel start time of the process, to tell a live holder from a reused pid. */
-  procStart?: string;
-}
-
-/** The store is locked by a live process. */
-export class StoreLockedError extends Error {
-  constructor(readonly holder: LockInfo, readonly path: string) {
-    super(
-      `store ${
-        path.replace(/\/LOCK$/, "")
-      } is in use by pid ${holder.pid} on ${holder.host} since ${holder.started} ` +
-        `(${holder.command}). Wait for it to finish, or rerun with --wait to queue behind it. ` +
-        `If that process is gone for good (another host), remove ${path}.`,
-    );
-    this.name = "StoreLockedError";
-  }
-}
-
-function hostname(): string {
-  try {
-    return Deno.hostname();
-  } catch {
-    return "unknown";
-  }
-}
-
-function procStart(pid: number): string | undefined {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // A zombie (killed, not yet reaped: common under a container's init) is not alive.
-    if (fields[0] === "Z" || fields[0] === "X") return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Is the process that wrote `info` still running? (Unknowable on another host: assume yes.) */
-export function holderAlive(info: LockInfo): boolean {
-  if (info.host !== hostname()) return true;
-  const start = procStart(info.pid);
-  if (start === undefined) return false;
-  return info.procStart === undefined || info.procStart === start;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
-async function listFiles(dir: string, prefix = ""): Promise<string[]> {
-  const out: string[] = [];
-  for await (const e of Deno.readDir(dir)) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory) out.push(...await listFiles(`${dir}/${e.name}`, rel));
-    else if (e.isFile) out.push(rel);
-  }
-  return out.sort();
-}
-
-/** A held lock file; release it when done. */
-export interface HeldLock {
-  path: string;
-  release(): Promise<void>;
-}
-
-let tmpCounter = 0;
+/** Subdirectories of every store. */
+const DIRS = ["entries", "tmp", "checkpoints", "locks", "refs", "quarantine"];
 
 /**
  * A store rooted at a directory.
@@ -167,22 +66,17 @@ export class Store {
     }
     if (!(await exists(marker))) {
       // Never take over a directory that holds something else: gc would delete it.
-      try {
-        for await (const e of Deno.readDir(root)) {
-          throw new Error(
-            `store directory ${root} is not empty and is not a store (found "${e.name}", no STORE marker); choose another \`store:\``,
-          );
-        }
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      const [found] = await readDirOrNone(root);
+      if (found) {
+        throw new Error(
+          `store directory ${root} is not empty and is not a store (found "${found.name}", no STORE marker); choose another \`store:\``,
+        );
       }
     }
     await Deno.mkdir(root, { recursive: true });
     if (await exists(marker)) await Store.#checkFormat(root, marker);
     else await Deno.writeTextFile(marker, JSON.stringify({ format: FORMAT }) + "\n");
-    for (const d of ["entries", "tmp", "checkpoints", "locks", "refs", "quarantine"]) {
-      await Deno.mkdir(`${root}/${d}`, { recursive: true });
-    }
+    for (const d of DIRS) await Deno.mkdir(`${root}/${d}`, { recursive: true });
     return new Store(root);
   }
 
@@ -206,94 +100,18 @@ export class Store {
   // ---------------------------------------------------------------- locks
 
   /** Take the store's run lock; throws {@link StoreLockedError} (or waits, with `wait`). */
-  lock(command: string, opts: { wait?: boolean; onWait?: (h: LockInfo) => void } = {}): Promise<HeldLock> {
-    return this.#lockFile(`${this.root}/LOCK`, command, opts);
+  lock(command: string, opts: LockOptions = {}): Promise<HeldLock> {
+    return takeLock(`${this.root}/LOCK`, command, opts);
   }
 
   /** Take the per-key lock held while one process computes `key`. */
   lockKey(key: string, command: string, opts: { wait?: boolean } = {}): Promise<HeldLock> {
-    return this.#lockFile(`${this.root}/locks/${key}`, command, opts);
-  }
-
-  async #lockFile(
-    path: string,
-    command: string,
-    opts: { wait?: boolean; onWait?: (h: LockInfo) => void },
-  ): Promise<HeldLock> {
-    const info: LockInfo = {
-      pid: Deno.pid,
-      host: hostname(),
-      started: new Date().toISOString(),
-      command,
-      procStart: procStart(Deno.pid),
-    };
-    const tmp = `${path}.${Deno.pid}.${++tmpCounter}`;
-    await Deno.writeTextFile(tmp, JSON.stringify(info) + "\n");
-    let told = false;
-    try {
-      while (true) {
-        try {
-          await Deno.link(tmp, path); // atomic: fails when the lock exists
-          break;
-        } catch (e) {
-          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-        }
-        let holder: LockInfo | null = null;
-        try {
-          holder = JSON.parse(await Deno.readTextFile(path));
-        } catch {
-          continue; // released between link and read
-        }
-        if (holder && !holderAlive(holder)) {
-          await Deno.remove(path).catch(() => {});
-          continue;
-        }
-        if (!opts.wait) throw new StoreLockedError(holder!, path);
-        if (!told) opts.onWait?.(holder!);
-        told = true;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    } finally {
-      await Deno.remove(tmp).catch(() => {});
-    }
-    let released = false;
-    return {
-      path,
-      release: async () => {
-        if (released) return;
-        released = true;
-        // Only remove the lock if it is still ours.
-        try {
-          const cur = JSON.parse(await Deno.readTextFile(path)) as LockInfo;
-          if (cur.pid === info.pid && cur.started === info.started) await Deno.remove(path);
-        } catch { /* already gone */ }
-      },
-    };
+    return takeLock(`${this.root}/locks/${key}`, command, opts);
   }
 
   /** Remove temporary directories and key locks left by processes that died. */
-  async cleanDebris(): Promise<string[]> {
-    const removed: string[] = [];
-    const me = hostname();
-    for await (const e of Deno.readDir(`${this.root}/tmp`)) {
-      const m = e.name.match(/\.(\d+)\.(\d+)$/);
-      const host = await Deno.readTextFile(`${this.root}/tmp/${e.name}/.host`).catch(() => me);
-      if (m && host.trim() === me && procStart(Number(m[1])) === undefined) {
-        await Deno.remove(`${this.root}/tmp/${e.name}`, { recursive: true });
-        removed.push(`tmp/${e.name}`);
-      }
-    }
-    for await (const e of Deno.readDir(`${this.root}/locks`)) {
-      const p = `${this.root}/locks/${e.name}`;
-      try {
-        const info = JSON.parse(await Deno.readTextFile(p)) as LockInfo;
-        if (!holderAlive(info)) {
-          await Deno.remove(p);
-          removed.push(`locks/${e.name}`);
-        }
-      } catch { /* being written or gone */ }
-    }
-    return removed;
+  cleanDebris(): Promise<string[]> {
+    return removeDebris(this.root);
   }
 
   // ---------------------------------------------------------------- entries
@@ -304,48 +122,12 @@ export class Store {
    */
   async check(key: string, full = false): Promise<EntryState> {
     const dir = this.entryDir(key);
-    let text: string;
-    try {
-      text = await Deno.readTextFile(`${dir}/manifest.json`);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        return (await exists(dir))
-          ? { state: "damaged", reason: "manifest.json is missing" }
-          : { state: "missing" };
-      }
-      throw e;
-    }
-    let manifest: Manifest;
-    try {
-      manifest = JSON.parse(text);
-    } catch {
-      return { state: "damaged", reason: "manifest.json is not valid JSON" };
-    }
-    const { digest, ...rest } = manifest;
-    if (digest !== sha256(canonicalJson(rest))) {
-      return { state: "damaged", reason: "manifest.json was modified (digest mismatch)" };
-    }
-    if (manifest.key !== key) return { state: "damaged", reason: `manifest is for key ${manifest.key}` };
-    for (const [rel, c] of Object.entries(manifest.checksums)) {
-      let size: number;
-      try {
-        size = (await Deno.stat(`${dir}/${rel}`)).size;
-      } catch {
-        return { state: "damaged", reason: `${rel} is missing` };
-      }
-      if (size !== c.size) {
-        return { state: "damaged", reason: `${rel} has ${size} bytes, expected ${c.size}` };
-      }
-    }
-    if (full && !this.#verified.has(key)) {
-      for (const [rel, c] of Object.entries(manifest.checksums)) {
-        if (await sha256File(`${dir}/${rel}`) !== c.sha256) {
-          return { state: "damaged", reason: `${rel} does not match its checksum` };
-        }
-      }
-      this.#verified.add(key);
-    }
-    return { state: "ok", manifest };
+    const state = await checkEntry(dir, key);
+    if (state.state !== "ok" || !full || this.#verified.has(key)) return state;
+    const reason = await verifyChecksums(dir, state.manifest);
+    if (reason !== null) return { state: "damaged", reason };
+    this.#verified.add(key);
+    return state;
   }
 
   /** The manifest of a published entry (throws when missing or damaged). */
@@ -367,7 +149,7 @@ export class Store {
 
   /** Start writing the outputs of `key` in a private temporary directory. */
   async begin(key: string): Promise<EntryWriter> {
-    const dir = `${this.root}/tmp/${key}.${Deno.pid}.${++tmpCounter}`;
+    const dir = `${this.root}/tmp/${key}.${Deno.pid}.${nextTmpNumber()}`;
     await Deno.mkdir(dir, { recursive: true });
     await Deno.writeTextFile(`${dir}/.host`, hostname());
     return new EntryWriter(this, key, dir);
@@ -375,13 +157,8 @@ export class Store {
 
   /** Keys of every published entry. */
   async keys(): Promise<string[]> {
-    const out: string[] = [];
-    try {
-      for await (const e of Deno.readDir(`${this.root}/entries`)) if (e.isDirectory) out.push(e.name);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    return out.sort();
+    const entries = await readDirOrNone(`${this.root}/entries`);
+    return entries.filter((e) => e.isDirectory).map((e) => e.name).sort();
   }
 
   /** Read access to a published entry. */
@@ -394,7 +171,7 @@ export class Store {
   /** Record that stage `id` last published (or found) `manifest`'s key. */
   async writeRef(id: string, ref: StageRef): Promise<void> {
     const p = `${this.root}/refs/${encodeURIComponent(id)}.json`;
-    const tmp = `${p}.${Deno.pid}.${++tmpCounter}`;
+    const tmp = `${p}.${Deno.pid}.${nextTmpNumber()}`;
     await Deno.writeTextFile(tmp, JSON.stringify(ref, null, 1) + "\n");
     await Deno.rename(tmp, p);
   }
@@ -446,12 +223,8 @@ export class Store {
     for await (const e of Deno.readDir(`${this.root}/quarantine`)) await drop(`quarantine/${e.name}`);
     // Cluster logs and job records are named after the key they ran: `<key>.<job>.out`, `<key>.json`, `<key>.sh`.
     for (const dir of ["logs", "slurm"]) {
-      try {
-        for await (const e of Deno.readDir(`${this.root}/${dir}`)) {
-          if (!keep.has(e.name.slice(0, e.name.indexOf(".")))) await drop(`${dir}/${e.name}`);
-        }
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      for (const e of await readDirOrNone(`${this.root}/${dir}`)) {
+        if (!keep.has(e.name.slice(0, e.name.indexOf(".")))) await drop(`${dir}/${e.name}`);
       }
     }
     for await (const e of Deno.readDir(`${this.root}/refs`)) {
@@ -462,222 +235,8 @@ export class Store {
   }
 }
 
-async function duBytes(path: string): Promise<number> {
-  const st = await Deno.lstat(path);
-  if (!st.isDirectory) return st.size;
-  let n = 0;
-  for await (const e of Deno.readDir(path)) n += await duBytes(`${path}/${e.name}`);
-  return n;
-}
-
 /** What a stage id last published: enough for `status` to explain a changed key. */
-export interface StageRef {
-  key: string;
-  task: string;
-  version: number;
-  params: Record<string, unknown>;
-  seed: number;
-  inputs: Record<string, string | string[]>;
+export interface StageRef extends Pick<Manifest, "key" | "task" | "version" | "params" | "seed" | "inputs"> {
+  /** When it was published. */
   at: string;
-}
-
-/** Fields of a manifest given by the writer (the rest is computed at publish). */
-export type ManifestBase = Omit<
-  Manifest,
-  "format" | "key" | "arrays" | "json" | "files" | "checksums" | "digest"
->;
-
-/** Writes one entry's outputs into its temporary directory, then publishes them atomically. */
-export class EntryWriter {
-  readonly arrays: Record<string, ArrayInfo> = {};
-  readonly json: string[] = [];
-  readonly files: string[] = [];
-
-  constructor(readonly store: Store, readonly key: string, readonly dir: string) {}
-
-  /** Write a tensor output. */
-  async writeArray(name: string, array: NDArray, attributes: Record<string, unknown> = {}): Promise<void> {
-    if (name in this.arrays) throw new Error(`array "${name}" written twice`);
-    this.arrays[name] = await writeArray(`${this.dir}/arrays`, name, array, attributes);
-  }
-
-  /** Write a JSON output. */
-  async writeJson(name: string, value: unknown): Promise<void> {
-    checkName(name);
-    await Deno.mkdir(`${this.dir}/json`, { recursive: true });
-    await Deno.writeTextFile(`${this.dir}/json/${name}.json`, JSON.stringify(value, null, 1) + "\n");
-    if (!this.json.includes(name)) this.json.push(name);
-  }
-
-  /** Write a raw file output. */
-  async writeFile(name: string, bytes: Uint8Array): Promise<void> {
-    checkName(name);
-    await Deno.mkdir(`${this.dir}/files`, { recursive: true });
-    await Deno.writeFile(`${this.dir}/files/${name}`, bytes);
-    if (!this.files.includes(name)) this.files.push(name);
-  }
-
-  /**
-   * Checksum every file, write the manifest, and rename the directory into `entries/`.
-   * With `replace`, an existing entry of the same key is moved aside first (forced reruns).
-   */
-  async publish(base: ManifestBase, replace = false): Promise<Manifest> {
-    await Deno.remove(`${this.dir}/.host`).catch(() => {});
-    const checksums: Manifest["checksums"] = {};
-    for (const rel of await listFiles(this.dir)) {
-      const st = await Deno.stat(`${this.dir}/${rel}`);
-      checksums[rel] = { size: st.size, sha256: await sha256File(`${this.dir}/${rel}`) };
-    }
-    const rest = {
-      format: FORMAT,
-      key: this.key,
-      ...base,
-      arrays: this.arrays,
-      json: this.json,
-      files: this.files,
-      checksums,
-    };
-    const manifest: Manifest = { ...rest, digest: sha256(canonicalJson(rest)) };
-    await Deno.writeTextFile(`${this.dir}/manifest.json`, JSON.stringify(manifest, null, 1) + "\n");
-    const target = this.store.entryDir(this.key);
-    if (replace && await exists(target)) {
-      await Deno.rename(target, `${this.store.root}/quarantine/${this.key}.replaced.${Date.now()}`);
-    }
-    try {
-      await Deno.rename(this.dir, target);
-    } catch (e) {
-      // Another process published the same key first: keep theirs (same key, same content).
-      if (await exists(`${target}/manifest.json`)) {
-        await this.abort();
-        return JSON.parse(await Deno.readTextFile(`${target}/manifest.json`));
-      }
-      throw e;
-    }
-    return manifest;
-  }
-
-  /** Discard what was written. */
-  async abort(): Promise<void> {
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
-  }
-}
-
-function checkName(name: string): void {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
-    throw new Error(`invalid output name "${name}"`);
-  }
-}
-
-/** Read access to a published entry. */
-export class EntryReader {
-  constructor(readonly dir: string, readonly manifest: Manifest) {}
-
-  /** Read a whole array. */
-  array(name: string): Promise<NDArray> {
-    this.#need(name);
-    return readArray(`${this.dir}/arrays`, name);
-  }
-
-  /** Read rows `[start, stop)` of an array. */
-  rows(name: string, start: number, stop: number): Promise<NDArray> {
-    this.#need(name);
-    return readRows(`${this.dir}/arrays`, name, start, stop);
-  }
-
-  /** Read a JSON output. */
-  async json<T>(name: string): Promise<T> {
-    if (!this.manifest.json.includes(name)) {
-      throw new Error(
-        `entry of ${this.manifest.stage} (${this.manifest.task}) has no JSON "${name}" (has: ${
-          this.manifest.json.join(", ") || "none"
-        })`,
-      );
-    }
-    return JSON.parse(await Deno.readTextFile(`${this.dir}/json/${name}.json`));
-  }
-
-  /** Path of a raw file output. */
-  filePath(name: string): string {
-    if (!this.manifest.files.includes(name)) {
-      throw new Error(`entry of ${this.manifest.stage} has no file "${name}"`);
-    }
-    return `${this.dir}/files/${name}`;
-  }
-
-  #need(name: string): void {
-    if (!(name in this.manifest.arrays)) {
-      throw new Error(
-        `entry of ${this.manifest.stage} (${this.manifest.task}) has no array "${name}" (has: ${
-          Object.keys(this.manifest.arrays).join(", ") || "none"
-        })`,
-      );
-    }
-  }
-}
-
-/**
- * Named checkpoint slots of one stage key. Each save writes a new version `<slot>@<n>` in a
- * temporary directory, renames it into place, then removes older versions: a crash at any point
- * leaves the last complete version loadable.
- */
-export class CheckpointDir {
-  constructor(readonly dir: string) {}
-
-  async #versions(slot: string): Promise<number[]> {
-    const out: number[] = [];
-    try {
-      for await (const e of Deno.readDir(this.dir)) {
-        const m = e.name.match(/^(.+)@(\d+)$/);
-        if (m && m[1] === slot) out.push(Number(m[2]));
-      }
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    return out.sort((a, b) => a - b);
-  }
-
-  /** Save a slot atomically. */
-  async save(
-    slot: string,
-    state: Record<string, unknown>,
-    arrays: Record<string, NDArray> = {},
-  ): Promise<void> {
-    checkName(slot.replace(/\//g, "_"));
-    await Deno.mkdir(this.dir, { recursive: true });
-    const versions = await this.#versions(slot);
-    const next = (versions.at(-1) ?? 0) + 1;
-    const tmp = `${this.dir}/.tmp-${Deno.pid}-${++tmpCounter}`;
-    await Deno.mkdir(tmp, { recursive: true });
-    for (const [name, a] of Object.entries(arrays)) await writeArray(`${tmp}/arrays`, name, a);
-    await Deno.writeTextFile(`${tmp}/state.json`, JSON.stringify({ state, arrays: Object.keys(arrays) }));
-    await Deno.rename(tmp, `${this.dir}/${slot}@${next}`);
-    for (const v of versions) {
-      await Deno.remove(`${this.dir}/${slot}@${v}`, { recursive: true }).catch(() => {});
-    }
-  }
-
-  /** Load the latest version of a slot, or null. */
-  async load(
-    slot: string,
-  ): Promise<{ state: Record<string, unknown>; arrays: Record<string, NDArray> } | null> {
-    const v = (await this.#versions(slot)).at(-1);
-    if (v === undefined) return null;
-    const d = `${this.dir}/${slot}@${v}`;
-    const { state, arrays: names } = JSON.parse(await Deno.readTextFile(`${d}/state.json`));
-    const arrays: Record<string, NDArray> = {};
-    for (const n of names as string[]) arrays[n] = await readArray(`${d}/arrays`, n);
-    return { state, arrays };
-  }
-
-  /** Slots with at least one saved version. */
-  async list(): Promise<string[]> {
-    const out = new Set<string>();
-    try {
-      for await (const e of Deno.readDir(this.dir)) {
-        const m = e.name.match(/^(.+)@\d+$/);
-        if (m) out.add(m[1]);
-      }
-    } catch { /* none */ }
-    return [...out].sort();
-  }
 }

@@ -19,7 +19,7 @@ export interface ArrayInfo {
 const TARGET_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Name of the dtype of a typed array. */
-export function dtypeOf(data: TypedArray): DType {
+function dtypeOf(data: TypedArray): DType {
   if (data instanceof Float32Array) return "float32";
   if (data instanceof Float64Array) return "float64";
   if (data instanceof Int32Array) return "int32";
@@ -32,7 +32,7 @@ function bytesPer(dtype: DType): number {
 }
 
 /** Chunk shape: whole rows along axis 0, about 4 MiB per chunk (per-chunk overhead dominates below 1 MiB). */
-export function chunkShapeFor(shape: readonly number[], dtype: DType): number[] {
+function chunkShapeFor(shape: readonly number[], dtype: DType): number[] {
   if (shape.length === 0) return [];
   const rowBytes = numel(shape.slice(1)) * bytesPer(dtype);
   const rows = Math.max(1, Math.min(shape[0], Math.floor(TARGET_CHUNK_BYTES / Math.max(1, rowBytes))));
@@ -45,7 +45,14 @@ function stridesOf(shape: readonly number[]): number[] {
   return s;
 }
 
-/** Create an empty Zarr v3 group at `dir` (the directory must be writable). */
+/**
+ * Create an empty Zarr v3 group at `dir` (the directory must be writable).
+ *
+ * @example
+ * ```ts
+ * await createGroup("/tmp/g", { source: "my data" });
+ * ```
+ */
 export async function createGroup(dir: string, attributes: Record<string, unknown> = {}): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   await zarr.create(zarr.root(new FileSystemStore(dir)), { attributes });
@@ -112,7 +119,14 @@ export async function writeArray(
   return { shape: array.shape, dtype, chunks };
 }
 
-/** Read the whole array `name` of the Zarr group at `dir`. */
+/**
+ * Read the whole array `name` of the Zarr group at `dir`.
+ *
+ * @example
+ * ```ts
+ * const x = await readArray("/tmp/g", "x"); // { shape: [2, 3], data: Float32Array(6) }
+ * ```
+ */
 export async function readArray(dir: string, name: string): Promise<NDArray> {
   const loc = zarr.root(new FileSystemStore(dir)).resolve(name);
   let arr;
@@ -133,21 +147,18 @@ export async function readArray(dir: string, name: string): Promise<NDArray> {
   return { shape: scalar ? [] : [...chunk.shape], data };
 }
 
-/** Read rows `[start, stop)` along axis 0 of array `name`. */
+/**
+ * Read rows `[start, stop)` along axis 0 of array `name`.
+ *
+ * @example
+ * ```ts
+ * const head = await readRows("/tmp/g", "x", 0, 1); // { shape: [1, 3], … }
+ * ```
+ */
 export async function readRows(dir: string, name: string, start: number, stop: number): Promise<NDArray> {
   const loc = zarr.root(new FileSystemStore(dir)).resolve(name);
   const arr = await zarr.open(loc, { kind: "array" });
   const sel = [zarr.slice(start, stop), ...arr.shape.slice(1).map(() => null)];
   const chunk = await zarr.get(arr, sel);
   return { shape: [...chunk.shape], data: chunk.data as unknown as TypedArray };
-}
-
-/** Shape, dtype and chunking of array `name`, or null when there is none. */
-export async function arrayInfo(dir: string, name: string): Promise<ArrayInfo | null> {
-  try {
-    const arr = await zarr.open(zarr.root(new FileSystemStore(dir)).resolve(name), { kind: "array" });
-    return { shape: [...arr.shape], dtype: arr.dtype as DType, chunks: [...arr.chunks] };
-  } catch {
-    return null;
-  }
 }

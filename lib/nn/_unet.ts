@@ -7,11 +7,13 @@
  * Upsampling is nearest-neighbour written as a broadcast multiply (its gradient is a plain sum, correct on every
  * backend; TF.js's cpu `ResizeNearestNeighborGrad` is wrong), downsampling a stride-2 convolution.
  *
+ * Private to lib/nn; import from `mod.ts`.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type NoiseConditionedNet, ParamBuilder } from "./module.ts";
-import { groupNorm, linear, silu } from "./layers.ts";
+import { type NoiseConditionedNet, ParamBuilder } from "./_module.ts";
+import { groupNorm, linear, silu } from "./_layers.ts";
 
 /** Architecture of a {@link UNet}. */
 export interface UNetConfig {
@@ -197,13 +199,8 @@ export class UNet implements NoiseConditionedNet {
 /**
  * Nearest-neighbour ×2 upsampling (as a broadcast multiply), cropped to `height` × `width` (odd sizes: 7 → 14 is
  * exact, a stride-2 'same' conv of 15 gives 8 → 16 → cropped to 15).
- *
- * @example
- * ```ts
- * upsampleTo(tf.zeros([1, 7, 7, 4]) as tf.Tensor4D, 14, 14); // [1, 14, 14, 4]
- * ```
  */
-export function upsampleTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+function upsampleTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const up = tf.reshape(tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1])), [
     b,

@@ -2,11 +2,13 @@
  * Rebuild a network from its `config` (as recorded in metadata and checkpoints): the way a Worker or a later
  * stage gets the same architecture back.
  *
+ * Private to lib/nn; import from `mod.ts`.
+ *
  * @module
  */
-import type { NoiseConditionedNet } from "./module.ts";
-import { MLP, type MLPConfig } from "./mlp.ts";
-import { UNet, type UNetConfig } from "./unet.ts";
+import type { NoiseConditionedNet } from "./_module.ts";
+import { MLP, type MLPConfig } from "./_mlp.ts";
+import { UNet, type UNetConfig } from "./_unet.ts";
 
 /** A network description: `{kind: "mlp", ...MLPConfig}` or `{kind: "unet", ...UNetConfig}`. */
 export type NetConfig = ({ kind: "mlp" } & MLPConfig) | ({ kind: "unet" } & UNetConfig);

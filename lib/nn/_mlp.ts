@@ -2,11 +2,13 @@
  * The MLP of DESIGN §2 for vector data: F(x, emb[, c]) = Linear ∘ (LayerNorm ∘ SiLU ∘ Linear)^L applied to
  * concat(x, emb[, c]), hidden widths (256, 256, 256) by default.
  *
+ * Private to lib/nn; import from `mod.ts`.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type NoiseConditionedNet, ParamBuilder } from "./module.ts";
-import { layerNorm, linear, silu } from "./layers.ts";
+import { type NoiseConditionedNet, ParamBuilder } from "./_module.ts";
+import { layerNorm, linear, silu } from "./_layers.ts";
 
 /** Architecture of an {@link MLP}. */
 export interface MLPConfig {

@@ -5,6 +5,8 @@
  * weights are saved, loaded, averaged (EMA) and optimised. Variables are created without a TF.js name
  * (TF.js requires those to be globally unique, which two copies of one network would violate).
  *
+ * Private to lib/nn; import from `mod.ts`.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -119,16 +121,4 @@ export function importParams(m: Module, values: Record<string, NDArray>): void {
     const data = a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number>);
     tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
   }
-}
-
-/**
- * Total number of scalar parameters.
- *
- * @example
- * ```ts
- * countParams(new MLP({ features: 5 }, 0)); // 152,325
- * ```
- */
-export function countParams(m: Module): number {
-  return Object.values(m.params()).reduce((n, v) => n + v.size, 0);
 }

@@ -13,8 +13,8 @@
  * - the reported OT value is the linear cost ⟨P, M⟩ of the entropic plan (what `sinkhorn2` returns).
  *
  * The divergence is S = OT_λ(U1, Q) − OT_λ(U1, U2) with U1, U2 two disjoint sets of true points
- * and Q the samples to assess (DESIGN §5); the paper's code clamps it at 1e-6 before logging,
- * which {@link sinkhornDivergence} leaves to the caller (`divergence` is unclamped).
+ * and Q the samples to assess (DESIGN §5), two {@link sinkhornOT} costs (the evaluate task shares
+ * the reference term between sample sets); the paper's code clamps it at 1e-6 before logging.
  *
  * Two implementations with identical iterations: host float64 loops ("host", the default), and TF
  * tensors ("tf", any backend, float32). Measured on the 2-core machine, m = 1024, D = 5: host
@@ -23,12 +23,14 @@
  * while TF evaluates all n·m of them. Host float64 is also more accurate: potentials of magnitude
  * M/λ ≈ 10⁴ keep only ~1e-3 absolute precision in float32. The "tf" path is for a real GPU.
  *
+ * Private to lib/metrics; import from `mod.ts`.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { NDArray } from "../array.ts";
 
-/** Options of {@link sinkhornOT} and {@link sinkhornDivergence}. */
+/** Options of {@link sinkhornOT}. */
 export interface SinkhornOptions {
   /** Entropic regularisation λ (default 1e-3), absolute, on the squared Euclidean cost. */
   reg?: number;
@@ -62,13 +64,8 @@ function asPoints(a: NDArray, name: string): { n: number; d: number; data: Array
 /**
  * Squared Euclidean cost matrix `[n, m]` in float64 (differences, not the ‖u‖² + ‖v‖² − 2uv
  * expansion, which cancels badly for nearby points).
- *
- * @example
- * ```ts
- * const c = squaredDistances(u, v); // Float64Array of n·m
- * ```
  */
-export function squaredDistances(u: NDArray, v: NDArray): Float64Array {
+function squaredDistances(u: NDArray, v: NDArray): Float64Array {
   const a = asPoints(u, "u"), b = asPoints(v, "v");
   if (a.d !== b.d) throw new Error(`sinkhorn: points of dimension ${a.d} and ${b.d}`);
   const d = a.d;
@@ -229,36 +226,4 @@ export function sinkhornOT(u: NDArray, v: NDArray, options: SinkhornOptions = {}
   const n = u.shape[0], m = v.shape[0];
   if (n === 0 || m === 0) throw new Error("sinkhorn: empty point cloud");
   return o.impl === "tf" ? tfSinkhorn(cost, n, m, o) : hostSinkhorn(cost, n, m, o);
-}
-
-/** Result of {@link sinkhornDivergence}. */
-export interface SinkhornDivergence {
-  /** S = OT(U1, Q) − OT(U1, U2), unclamped. */
-  divergence: number;
-  /** OT(U1, Q) solve. */
-  samples: OTResult;
-  /** OT(U1, U2) solve (the baseline). */
-  reference: OTResult;
-}
-
-/**
- * Sinkhorn divergence S = OT_λ(U1, Q) − OT_λ(U1, U2) of samples `q` against two disjoint sets of
- * true points `u1`, `u2` (all `[m, D]`; DESIGN §5). Lower is better, ≈ 0 for true samples.
- *
- * @example
- * ```ts
- * const m = 1024;
- * const s = sinkhornDivergence(rows(x, 0, m), rows(x, n - m, n), rows(samples, 0, m));
- * ctx.metrics({ sinkhorn: s.divergence, sinkhorn_iterations: s.samples.iterations });
- * ```
- */
-export function sinkhornDivergence(
-  u1: NDArray,
-  u2: NDArray,
-  q: NDArray,
-  options: SinkhornOptions = {},
-): SinkhornDivergence {
-  const samples = sinkhornOT(u1, q, options);
-  const reference = sinkhornOT(u1, u2, options);
-  return { divergence: samples.cost - reference.cost, samples, reference };
 }

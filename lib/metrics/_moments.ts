@@ -5,6 +5,8 @@
  * coordinate outside (−3, 3) before computing the Sinkhorn divergence, and a growing fraction is
  * the first sign of a diverging prior.
  *
+ * Private to lib/metrics; import from `mod.ts`.
+ *
  * @module
  */
 import type { Matrix } from "../linalg/mod.ts";
@@ -99,35 +101,19 @@ export function momentErrors(
  * ```
  */
 export function fractionOutsideBox(x: NDArray, lo = -3, hi = 3): number {
-  const { n } = dims(x, "x");
-  if (n === 0) return 0;
-  return (n - rowsInsideBox(x, lo, hi).shape[0]) / n;
-}
-
-/**
- * The rows with every coordinate inside the open box (lo, hi) (a copy, float32 kept as is).
- *
- * @example
- * ```ts
- * const kept = rowsInsideBox(samples, -3, 3);
- * ```
- */
-export function rowsInsideBox<T extends NDArray>(x: T, lo = -3, hi = 3): T {
   const { n, d } = dims(x, "x");
-  const keep: number[] = [];
+  if (n === 0) return 0;
+  let inside = 0;
   for (let i = 0; i < n; i++) {
-    let inside = true;
+    let rowInside = true;
     for (let j = 0; j < d; j++) {
       const v = x.data[i * d + j];
       if (!(v > lo && v < hi)) {
-        inside = false;
+        rowInside = false;
         break;
       }
     }
-    if (inside) keep.push(i);
+    if (rowInside) inside++;
   }
-  const Ctor = x.data.constructor as new (len: number) => typeof x.data;
-  const data = new Ctor(keep.length * d);
-  keep.forEach((src, dst) => data.set(x.data.subarray(src * d, (src + 1) * d), dst * d));
-  return { ...x, shape: [keep.length, ...x.shape.slice(1)], data };
+  return (n - inside) / n;
 }

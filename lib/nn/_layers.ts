@@ -1,6 +1,8 @@
 /**
  * Layer functions over explicit parameters. Each is a pure function of tensors, to be called inside `tf.tidy`.
  *
+ * Private to lib/nn; import from `mod.ts`.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";

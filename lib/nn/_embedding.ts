@@ -2,19 +2,14 @@
  * Sinusoidal embedding of a scalar per row (the log noise level): features [sin(x ω_k), cos(x ω_k)] with
  * frequencies ω_k = (1e-4)^(k / (E/2 − 1)), k = 0 … E/2 − 1, i.e. (1e-4)^linspace(0, 1, E/2) (DESIGN §2).
  *
+ * Private to lib/nn; import from `mod.ts`.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 
-/**
- * The E/2 frequencies (1e-4)^linspace(0, 1, E/2).
- *
- * @example
- * ```ts
- * embeddingFrequencies(4); // [1, 1e-4]
- * ```
- */
-export function embeddingFrequencies(features: number): Float32Array {
+/** The E/2 frequencies (1e-4)^linspace(0, 1, E/2). */
+function embeddingFrequencies(features: number): Float32Array {
   if (features % 2 !== 0 || features < 2) {
     throw new Error(`embedding features must be even ≥ 2, got ${features}`);
   }

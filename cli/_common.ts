@@ -1,0 +1,184 @@
+/**
+ * What the commands of `cli.ts` share: the spec options every command takes, loading the spec
+ * and its graph (with plugin tasks), checking stage ids given on the command line, and turning
+ * an error into a message and an exit code.
+ *
+ * @module
+ */
+import { Command, CommanderError, Option } from "commander";
+import { builtinTasks } from "../tasks/mod.ts";
+import { buildGraph, type Graph, type TaskRegistry } from "../lib/engine/graph.ts";
+import { makePlan, type Plan } from "../lib/engine/plan.ts";
+import { loadSpec, parseOverrides, type Spec, SpecError, suggest } from "../lib/engine/spec.ts";
+import type { TaskDef } from "../lib/engine/task.ts";
+import { Store, StoreLockedError } from "../lib/engine/store/store.ts";
+
+/**
+ * The options {@link common} adds to a command: which spec, and overrides of its values.
+ *
+ * @example
+ * ```ts
+ * const opts: CommonOpts = { file: "pipeline.yaml", set: ["em.laps=16"], backend: "cpu" };
+ * ```
+ */
+export interface CommonOpts {
+  file: string;
+  set: string[];
+  backend?: string;
+}
+
+/**
+ * Commander's collector for a repeatable option: each use appends its value.
+ *
+ * @example
+ * ```ts
+ * cmd.option("--until <id>", "run only this stage (repeatable)", collect, []);
+ * ```
+ */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Add the spec options (`-f`, `--set`, `--backend`) to a command.
+ *
+ * @example
+ * ```ts
+ * common(program.command("status").description("every stage: cached | stale | missing, and why"));
+ * ```
+ */
+export function common(cmd: Command): Command {
+  return cmd
+    .option("-f, --file <path>", "pipeline spec", "pipeline.yaml")
+    .option("--set <key=value>", "override a spec value, e.g. em.laps=16 (repeatable)", collect, [])
+    .addOption(
+      new Option("--backend <name>", "numerical backend (same as --set backend=NAME)").choices([
+        "auto",
+        "webgpu",
+        "wasm",
+        "cpu",
+      ]),
+    );
+}
+
+async function loadTasks(spec: Spec): Promise<TaskRegistry> {
+  const registry = new Map<string, TaskDef>();
+  for (const t of builtinTasks) registry.set(t.name, t as TaskDef);
+  for (const plugin of spec.plugins) {
+    let mod: { tasks?: TaskDef[] };
+    try {
+      mod = await import(`file://${plugin}`);
+    } catch (e) {
+      throw new SpecError([{
+        where: spec.locate(["plugins"]),
+        message: `cannot load plugin ${plugin}: ${(e as Error).message.split("\n")[0]}`,
+      }]);
+    }
+    if (!Array.isArray(mod.tasks)) {
+      throw new SpecError([{
+        where: spec.locate(["plugins"]),
+        message: `plugin ${plugin} must export \`tasks: TaskDef[]\``,
+      }]);
+    }
+    for (const t of mod.tasks) registry.set(t.name, t);
+  }
+  return registry;
+}
+
+/**
+ * A path given on the command line, made absolute against the user's directory: `deno task`
+ * runs in the project root, and says where the user was in INIT_CWD.
+ */
+function userPath(path: string): string {
+  if (path.startsWith("/")) return path;
+  const cwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
+  return `${cwd}/${path}`.replace(/\/\.\//g, "/");
+}
+
+/**
+ * The stage graph of the spec the options name (with their overrides, and the spec's plugins).
+ *
+ * @example
+ * ```ts
+ * const graph = await loadGraph({ file: "pipeline.yaml", set: ["em.laps=2"] });
+ * console.log(graph.order); // ["data", "obs", …]
+ * ```
+ */
+export async function loadGraph(opts: CommonOpts): Promise<Graph> {
+  const sets = [...opts.set];
+  if (opts.backend) sets.push(`backend=${opts.backend}`);
+  const spec = await loadSpec(userPath(opts.file), parseOverrides(sets));
+  return buildGraph(spec, await loadTasks(spec));
+}
+
+/**
+ * The plan of the spec the options name against its store, which must exist already.
+ *
+ * @example
+ * ```ts
+ * const plan = await openPlan(opts);
+ * console.log(plan.stages.get("obs")!.status); // "cached"
+ * ```
+ */
+export async function openPlan(opts: CommonOpts): Promise<Plan> {
+  const graph = await loadGraph(opts);
+  return makePlan(graph, await Store.open(graph.spec.store, { create: false }));
+}
+
+/**
+ * Refuse stage ids the graph does not have (`flag` says where they came from), suggesting names.
+ *
+ * @example
+ * ```ts
+ * checkIds(graph, opts.until, "--until"); // SpecError: --until em[99].fit: no stage "em[99].fit" (did you mean …)
+ * ```
+ */
+export function checkIds(graph: Graph, ids: string[] | undefined, flag: string): void {
+  for (const id of ids ?? []) {
+    if (!graph.stages.has(id)) {
+      throw new SpecError([{
+        where: `${flag} ${id}`,
+        message: `no stage "${id}" ${suggest(id, graph.order)}`,
+      }]);
+    }
+  }
+}
+
+/**
+ * Print a line to stdout (an empty one by default).
+ *
+ * @example
+ * ```ts
+ * print(`${ok} entries intact`);
+ * ```
+ */
+export const print = (s = ""): void => console.log(s);
+
+/**
+ * The exit code for an error a command threw, after saying what went wrong on stderr: 2 for an
+ * invalid command line or spec, 1 for anything else (a store locked by another run included).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await program.parseAsync(args, { from: "user" });
+ * } catch (e) {
+ *   return exitCodeOf(e);
+ * }
+ * ```
+ */
+export function exitCodeOf(e: unknown): number {
+  if (e instanceof CommanderError) {
+    return e.exitCode === 0 ? 0 : 2;
+  }
+  if (e instanceof SpecError) {
+    console.error(`invalid pipeline:\n${e.issues.map((i) => `  ${i.where}: ${i.message}`).join("\n")}`);
+    return 2;
+  }
+  if (e instanceof StoreLockedError) {
+    console.error(e.message);
+    return 1;
+  }
+  console.error((e as Error).stack ?? String(e));
+  return 1;
+}

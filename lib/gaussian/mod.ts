@@ -1,0 +1,23 @@
+/**
+ * The Gaussian prior N(μ, Σ): the EM start of both methods. Its exact denoiser (for samplers and MMPS),
+ * exact posterior moments and samples for linear-Gaussian observations, and Gaussian EM.
+ *
+ * @example
+ * ```ts
+ * import { gaussianEMStep, sampleGaussianPosterior, standardGaussianPrior } from "./mod.ts";
+ * let prior = standardGaussianPrior(5);
+ * for (let k = 0; k < 16; k++) prior = gaussianEMStep(prior, obs).prior;
+ * const x = sampleGaussianPosterior(prior, obs, seed);
+ * ```
+ *
+ * @module
+ */
+export { gaussianPrior, type GaussianPrior, priorFromArrays, priorToArrays, standardGaussianPrior } from "./prior.ts";
+export { gaussianDenoiser } from "./denoiser.ts";
+export {
+  gaussianPosterior,
+  type LinearGaussianObservations,
+  type PosteriorMoments,
+  sampleGaussianPosterior,
+} from "./posterior.ts";
+export { gaussianEMStep, type GaussianEMOptions, type GaussianEMStats, gaussianLogEvidence } from "./em.ts";
