@@ -1,47 +1,50 @@
 /**
- * The report task: grouping evaluations into methods (loops) and baselines, choosing the laps
- * that get corner plots, its outputs with fake inputs in-process, and a real pipeline through the
- * CLI whose report.html is opened in headless Chromium to check that every picture loads.
+ * The report (lib/report and its task): grouping evaluations into methods (loops) and baselines,
+ * choosing the laps that get corner plots, its outputs with fake inputs in-process, and a real
+ * pipeline through the CLI whose report.html is opened in headless Chromium to check that every
+ * picture loads.
  */
 import type { InputEntry, StageContext } from "../lib/engine/task.ts";
 import type { NDArray } from "../lib/array.ts";
-import { decodePng, readPngHeader } from "../lib/plot/png.ts";
-import {
-  groupEvaluations,
-  parseLapId,
-  type ReportParams,
-  reportTask,
-  selectCornerLaps,
-} from "../tasks/report.ts";
+import { decodePng, readPngHeader } from "../lib/plot/mod.ts";
+import { type Evaluation, groupEvaluations, selectCornerLaps } from "../lib/report/mod.ts";
+import { type ReportParams, reportTask } from "../tasks/report.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, scratch, show } from "./cli_helpers.ts";
 
-Deno.test("stage ids: laps of loops parse, other ids are baselines", () => {
-  assertEquals(parseLapId("em[3].evaluate"), { loop: "em", lap: 3, stage: "evaluate" });
-  assertEquals(parseLapId("diffem[12].eval_ema"), { loop: "diffem", lap: 12, stage: "eval_ema" });
-  assertEquals(parseLapId("gauss_eval"), null);
-  assertEquals(parseLapId("em[x].evaluate"), null);
-});
+/** An evaluation placed by the engine: in a loop at a lap as one of its body stages, or top-level. */
+function evaluation(stageId: string, at?: [loop: string, lap: number, stage: string]): Evaluation {
+  return { stageId, loop: at?.[0] ?? null, lap: at?.[1] ?? null, stage: at?.[2] ?? null, metrics: {} };
+}
 
 Deno.test("evaluations group into methods by loop with sorted laps, and baselines, in spec order", () => {
-  const ids = [
-    "gauss_eval",
-    "em[1].evaluate",
-    "em[0].evaluate",
-    "diffem[0].evaluate",
-    "two[0].a",
-    "two[0].b",
-    "two[1].a",
-    "em[1].evaluate",
-    "oracle",
+  const evaluations = [
+    evaluation("gauss_eval"),
+    evaluation("em[1].evaluate", ["em", 1, "evaluate"]),
+    evaluation("em[0].evaluate", ["em", 0, "evaluate"]),
+    evaluation("diffem[0].evaluate", ["diffem", 0, "evaluate"]),
+    evaluation("two[0].a", ["two", 0, "a"]),
+    evaluation("two[0].b", ["two", 0, "b"]),
+    evaluation("two[1].a", ["two", 1, "a"]),
+    evaluation("em[1].evaluate", ["em", 1, "evaluate"]),
+    evaluation("oracle"),
   ];
-  const { methods, baselines } = groupEvaluations(ids.map((stageId) => ({ stageId })));
+  const { methods, baselines } = groupEvaluations(evaluations);
   assertEquals(methods.map((m) => [m.name, m.laps.map((l) => l.lap)]), [["em", [0, 1]], ["diffem", [0]], [
     "two.a",
     [0, 1],
   ], ["two.b", [0]]]);
   assertEquals(baselines.map((b) => b.name), ["gauss_eval", "oracle"]);
   assertEquals(methods[0].laps[1].entry.stageId, "em[1].evaluate", "a stage wired twice counts once");
+});
+
+Deno.test("the loop and lap an evaluation carries place it, not the look of its stage id", () => {
+  const { methods, baselines } = groupEvaluations([
+    evaluation("looks[0].like_a_lap"),
+    evaluation("em_lap_2", ["em", 2, "evaluate"]),
+  ]);
+  assertEquals(baselines.map((b) => b.name), ["looks[0].like_a_lap"]);
+  assertEquals(methods.map((m) => [m.name, m.laps.map((l) => l.lap)]), [["em", [2]]]);
 });
 
 Deno.test("corner laps: all up to 16, thinned plus the last beyond, last, and explicit (negative from the end)", () => {
@@ -98,6 +101,49 @@ function points(n: number, d: number, shift: number): NDArray {
   return { shape: [n, d], data };
 }
 
+/** A stage context that hands the report `evaluations` and `truth`, and keeps what it writes. */
+function fakeContext(
+  raw: Record<string, unknown>,
+  evaluations: InputEntry[],
+  truth: InputEntry | null,
+): { ctx: StageContext<ReportParams>; files: Map<string, Uint8Array>; metrics: Record<string, unknown> } {
+  const files = new Map<string, Uint8Array>();
+  const metrics: Record<string, unknown> = {};
+  const ctx = {
+    id: "report",
+    key: "k",
+    params: reportTask.params.parse(raw) as ReportParams,
+    seed: 0,
+    lap: null,
+    loop: null,
+    backend: "cpu",
+    baseDir: ".",
+    signal: new AbortController().signal,
+    input: () => {
+      throw new Error("no single input");
+    },
+    optionalInput: (name: string) => (name === "truth" ? truth : null),
+    inputList: (name: string) => (name === "evaluations" ? evaluations : []),
+    writeArray: () => Promise.reject(new Error("report writes no arrays")),
+    writeJson: () => Promise.reject(new Error("report writes no JSON")),
+    writeFile: (name: string, bytes: Uint8Array) => {
+      assert(/^[A-Za-z0-9_.-]+$/.test(name), `valid output name ${name}`);
+      files.set(name, bytes);
+      return Promise.resolve();
+    },
+    metrics: (v: Record<string, unknown>) => Object.assign(metrics, v),
+    meta: () => {},
+    progress: { start: () => {}, tick: () => {} },
+    checkpoints: {
+      save: () => Promise.resolve(),
+      load: () => Promise.resolve(null),
+      list: () => Promise.resolve([]),
+    },
+    log: () => {},
+  } as unknown as StageContext<ReportParams>;
+  return { ctx, files, metrics };
+}
+
 Deno.test("report in-process: files per method and lap, metrics, and an HTML page embedding every picture", async () => {
   const entries: InputEntry[] = [
     fakeEntry("gauss_eval", { sinkhorn: 0.9, mean_error: 0.3 }, { subset: points(200, 2, 0.8) }),
@@ -121,40 +167,7 @@ Deno.test("report in-process: files per method and lap, metrics, and an HTML pag
   entries.push(fakeEntry("nosamples", { sinkhorn: -0.01 }, {}));
   const truth = fakeEntry("data", {}, { x: points(300, 2, 0) });
 
-  const files = new Map<string, Uint8Array>();
-  const metrics: Record<string, unknown> = {};
-  const ctx = {
-    id: "report",
-    key: "k",
-    params: reportTask.params.parse({ range: [-3, 3], max_points: 150 }) as ReportParams,
-    seed: 0,
-    lap: null,
-    loop: null,
-    backend: "cpu",
-    baseDir: ".",
-    signal: new AbortController().signal,
-    input: () => {
-      throw new Error("no single input");
-    },
-    optionalInput: (name: string) => (name === "truth" ? truth : null),
-    inputList: (name: string) => (name === "evaluations" ? entries : []),
-    writeArray: () => Promise.reject(new Error("report writes no arrays")),
-    writeJson: () => Promise.reject(new Error("report writes no JSON")),
-    writeFile: (name: string, bytes: Uint8Array) => {
-      assert(/^[A-Za-z0-9_.-]+$/.test(name), `valid output name ${name}`);
-      files.set(name, bytes);
-      return Promise.resolve();
-    },
-    metrics: (v: Record<string, unknown>) => Object.assign(metrics, v),
-    meta: () => {},
-    progress: { start: () => {}, tick: () => {} },
-    checkpoints: {
-      save: () => Promise.resolve(),
-      load: () => Promise.resolve(null),
-      list: () => Promise.resolve([]),
-    },
-    log: () => {},
-  } as unknown as StageContext<ReportParams>;
+  const { ctx, files, metrics } = fakeContext({ range: [-3, 3], max_points: 150 }, entries, truth);
   await reportTask.run(ctx);
 
   // 18 laps > 16: every 2nd lap and the last; 3 laps: all of them; baselines with samples.
@@ -200,6 +213,58 @@ function findChromium(): string | null {
     } catch { /* not here */ }
   }
   return null;
+}
+
+/** Open `html` (written into `dir`) in headless Chromium; which of its images loaded, and their widths. */
+async function imagesInChromium(
+  chromium: string,
+  html: string,
+  dir: string,
+): Promise<{ total: number; bad: string[]; widths: number[] }> {
+  // A copy of the page with a script that records, once everything has loaded, which images failed.
+  const probe = `<script>
+window.addEventListener("load", () => {
+  const imgs = [...document.images];
+  const bad = imgs.filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.title || i.alt);
+  const out = document.createElement("pre");
+  out.id = "img-check";
+  out.textContent = JSON.stringify({ total: imgs.length, bad, widths: imgs.map((i) => i.naturalWidth) });
+  document.body.appendChild(out);
+});
+</script></body>`;
+  const page = `${dir}/check.html`;
+  await Deno.writeTextFile(page, html.replace("</body>", probe));
+  const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
+  const out = await new Deno.Command(chromium, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${profile}`,
+      "--virtual-time-budget=5000",
+      "--dump-dom",
+      `file://${page}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  await Deno.remove(profile, { recursive: true }).catch(() => {});
+  const dom = new TextDecoder().decode(out.stdout);
+  const m = dom.match(/<pre id="img-check">(.*?)<\/pre>/s);
+  assert(
+    m,
+    `no result from the page (exit ${out.code}): ${new TextDecoder().decode(out.stderr).slice(-2000)}`,
+  );
+  return JSON.parse(
+    m[1].replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"),
+  );
 }
 
 Deno.test("a real pipeline's report.html loads every picture in headless Chromium", async () => {
@@ -248,55 +313,8 @@ stages:
     );
     return;
   }
-  // A copy of the page with a script that records, once everything has loaded, which images failed.
   const html = await Deno.readTextFile(`${entry}/files/report.html`);
-  const probe = `<script>
-window.addEventListener("load", () => {
-  const imgs = [...document.images];
-  const bad = imgs.filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.title || i.alt);
-  const out = document.createElement("pre");
-  out.id = "img-check";
-  out.textContent = JSON.stringify({ total: imgs.length, bad, widths: imgs.map((i) => i.naturalWidth) });
-  document.body.appendChild(out);
-});
-</script></body>`;
-  const page = `${dir}/check.html`;
-  await Deno.writeTextFile(page, html.replace("</body>", probe));
-  const profile = await Deno.makeTempDir({ prefix: "chromium-profile-" });
-  const out = await new Deno.Command(chromium, {
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-      "--virtual-time-budget=5000",
-      "--dump-dom",
-      `file://${page}`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(60_000),
-  }).output();
-  await Deno.remove(profile, { recursive: true }).catch(() => {});
-  const dom = new TextDecoder().decode(out.stdout);
-  const m = dom.match(/<pre id="img-check">(.*?)<\/pre>/s);
-  assert(
-    m,
-    `no result from the page (exit ${out.code}): ${new TextDecoder().decode(out.stderr).slice(-2000)}`,
-  );
-  const result = JSON.parse(
-    m[1].replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"),
-  ) as {
-    total: number;
-    bad: string[];
-    widths: number[];
-  };
+  const result = await imagesInChromium(chromium, html, dir);
   assertEquals(result.bad, [], "images that did not load");
   assertEquals(result.total, 4, "sinkhorn curve and three corner plots");
   assert(result.widths.every((w) => w > 300), `natural widths ${result.widths}`);

@@ -1,6 +1,7 @@
 /**
  * Dependency-free raster plots written as PNG: corner plots of vector samples, metric curves over
- * EM laps, image grids. Re-exports the pieces for tasks and researchers' plugins.
+ * EM laps, image grids. The public surface of lib/plot: import from here, never from the `_*.ts`
+ * files (the canvas, font, axes and PNG codec behind the figures).
  *
  * ```ts
  * import { cornerPlot, lineChart } from "./lib/plot/mod.ts";
@@ -9,10 +10,33 @@
  *
  * @module
  */
-export * from "./axes.ts";
-export * from "./canvas.ts";
-export * from "./corner.ts";
-export * from "./curves.ts";
-export * from "./font.ts";
-export * from "./grid.ts";
-export * from "./png.ts";
+export * from "./corner_plot.ts";
+export * from "./image_grid.ts";
+export * from "./line_chart.ts";
+export { Canvas, type LineOptions, type MarkerShape, type Rect, type TextOptions } from "./_canvas.ts";
+export { BLACK, type Color, PALETTE, parseColor, WHITE } from "./_color.ts";
+export {
+  autoTicks,
+  formatNumber,
+  formatTick,
+  logTicks,
+  niceNumber,
+  niceTicks,
+  type Scale,
+  tickFormatter,
+  type Ticks,
+} from "./_axes.ts";
+export { GLYPH_ADVANCE, hasGlyph } from "./_font.ts";
+export { type PointMatrix, robustRanges } from "./_points.ts";
+export {
+  type Channels,
+  crc32,
+  decodePng,
+  encodePng,
+  PNG_SIGNATURE,
+  type PngChunk,
+  type PngHeader,
+  type RasterImage,
+  readPngChunks,
+  readPngHeader,
+} from "./_png.ts";

@@ -1,6 +1,6 @@
 /**
  * A small RGBA raster to draw plots on: alpha blending, anti-aliased lines and discs, rectangles,
- * markers, and text in the bitmap font of font.ts. Coordinates are in pixels, x to the right,
+ * markers, and text in the bitmap font of _font.ts. Coordinates are in pixels, x to the right,
  * y down; pixel (i, j) covers [i, i+1) × [j, j+1), so a 1-pixel line at y = j + 0.5 is crisp.
  *
  * ```ts
@@ -12,84 +12,10 @@
  *
  * @module
  */
-import { glyph, GLYPH_ADVANCE, GLYPH_ASCENT, GLYPH_DESCENT, glyphBitmap } from "./font.ts";
-import { encodePng } from "./png.ts";
-
-/**
- * A colour: red, green, blue in 0–255 and alpha (opacity) in 0–1.
- *
- * ```ts
- * const halfRed: Color = [255, 0, 0, 0.5];
- * ```
- */
-export type Color = readonly [number, number, number, number];
-
-/**
- * Parse `#rgb`, `#rrggbb` or `#rrggbbaa` into a {@link Color}, with optional opacity override.
- *
- * ```ts
- * parseColor("#1f77b4", 0.3); // [31, 119, 180, 0.3]
- * ```
- */
-export function parseColor(hex: string, alpha?: number): Color {
-  const m = hex.trim().replace(/^#/, "");
-  const full = m.length === 3 ? [...m].map((c) => c + c).join("") : m;
-  if (!/^[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/.test(full)) throw new Error(`bad colour "${hex}"`);
-  const v = (i: number) => parseInt(full.slice(i, i + 2), 16);
-  return [v(0), v(2), v(4), alpha ?? (full.length === 8 ? v(6) / 255 : 1)];
-}
-
-/**
- * The same colour with another opacity.
- *
- * ```ts
- * withAlpha(BLACK, 0.2); // [0, 0, 0, 0.2]
- * ```
- */
-export function withAlpha(c: Color, alpha: number): Color {
-  return [c[0], c[1], c[2], alpha];
-}
-
-/**
- * Mix a colour towards white (`amount` > 0) or black (`amount` < 0), for lighter fills and darker
- * outlines of one series colour.
- *
- * ```ts
- * shade(parseColor("#1f77b4"), 0.6); // a pale blue
- * ```
- */
-export function shade(c: Color, amount: number): Color {
-  const target = amount >= 0 ? 255 : 0, t = Math.abs(amount);
-  return [c[0] + (target - c[0]) * t, c[1] + (target - c[1]) * t, c[2] + (target - c[2]) * t, c[3]];
-}
-
-/** Opaque white. `new Canvas(w, h, WHITE)` */
-export const WHITE: Color = [255, 255, 255, 1];
-/** Opaque black. `c.text("x", 0, 0, { color: BLACK })` */
-export const BLACK: Color = [0, 0, 0, 1];
-/** Fully transparent. `new Canvas(w, h, TRANSPARENT)` */
-export const TRANSPARENT: Color = [0, 0, 0, 0];
-
-/**
- * A categorical palette (Tableau 10, as in matplotlib): distinguishable, print- and
- * colour-blind-friendlier than saturated primaries.
- *
- * ```ts
- * const colorOfSeries = (i: number) => parseColor(PALETTE[i % PALETTE.length]);
- * ```
- */
-export const PALETTE: readonly string[] = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#d62728",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#17becf",
-  "#bcbd22",
-  "#7f7f7f",
-];
+import { glyph, GLYPH_ADVANCE, GLYPH_ASCENT, GLYPH_DESCENT, glyphBitmap } from "./_font.ts";
+import { BLACK, type Color, WHITE } from "./_color.ts";
+import { encodePng } from "./_png.ts";
+import { addSegmentCoverage, dashSegments } from "./_stroke.ts";
 
 /**
  * An axis-aligned rectangle in pixels.
@@ -258,65 +184,11 @@ export class Canvas {
    */
   polyline(points: readonly (readonly [number, number])[], color: Color, opts: LineOptions = {}): void {
     const half = (opts.width ?? 1) / 2;
-    const segments: [number, number, number, number][] = [];
-    const dash = opts.dash && opts.dash.length >= 2 && opts.dash.some((d) => d > 0) ? opts.dash : null;
-    let dashIndex = 0, dashLeft = dash ? dash[0] : Infinity;
-    for (let k = 0; k + 1 < points.length; k++) {
-      const [ax, ay] = points[k], [bx, by] = points[k + 1];
-      const len = Math.hypot(bx - ax, by - ay);
-      if (!dash) {
-        segments.push([ax, ay, bx, by]);
-        continue;
-      }
-      let t = 0;
-      while (t < len) {
-        const step = Math.min(dashLeft, len - t);
-        if (dashIndex % 2 === 0) {
-          const s0 = t / len, s1 = (t + step) / len;
-          segments.push([ax + (bx - ax) * s0, ay + (by - ay) * s0, ax + (bx - ax) * s1, ay + (by - ay) * s1]);
-        }
-        t += step;
-        dashLeft -= step;
-        if (dashLeft <= 1e-9) dashIndex = (dashIndex + 1) % dash.length, dashLeft = dash[dashIndex];
-      }
-    }
+    const segments = dashSegments(points, opts.dash);
     if (!segments.length) return;
     // Coverage per pixel, maximised over segments, then blended once.
     const coverage = new Map<number, number>();
-    for (const [ax, ay, bx, by] of segments) {
-      const minX = Math.max(0, Math.floor(Math.min(ax, bx) - half - 1)),
-        maxX = Math.min(this.width - 1, Math.ceil(Math.max(ax, bx) + half + 1));
-      const minY = Math.max(0, Math.floor(Math.min(ay, by) - half - 1)),
-        maxY = Math.min(this.height - 1, Math.ceil(Math.max(ay, by) + half + 1));
-      const dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
-      const steep = Math.abs(dy) > Math.abs(dx);
-      // Walk along the major axis and look at a window across it: the segment's pixels only.
-      const across = half + 1.5;
-      const [lo, hi] = steep ? [minY, maxY] : [minX, maxX];
-      for (let m = lo; m <= hi; m++) {
-        const c = m + 0.5;
-        // Position across at this major coordinate (clamped to the segment's ends).
-        let t = steep ? (dy !== 0 ? (c - ay) / dy : 0) : (dx !== 0 ? (c - ax) / dx : 0);
-        t = Math.max(0, Math.min(1, t));
-        const mid = steep ? ax + dx * t : ay + dy * t;
-        const span = steep
-          ? across * Math.hypot(dx, dy) / Math.max(Math.abs(dy), 1e-9)
-          : across * Math.hypot(dx, dy) / Math.max(Math.abs(dx), 1e-9);
-        const from = Math.floor(mid - Math.min(span, 1e4)), to = Math.ceil(mid + Math.min(span, 1e4));
-        for (let n = from; n <= to; n++) {
-          const px = steep ? n : m, py = steep ? m : n;
-          if (px < minX || px > maxX || py < minY || py > maxY) continue;
-          const cx = px + 0.5, cy = py + 0.5;
-          let u = len2 > 0 ? ((cx - ax) * dx + (cy - ay) * dy) / len2 : 0;
-          u = Math.max(0, Math.min(1, u));
-          const d = Math.hypot(cx - (ax + u * dx), cy - (ay + u * dy));
-          const cov = Math.max(0, Math.min(1, half + 0.5 - d));
-          if (cov <= 0) continue;
-          const key = py * this.width + px;
-          if ((coverage.get(key) ?? 0) < cov) coverage.set(key, cov);
-        }
-      }
-    }
+    for (const s of segments) addSegmentCoverage(coverage, s, half, this.width, this.height);
     for (const [key, cov] of coverage) {
       this.blendPixel(key % this.width, Math.floor(key / this.width), color, cov);
     }
@@ -443,23 +315,6 @@ export class Canvas {
       }
     }
     return width + (opts.bold ? 1 : 0);
-  }
-
-  /**
-   * Copy another canvas onto this one with its top-left at (x, y), blending by its alpha.
-   *
-   * ```ts
-   * page.drawCanvas(panel, 0, 40);
-   * ```
-   */
-  drawCanvas(src: Canvas, x: number, y: number): void {
-    const ox = Math.round(x), oy = Math.round(y);
-    for (let j = 0; j < src.height; j++) {
-      for (let i = 0; i < src.width; i++) {
-        const o = (j * src.width + i) * 4, p = src.pixels;
-        if (p[o + 3]) this.blendPixel(ox + i, oy + j, [p[o], p[o + 1], p[o + 2], p[o + 3] / 255]);
-      }
-    }
   }
 
   /**

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { BLACK, type Canvas, type Color, parseColor, type Rect } from "./canvas.ts";
+import type { Canvas, Rect } from "./_canvas.ts";
+import { BLACK, type Color, parseColor } from "./_color.ts";
 
 /**
  * The "nice" number (1, 2, 5 or 10 times a power of ten) closest to `x` (`round`) or at least `x`.
@@ -216,12 +217,6 @@ export class PlotArea {
   /** Pixel y of data value `v` (larger values higher up). `area.py(0.1)` */
   py(v: number): number {
     return this.rect.y + (1 - PlotArea.fraction(v, this.y)) * this.rect.height;
-  }
-
-  /** Whether data point (x, y) lies inside the ranges. `if (area.contains(x, y)) …` */
-  contains(x: number, y: number): boolean {
-    const fx = PlotArea.fraction(x, this.x), fy = PlotArea.fraction(y, this.y);
-    return fx >= 0 && fx <= 1 && fy >= 0 && fy <= 1;
   }
 }
 

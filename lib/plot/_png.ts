@@ -14,7 +14,7 @@
  */
 import { deflateSync, inflateSync } from "node:zlib";
 
-/** Channels per pixel: grey, grey + alpha, RGB, RGBA. */
+/** Channels per pixel: grey, grey + alpha, RGB, RGBA. `const rgba: Channels = 4;` */
 export type Channels = 1 | 2 | 3 | 4;
 
 /**
@@ -31,7 +31,7 @@ export interface RasterImage {
   data: Uint8Array | Uint8ClampedArray;
 }
 
-/** The eight bytes every PNG file starts with. */
+/** The eight bytes every PNG file starts with. `png.subarray(0, 8)` equals it. */
 export const PNG_SIGNATURE: Uint8Array = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]);
 
 const COLOR_TYPE: Record<Channels, number> = { 1: 0, 2: 4, 3: 2, 4: 6 };
@@ -77,6 +77,25 @@ function paeth(a: number, b: number, c: number): number {
 }
 
 /**
+ * The value that filter `f` (0 None, 1 Sub, 2 Up, 3 Average, 4 Paeth) predicts for byte `i` of
+ * scanline `y` of `bytes` (unfiltered, `stride` bytes a line, `bpp` a pixel); NaN for another `f`.
+ */
+function predict(
+  f: number,
+  bytes: ArrayLike<number>,
+  y: number,
+  i: number,
+  stride: number,
+  bpp: number,
+): number {
+  const row = y * stride, prev = row - stride;
+  const a = i >= bpp ? bytes[row + i - bpp] : 0;
+  const b = y > 0 ? bytes[prev + i] : 0;
+  const c = y > 0 && i >= bpp ? bytes[prev + i - bpp] : 0;
+  return f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : f === 4 ? paeth(a, b, c) : NaN;
+}
+
+/**
  * Filter every scanline with the filter that minimises the sum of absolute (signed) residuals,
  * the heuristic the PNG specification recommends: plots are flat areas and thin lines, where
  * Sub/Up residuals are mostly zero and deflate well.
@@ -87,17 +106,12 @@ function filterScanlines(img: RasterImage): Uint8Array {
   const out = new Uint8Array(height * (stride + 1));
   const candidate = new Uint8Array(stride);
   for (let y = 0; y < height; y++) {
-    const row = y * stride, prev = row - stride;
+    const row = y * stride;
     let bestFilter = 0, bestScore = Infinity;
     for (let f = 0; f < 5; f++) {
       let score = 0;
       for (let i = 0; i < stride; i++) {
-        const x = data[row + i];
-        const a = i >= bpp ? data[row + i - bpp] : 0;
-        const b = y > 0 ? data[prev + i] : 0;
-        const c = y > 0 && i >= bpp ? data[prev + i - bpp] : 0;
-        const predicted = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : paeth(a, b, c);
-        const r = (x - predicted) & 0xff;
+        const r = (data[row + i] - predict(f, data, y, i, stride, bpp)) & 0xff;
         score += r < 128 ? r : 256 - r;
       }
       if (score < bestScore) bestScore = score, bestFilter = f;
@@ -105,20 +119,7 @@ function filterScanlines(img: RasterImage): Uint8Array {
     const o = y * (stride + 1);
     out[o] = bestFilter;
     for (let i = 0; i < stride; i++) {
-      const x = data[row + i];
-      const a = i >= bpp ? data[row + i - bpp] : 0;
-      const b = y > 0 ? data[prev + i] : 0;
-      const c = y > 0 && i >= bpp ? data[prev + i - bpp] : 0;
-      const predicted = bestFilter === 0
-        ? 0
-        : bestFilter === 1
-        ? a
-        : bestFilter === 2
-        ? b
-        : bestFilter === 3
-        ? (a + b) >> 1
-        : paeth(a, b, c);
-      candidate[i] = (x - predicted) & 0xff;
+      candidate[i] = (data[row + i] - predict(bestFilter, data, y, i, stride, bpp)) & 0xff;
     }
     out.set(candidate, o + 1);
   }
@@ -272,22 +273,9 @@ export function decodePng(bytes: Uint8Array): RasterImage {
   }
   const out = new Uint8Array(h.height * stride);
   for (let y = 0; y < h.height; y++) {
-    const f = raw[y * (stride + 1)], src = y * (stride + 1) + 1, row = y * stride, prev = row - stride;
+    const f = raw[y * (stride + 1)], src = y * (stride + 1) + 1, row = y * stride;
     for (let i = 0; i < stride; i++) {
-      const a = i >= bpp ? out[row + i - bpp] : 0;
-      const b = y > 0 ? out[prev + i] : 0;
-      const c = y > 0 && i >= bpp ? out[prev + i - bpp] : 0;
-      const predicted = f === 0
-        ? 0
-        : f === 1
-        ? a
-        : f === 2
-        ? b
-        : f === 3
-        ? (a + b) >> 1
-        : f === 4
-        ? paeth(a, b, c)
-        : NaN;
+      const predicted = predict(f, out, y, i, stride, bpp);
       if (Number.isNaN(predicted)) throw new Error(`decodePng: unknown filter ${f} on row ${y}`);
       out[row + i] = (raw[src + i] + predicted) & 0xff;
     }
