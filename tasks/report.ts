@@ -75,8 +75,14 @@ interface EvaluationInput extends Evaluation {
  * `loop[lap].` of the id.
  */
 function evaluationOf(e: InputEntry): EvaluationInput {
-  const stage = e.loop === null ? null : e.stageId.slice(`${e.loop}[${e.lap}].`.length);
-  return { stageId: e.stageId, loop: e.loop, lap: e.lap, stage, metrics: e.metrics, input: e };
+  return {
+    stageId: e.stageId,
+    loop: e.loop,
+    lap: e.lap,
+    stage: e.loop === null ? null : e.name,
+    metrics: e.metrics,
+    input: e,
+  };
 }
 
 /** The report being drawn: its stage, and its page so far. */

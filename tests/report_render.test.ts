@@ -64,9 +64,10 @@ function fakeEntry(
   metrics: Record<string, unknown>,
   arrays: Record<string, NDArray>,
 ): InputEntry {
-  const lapOf = /^(.+)\[(\d+)\]\./.exec(stageId);
+  const lapOf = /^(.+)\[(\d+)\]\.(.+)$/.exec(stageId);
   return {
     stageId,
+    name: lapOf ? lapOf[3] : stageId,
     loop: lapOf ? lapOf[1] : null,
     lap: lapOf ? Number(lapOf[2]) : null,
     meta: {},

@@ -90,6 +90,7 @@ function inputEntry(plan: Plan, dep: string, r: EntryReader): InputEntry {
   const producer = plan.graph.stages.get(dep);
   return {
     stageId: dep,
+    name: producer?.name ?? dep,
     loop: producer?.loop ?? null,
     lap: producer?.lap ?? null,
     key: m.key,

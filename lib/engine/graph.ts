@@ -23,6 +23,8 @@ export interface Stage {
   /** Validated parameters with defaults (canonical: what the key hashes). */
   params: Record<string, unknown>;
   seed: number;
+  /** The name it is declared under: the id of a top-level stage, the body name (`fit`) inside a loop. */
+  name: string;
   loop: string | null;
   lap: number | null;
   /** Input name → producing stage ids (one for single inputs). */
@@ -135,6 +137,7 @@ function buildStage(b: GraphBuild, id: string, at: { decl: StageDecl } & LapOf):
     task,
     params,
     seed: decl.seed ?? deriveSeed(spec.seed, id),
+    name: decl.name,
     loop: loop?.name ?? null,
     lap,
     inputs,

@@ -65,6 +65,8 @@ export interface TaskDef<S extends z.ZodType = z.ZodType> {
 export interface InputEntry {
   /** Stage id that produced it (in the current spec). */
   readonly stageId: string;
+  /** The name the producing stage is declared under: its id at top level, its body name (`evaluate`) in a loop. */
+  readonly name: string;
   /** The EM loop the producing stage belongs to (`em`), or null for a top-level stage. */
   readonly loop: string | null;
   /** The producing stage's lap index inside its loop, or null for a top-level stage. */
