@@ -3,7 +3,7 @@
  *
  * - `core.matmul_gflops`: 1024² float32 matmul throughput with one Worker per core (independent products);
  *   `core.matmul_gflops_1thread` the same on one thread, for comparison.
- * - `core.mlp_train_step_ms`: the DESIGN MLP (5 + 64 → 256×3 → 5), batch 1024, forward + backward + Adam.
+ * - `core.mlp_train_step_ms`: the MLP of docs/design.md §2 (5 + 64 → 256×3 → 5), batch 1024, forward + backward + Adam.
  * - `core.ddpm_step_ms_16384`: one DDPM step of that MLP's EDM denoiser for 16384 vectors, rows sharded over one
  *   Worker per core (how sampling runs in the product); `core.ddpm_step_ms_16384_1thread` on one thread.
  * - `core.unet_train_step_ms`: U-Net 28×28×1, batch 64, channels 32/64/64, forward + backward + Adam.
@@ -16,7 +16,15 @@ import type { Benchmark } from "./harness.ts";
 import { defineWorkerJobs, initBackend, tf, WorkerPool } from "../lib/tensor/mod.ts";
 import { variableGrads } from "../lib/tensor/gradients.ts";
 import { MLP, type NoiseConditionedNet, UNet } from "../lib/nn/mod.ts";
-import { drawTrainingNoise, dsmLoss, edmDenoiser, initialSample, sampleDDPM, sigmaGrid, veSchedule } from "../lib/diffusion/mod.ts";
+import {
+  drawTrainingNoise,
+  dsmLoss,
+  edmDenoiser,
+  initialSample,
+  sampleDDPM,
+  sigmaGrid,
+  veSchedule,
+} from "../lib/diffusion/mod.ts";
 import { Adam, constantLR } from "../lib/training/mod.ts";
 import { Rng, RowStreams } from "../lib/random.ts";
 

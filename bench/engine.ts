@@ -4,7 +4,7 @@
  * @module
  */
 import type { Benchmark } from "./harness.ts";
-import { readArray, writeArray } from "../lib/engine/store/zarr.ts";
+import { readArray, writeArray } from "../lib/engine/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 

@@ -7,11 +7,21 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { builtinTasks } from "../tasks/mod.ts";
-import { buildGraph, type Graph, type TaskRegistry } from "../lib/engine/graph.ts";
-import { makePlan, type Plan } from "../lib/engine/plan.ts";
-import { loadSpec, parseOverrides, type Spec, SpecError, suggest } from "../lib/engine/spec.ts";
-import type { TaskDef } from "../lib/engine/task.ts";
-import { Store, StoreLockedError } from "../lib/engine/store/store.ts";
+import {
+  buildGraph,
+  type Graph,
+  loadSpec,
+  makePlan,
+  parseOverrides,
+  type Plan,
+  type Spec,
+  SpecError,
+  Store,
+  StoreLockedError,
+  suggest,
+  type TaskDef,
+  type TaskRegistry,
+} from "../lib/engine/mod.ts";
 
 /**
  * The options {@link common} adds to a command: which spec, and overrides of its values.

@@ -5,11 +5,7 @@
  *
  * @module
  */
-import { EVENT_MARK } from "../lib/engine/executor.ts";
-import { makePlan } from "../lib/engine/plan.ts";
-import { formatDuration } from "../lib/engine/progress.ts";
-import { runStage, type StageEvent } from "../lib/engine/stage.ts";
-import { Store } from "../lib/engine/store/store.ts";
+import { EVENT_MARK, formatDuration, makePlan, runStage, type StageEvent, Store } from "../lib/engine/mod.ts";
 import { checkIds, type CommonOpts, loadGraph } from "./_common.ts";
 
 /**

@@ -7,15 +7,17 @@
  */
 import {
   type Executor,
+  formatDuration,
+  type Graph,
   LocalExecutor,
+  ProgressView,
+  runPipeline,
+  type RunSummary,
+  SlurmExecutor,
+  SpecError,
   type StageCommand,
   type StageOutcome,
-} from "../lib/engine/executor.ts";
-import type { Graph } from "../lib/engine/graph.ts";
-import { formatDuration, ProgressView } from "../lib/engine/progress.ts";
-import { runPipeline, type RunSummary } from "../lib/engine/run.ts";
-import { SpecError } from "../lib/engine/spec.ts";
-import { SlurmExecutor } from "../lib/engine/slurm/mod.ts";
+} from "../lib/engine/mod.ts";
 import { checkIds, type CommonOpts, loadGraph, print } from "./_common.ts";
 
 const PROJECT_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { formatDuration } from "../lib/engine/progress.ts";
+import { formatDuration } from "../lib/engine/mod.ts";
 import { checkIds, type CommonOpts, openPlan, print } from "./_common.ts";
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type QueuedStage, queuedStages } from "../lib/engine/slurm/mod.ts";
+import { type QueuedStage, queuedStages } from "../lib/engine/mod.ts";
 import { type CommonOpts, openPlan, print } from "./_common.ts";
 
 /**

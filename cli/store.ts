@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { makePlan } from "../lib/engine/plan.ts";
-import { SpecError } from "../lib/engine/spec.ts";
-import { Store } from "../lib/engine/store/store.ts";
+import { makePlan, SpecError, Store } from "../lib/engine/mod.ts";
 import { type CommonOpts, loadGraph, openPlan, print } from "./_common.ts";
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { type BackendChoice, type BackendInfo, initBackend } from "../lib/tensor/mod.ts";
-import type { StageContext } from "../lib/engine/task.ts";
+import type { StageContext } from "../lib/engine/mod.ts";
 
 /** Initialise the spec's backend for this stage and record which one runs it. */
 export async function useBackend(ctx: StageContext): Promise<BackendInfo> {

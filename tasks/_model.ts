@@ -19,7 +19,7 @@
  */
 import type { ConditionEncoding } from "../lib/diffem/mod.ts";
 import type { PriorModel } from "../lib/sampling/mod.ts";
-import type { InputEntry, StageContext } from "../lib/engine/task.ts";
+import type { InputEntry, StageContext } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
 
 /** What `model.json` holds. */

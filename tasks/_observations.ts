@@ -11,7 +11,7 @@
  */
 import { type OperatorFamily, operatorFamily, type OperatorParams } from "../lib/operators/mod.ts";
 import type { LinearGaussianObservations } from "../lib/gaussian/mod.ts";
-import type { InputEntry, StageContext } from "../lib/engine/task.ts";
+import type { InputEntry, StageContext } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
 
 /** What `observations.json` holds. */

@@ -7,12 +7,17 @@
  * @module
  */
 import { z } from "zod";
-import { trainDenoiser, trainingCheckpoint, type TrainingState, trainingStateFrom } from "../lib/training/mod.ts";
+import {
+  trainDenoiser,
+  trainingCheckpoint,
+  type TrainingState,
+  trainingStateFrom,
+} from "../lib/training/mod.ts";
 import { veSchedule } from "../lib/diffusion/mod.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/mod.ts";
-import type { StageContext } from "../lib/engine/task.ts";
+import type { StageContext } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
-import { describeModel, loadModel, type ModelDescriptor, modelOf, type ModelInfo } from "./_model.ts";
+import { describeModel, loadModel, type ModelDescriptor, type ModelInfo, modelOf } from "./_model.ts";
 
 /**
  * Parameters of a training task (the fields of a zod object; spread them into a task's schema).
@@ -206,7 +211,11 @@ export async function trainWithCheckpoints(
     checkpointEvery: p.checkpoint_every,
     onCheckpoint: async (state) => {
       if (state.step >= p.steps) return; // the final state is the output, not a checkpoint
-      await ctx.checkpoints.save("train", { step: state.step, losses: [...logged] }, trainingCheckpoint(state));
+      await ctx.checkpoints.save(
+        "train",
+        { step: state.step, losses: [...logged] },
+        trainingCheckpoint(state),
+      );
     },
   });
   return { weights: result.state.ema ?? await exportParams(net), losses: logged };

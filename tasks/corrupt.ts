@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { operatorFamily } from "../lib/operators/mod.ts";
-import type { TaskDef } from "../lib/engine/task.ts";
+import type { TaskDef } from "../lib/engine/mod.ts";
 import { writeObservations } from "./_observations.ts";
 
 /** The operator as written in a spec (its xShape comes from the data). */

@@ -11,7 +11,7 @@
 import { z } from "zod";
 import { smoothManifold } from "../datasets/manifold.ts";
 import { readZarrObservations } from "../datasets/zarr_observations.ts";
-import type { TaskDef } from "../lib/engine/task.ts";
+import type { TaskDef } from "../lib/engine/mod.ts";
 import { writeObservations } from "./_observations.ts";
 
 const params = z.object({

@@ -1,7 +1,7 @@
 /**
  * `evaluate`: how good are the samples?
  * - with the hidden truth (synthetic benchmarks): Sinkhorn divergence to held-out true points
- *   (DESIGN §5: U1 = x[:m], U2 = x[−m:], Q = samples of the first m observations, and of the next
+ *   (docs/design.md §5: U1 = x[:m], U2 = x[−m:], Q = samples of the first m observations, and of the next
  *   m), moment errors, the fraction of samples outside the data box;
  * - with the observations only (real data): the residual ‖y − A x‖ per observation against σ_y,
  *   a posterior predictive check.
@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { fractionOutsideBox, momentErrors, sinkhornOT } from "../lib/metrics/mod.ts";
-import type { TaskDef } from "../lib/engine/task.ts";
+import type { TaskDef } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
 import { readObservations } from "./_observations.ts";
 

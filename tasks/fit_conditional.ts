@@ -1,5 +1,5 @@
 /**
- * `fit-conditional`: the M-step of DiffEM (Hosseintabar et al. 2025; DESIGN §4). Re-corrupts the E-step's
+ * `fit-conditional`: the M-step of DiffEM (Hosseintabar et al. 2025; docs/design.md §4). Re-corrupts the E-step's
  * samples x_i with FRESH operator parameters and noise drawn from the observations' own operator family and
  * σ_y, (A'_i, y'_i) = corrupt(x_i) (never the observed A_i: the model must learn q(x | y, A) for any A the
  * corruption process draws), and trains a conditional denoiser d_θ(x_t, σ, c) with c = encode(y', A') (see
@@ -20,7 +20,7 @@
 import { z } from "zod";
 import { buildNet } from "../lib/nn/mod.ts";
 import { conditionEncoding, recorrupt, recorruptionStats } from "../lib/diffem/mod.ts";
-import type { StageContext, TaskDef } from "../lib/engine/task.ts";
+import type { StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { deriveSeed } from "../lib/random.ts";
 import { useBackend } from "./_backend.ts";
 import { readObservations } from "./_observations.ts";
@@ -86,15 +86,21 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   try {
     const warm = await warmStart(ctx, net, "conditional");
     const { weights, losses } = await trainWithCheckpoints(ctx, net, set.x.data, set.conditions.data);
-    const loss = await writeTrainedModel(ctx, weights, {
-      config: net.config,
-      sigma_min: p.sigma_min,
-      sigma_max: p.sigma_max,
-      sigma_data: p.sigma_data,
-      ema: p.ema_decay !== undefined,
-      conditional: true,
-      condition: encoding,
-    }, losses, net.eventShape);
+    const loss = await writeTrainedModel(
+      ctx,
+      weights,
+      {
+        config: net.config,
+        sigma_min: p.sigma_min,
+        sigma_max: p.sigma_max,
+        sigma_data: p.sigma_data,
+        ema: p.ema_decay !== undefined,
+        conditional: true,
+        condition: encoding,
+      },
+      losses,
+      net.eventShape,
+    );
     ctx.metrics({
       loss,
       warm_start: warm,

@@ -1,5 +1,5 @@
 /**
- * `fit-gaussian`: the Gaussian prior N(μ, Σ) fitted by EM on the observations alone (DESIGN §3),
+ * `fit-gaussian`: the Gaussian prior N(μ, Σ) fitted by EM on the observations alone (docs/design.md §3),
  * starting from N(0, I). Checkpointed after every iteration, so an interrupted fit resumes.
  *
  * @module
@@ -12,7 +12,7 @@ import {
   priorToArrays,
   standardGaussianPrior,
 } from "../lib/gaussian/mod.ts";
-import type { TaskDef } from "../lib/engine/task.ts";
+import type { TaskDef } from "../lib/engine/mod.ts";
 import { readObservations } from "./_observations.ts";
 import { describeModel } from "./_model.ts";
 

@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { buildNet } from "../lib/nn/mod.ts";
-import type { StageContext, TaskDef } from "../lib/engine/task.ts";
+import type { StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { useBackend } from "./_backend.ts";
 import {
   denoiserTrainingParams,
@@ -34,13 +34,19 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   try {
     const warm = await warmStart(ctx, net, "network");
     const { weights, losses } = await trainWithCheckpoints(ctx, net, data);
-    const loss = await writeTrainedModel(ctx, weights, {
-      config: net.config,
-      sigma_min: p.sigma_min,
-      sigma_max: p.sigma_max,
-      sigma_data: p.sigma_data,
-      ema: p.ema_decay !== undefined,
-    }, losses, net.eventShape);
+    const loss = await writeTrainedModel(
+      ctx,
+      weights,
+      {
+        config: net.config,
+        sigma_min: p.sigma_min,
+        sigma_max: p.sigma_max,
+        sigma_data: p.sigma_data,
+        ema: p.ema_decay !== undefined,
+      },
+      losses,
+      net.eventShape,
+    );
     ctx.metrics({ loss, warm_start: warm, steps: p.steps, kept_fraction: data.length / features / total });
   } finally {
     net.dispose();

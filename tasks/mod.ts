@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TaskDef } from "../lib/engine/task.ts";
+import type { TaskDef } from "../lib/engine/mod.ts";
 import { corruptTask } from "./corrupt.ts";
 import { datasetTask } from "./dataset.ts";
 import { evaluateTask } from "./evaluate.ts";

@@ -1,5 +1,5 @@
 /**
- * `report`: what the researcher looks at after a run (DESIGN §5): the Sinkhorn divergence (and
+ * `report`: what the researcher looks at after a run (docs/design.md §5): the Sinkhorn divergence (and
  * other metrics) over EM laps for each method, corner plots of samples over the truth per lap,
  * and one self-contained `report.html` with every picture embedded and a table of the metrics.
  *
@@ -19,7 +19,7 @@
  * @module
  */
 import { z } from "zod";
-import type { InputEntry, StageContext, TaskDef } from "../lib/engine/task.ts";
+import type { InputEntry, StageContext, TaskDef } from "../lib/engine/mod.ts";
 import type { PointMatrix } from "../lib/plot/mod.ts";
 import {
   cornerFigure,

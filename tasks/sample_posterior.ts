@@ -26,7 +26,7 @@ import { priorFromArrays, sampleGaussianPosterior } from "../lib/gaussian/mod.ts
 import { covarianceKinds } from "../lib/guidance/mod.ts";
 import { type PosteriorShardInput, type PosteriorShardOutput, workerJobs } from "../lib/sampling/mod.ts";
 import { sampleMoments } from "../lib/metrics/mod.ts";
-import type { InputEntry, StageContext, TaskDef } from "../lib/engine/task.ts";
+import type { InputEntry, StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { type NDArray, numel, sliceRows } from "../lib/array.ts";
 import { WorkerPool } from "../lib/tensor/mod.ts";
 import { useBackend } from "./_backend.ts";
@@ -86,7 +86,9 @@ function chooseMethod(p: Params, prior: InputEntry, obs: Observations): Method {
     );
   }
   if (!conditional && p.method === "conditional") {
-    throw new Error(`method conditional needs a conditional model as prior (${prior.stageId} is ${kind ?? "none"})`);
+    throw new Error(
+      `method conditional needs a conditional model as prior (${prior.stageId} is ${kind ?? "none"})`,
+    );
   }
   if (conditional && p.unconditional) {
     throw new Error(
@@ -108,7 +110,10 @@ function chooseMethod(p: Params, prior: InputEntry, obs: Observations): Method {
 
 /** Shard s covers rows [⌊s n / S⌋, ⌊(s + 1) n / S⌋). */
 function shardRows(n: number, count: number): [number, number][] {
-  return Array.from({ length: count }, (_, s) => [Math.floor((s * n) / count), Math.floor(((s + 1) * n) / count)]);
+  return Array.from(
+    { length: count },
+    (_, s) => [Math.floor((s * n) / count), Math.floor(((s + 1) * n) / count)],
+  );
 }
 
 const slot = (s: number) => `shard-${String(s).padStart(5, "0")}`;
@@ -144,7 +149,12 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   }
   const resumed = scope.length - todo.length;
   if (resumed) ctx.log(`${resumed} of ${scope.length} shards already done`);
-  ctx.progress.start(rowsIn(scope), "obs", rowsIn(scope) - rowsIn(todo), method === "exact" ? "exact" : p.sampler);
+  ctx.progress.start(
+    rowsIn(scope),
+    "obs",
+    rowsIn(scope) - rowsIn(todo),
+    method === "exact" ? "exact" : p.sampler,
+  );
   const finish = async (s: number, x: NDArray<Float32Array>) => {
     out.set(x.data, shards[s][0] * d);
     await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1] }, { x });
@@ -154,7 +164,11 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     const g = priorFromArrays(prior.mean!, prior.cov!);
     for (const s of todo) {
       const [start, stop] = shards[s];
-      const part = { ...obs, y: sliceRows(obs.y, start, stop), params: obs.family.sliceParams(obs.params, start, stop) };
+      const part = {
+        ...obs,
+        y: sliceRows(obs.y, start, stop),
+        params: obs.family.sliceParams(obs.params, start, stop),
+      };
       await finish(s, sampleGaussianPosterior(g, part, ctx.seed, start));
       ctx.progress.tick(stop - start);
     }
@@ -173,7 +187,9 @@ async function covarianceOfX(ctx: StageContext<Params>, prior: StoredPrior): Pro
   const gaussian = ctx.optionalInput("gaussian");
   if (gaussian) {
     if (modelOf(gaussian)?.kind !== "gaussian") {
-      throw new Error(`input gaussian: stage ${gaussian.stageId} published no Gaussian (wire a fit-gaussian stage)`);
+      throw new Error(
+        `input gaussian: stage ${gaussian.stageId} published no Gaussian (wire a fit-gaussian stage)`,
+      );
     }
     return await gaussian.array("cov");
   }
@@ -273,9 +289,12 @@ export const samplePosteriorTask: TaskDef<typeof params> = {
   params,
   inputs: {
     obs: { description: "observations (corrupt, or dataset with source zarr)" },
-    prior: { description: "the prior: a stage that published one (fit-gaussian, fit-prior or fit-conditional)" },
+    prior: {
+      description: "the prior: a stage that published one (fit-gaussian, fit-prior or fit-conditional)",
+    },
     gaussian: {
-      description: "a Gaussian fit whose covariance is Σ_x of covariance cov_x (default: a Gaussian prior's own)",
+      description:
+        "a Gaussian fit whose covariance is Σ_x of covariance cov_x (default: a Gaussian prior's own)",
       optional: true,
     },
   },

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, ranStages, scratch, snapshot } from "./cli_helpers.ts";
 import { smoothManifold } from "../datasets/manifold.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
-import { createGroup, writeArray } from "../lib/engine/store/zarr.ts";
+import { createGroup, writeArray } from "../lib/engine/mod.ts";
 
 async function writeObservations(dir: string, sigmaY: number, poison = false): Promise<void> {
   await Deno.remove(dir, { recursive: true }).catch(() => {});

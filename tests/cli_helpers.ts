@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { sha256 } from "../lib/engine/store/hash.ts";
+import { sha256 } from "../lib/engine/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 

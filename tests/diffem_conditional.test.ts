@@ -26,11 +26,7 @@ import { trainDenoiser } from "../lib/training/mod.ts";
 import { veSchedule } from "../lib/diffusion/mod.ts";
 import { conditionEncoding, recorrupt } from "../lib/diffem/mod.ts";
 import { gaussianPosterior } from "../lib/gaussian/mod.ts";
-import {
-  type PosteriorShardInput,
-  workerJobs,
-  samplePosteriorShard,
-} from "../lib/sampling/mod.ts";
+import { type PosteriorShardInput, samplePosteriorShard, workerJobs } from "../lib/sampling/mod.ts";
 import { sampleMoments } from "../lib/metrics/mod.ts";
 import { assert } from "./assert.ts";
 

@@ -14,9 +14,9 @@ import {
   conditionEncoding,
   encodeCondition,
   recorrupt,
+  recorruptionStats,
 } from "../lib/diffem/mod.ts";
 import { recorruptionSeed } from "../tasks/fit_conditional.ts";
-import { recorruptionStats } from "../lib/diffem/mod.ts";
 import { assert } from "./assert.ts";
 
 function cloud(n: number, d: number, seed: number): Float32Array {

@@ -5,11 +5,7 @@
 import { initBackend, runShards, splitRows } from "../lib/tensor/mod.ts";
 import { exportParams, MLP } from "../lib/nn/mod.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
-import {
-  type PosteriorShardInput,
-  workerJobs,
-  samplePosteriorShard,
-} from "../lib/sampling/mod.ts";
+import { type PosteriorShardInput, samplePosteriorShard, workerJobs } from "../lib/sampling/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert } from "./tensor_assert.ts";
 

@@ -5,9 +5,14 @@
 import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { exportParams, importParams, MLP } from "../lib/nn/mod.ts";
 import { edmDenoiser, initialSample, sampleDDPM, sigmaGrid, veSchedule } from "../lib/diffusion/mod.ts";
-import { trainingCheckpoint, trainingStateFrom, trainDenoiser, type TrainingState } from "../lib/training/mod.ts";
+import {
+  trainDenoiser,
+  trainingCheckpoint,
+  type TrainingState,
+  trainingStateFrom,
+} from "../lib/training/mod.ts";
 import { Rng, RowStreams } from "../lib/random.ts";
-import { readArray, writeArray } from "../lib/engine/store/zarr.ts";
+import { readArray, writeArray } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
 import { assert } from "./tensor_assert.ts";
 

@@ -4,8 +4,7 @@
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, scratch, snapshot } from "./cli_helpers.ts";
-import { buildGraph, type TaskRegistry } from "../lib/engine/graph.ts";
-import { parseOverrides, parseSpec, SpecError } from "../lib/engine/spec.ts";
+import { buildGraph, parseOverrides, parseSpec, SpecError, type TaskRegistry } from "../lib/engine/mod.ts";
 import { tasks } from "./fixtures/tasks.ts";
 
 const registry: TaskRegistry = new Map(tasks.map((t) => [t.name, t]));

@@ -18,9 +18,11 @@ import { type CovarianceKind, mmpsDenoiser, solveStatsCollector } from "../lib/g
 
 /** N(mu, cov) from plain arrays (cov row-major D×D). */
 function gaussianOf(mu: ArrayLike<number>, cov: ArrayLike<number>): GaussianPrior {
-  return { mean: Float64Array.from(mu), cov: { rows: mu.length, cols: mu.length, data: Float64Array.from(cov) } };
+  return {
+    mean: Float64Array.from(mu),
+    cov: { rows: mu.length, cols: mu.length, data: Float64Array.from(cov) },
+  };
 }
-
 
 await initBackend("cpu");
 

@@ -1,6 +1,6 @@
 /**
  * The whole E-step against the exact answer: sampling with MMPS around the exact denoiser of a
- * Gaussian prior must reproduce the analytic posterior of a linear-Gaussian observation (DESIGN §3:
+ * Gaussian prior must reproduce the analytic posterior of a linear-Gaussian observation (docs/design.md §3:
  * "the exact oracle for tests"), up to sampler discretisation and Monte-Carlo error.
  *
  * Setup: a random 5-D prior N(μ, Σ), one random projection A (m = 2), one observation y, σ_y = 0.1;

@@ -4,7 +4,7 @@
  * pipeline through the CLI whose report.html is opened in headless Chromium to check that every
  * picture loads.
  */
-import type { InputEntry, StageContext } from "../lib/engine/task.ts";
+import type { InputEntry, StageContext } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
 import { decodePng, readPngHeader } from "../lib/plot/mod.ts";
 import { type Evaluation, groupEvaluations, selectCornerLaps } from "../lib/report/mod.ts";

@@ -11,5 +11,10 @@
  *
  * @module
  */
-export { checkConditionEncoding, type ConditionEncoding, conditionEncoding, encodeCondition } from "./condition.ts";
+export {
+  checkConditionEncoding,
+  type ConditionEncoding,
+  conditionEncoding,
+  encodeCondition,
+} from "./condition.ts";
 export { recorrupt, type RecorruptedSet, recorruptionStats } from "./recorrupt.ts";

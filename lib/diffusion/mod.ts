@@ -14,19 +14,19 @@
  * @module
  */
 export type { Denoiser } from "./types.ts";
-export { type EDMOptions, edmDenoiser, perRow } from "./denoiser.ts";
+export { edmDenoiser, type EDMOptions, perRow } from "./denoiser.ts";
 export { drawTrainingNoise, dsmLoss } from "./loss.ts";
-export { sigmaAt, sigmaGrid, veSchedule, type VESchedule } from "./schedule.ts";
+export { sigmaAt, sigmaGrid, type VESchedule, veSchedule } from "./schedule.ts";
 export {
   initialSample,
   type OnStep,
   type PCOptions,
   rowNoise,
-  type SamplerName,
-  type SamplerOptions,
-  SAMPLERS,
   sampleDDIM,
   sampleDDPM,
   samplePC,
+  type SamplerName,
+  type SamplerOptions,
+  SAMPLERS,
 } from "./samplers.ts";
 export { type SampleJob, sampleRows } from "./sharded.ts";

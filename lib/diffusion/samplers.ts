@@ -1,5 +1,5 @@
 /**
- * Samplers of DESIGN §2, in the style of k-diffusion's `sampling.py`: each walks a decreasing grid of noise
+ * Samplers of docs/design.md §2, in the style of k-diffusion's `sampling.py`: each walks a decreasing grid of noise
  * levels σ_0 > σ_1 > … > σ_N (see `sigmaGrid`) and finishes with one denoise at σ_N.
  *
  * Noise comes from per-row streams ({@link RowStreams}) drawn on the host and uploaded, so row r of a batch

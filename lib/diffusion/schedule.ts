@@ -1,5 +1,5 @@
 /**
- * The variance-exploding noise schedule of DESIGN §2: σ(t) = exp(log a + t (log b − log a)), t ∈ [0, 1],
+ * The variance-exploding noise schedule of docs/design.md §2: σ(t) = exp(log a + t (log b − log a)), t ∈ [0, 1],
  * and the time grids the samplers walk.
  *
  * @module

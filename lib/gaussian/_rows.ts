@@ -12,7 +12,10 @@ import type { GaussianPrior } from "./prior.ts";
 import type { LinearGaussianObservations } from "./posterior.ts";
 
 /** Check that the prior and the observations fit; returns N and D. */
-export function checkObservations(prior: GaussianPrior, obs: LinearGaussianObservations): { n: number; d: number } {
+export function checkObservations(
+  prior: GaussianPrior,
+  obs: LinearGaussianObservations,
+): { n: number; d: number } {
   const d = numel(obs.family.xShape);
   if (prior.mean.length !== d || prior.cov.rows !== d || prior.cov.cols !== d) {
     throw new Error(`Gaussian prior has dimension ${prior.mean.length}, operator acts on x of size ${d}`);
@@ -103,4 +106,3 @@ export class RowSolver {
     return { l, w };
   }
 }
-

@@ -131,4 +131,3 @@ export function gaussianLogEvidence(prior: GaussianPrior, obs: LinearGaussianObs
   }
   return total / n;
 }
-

@@ -12,7 +12,13 @@
  *
  * @module
  */
-export { gaussianPrior, type GaussianPrior, priorFromArrays, priorToArrays, standardGaussianPrior } from "./prior.ts";
+export {
+  type GaussianPrior,
+  gaussianPrior,
+  priorFromArrays,
+  priorToArrays,
+  standardGaussianPrior,
+} from "./prior.ts";
 export { gaussianDenoiser } from "./denoiser.ts";
 export {
   gaussianPosterior,
@@ -20,4 +26,4 @@ export {
   type PosteriorMoments,
   sampleGaussianPosterior,
 } from "./posterior.ts";
-export { gaussianEMStep, type GaussianEMOptions, type GaussianEMStats, gaussianLogEvidence } from "./em.ts";
+export { type GaussianEMOptions, type GaussianEMStats, gaussianEMStep, gaussianLogEvidence } from "./em.ts";

@@ -20,7 +20,12 @@
  * @module
  */
 import { cholesky, forwardSubstituteInPlace } from "../linalg/mod.ts";
-import { type CorruptionRng, type OperatorFamily, type OperatorParams, rowStreamsFor } from "../operators/mod.ts";
+import {
+  type CorruptionRng,
+  type OperatorFamily,
+  type OperatorParams,
+  rowStreamsFor,
+} from "../operators/mod.ts";
 import type { NDArray } from "../array.ts";
 import type { GaussianPrior } from "./prior.ts";
 import { checkObservations, RowSolver } from "./_rows.ts";
@@ -154,4 +159,3 @@ export function sampleGaussianPosterior(
   }
   return { shape: [n, ...obs.family.xShape], data: out };
 }
-

@@ -75,4 +75,3 @@ export function priorFromArrays(mean: NDArray, cov: NDArray): GaussianPrior {
   }
   return { mean: Float64Array.from(mean.data), cov: { rows: d, cols: d, data: Float64Array.from(cov.data) } };
 }
-

@@ -192,7 +192,9 @@ function covXEigenbasis(
 ): { u: tf.Tensor2D; lambda: tf.Tensor2D } {
   const d = xShape.reduce((a, b) => a * b, 1);
   if (!covX) throw new Error(`covariance "cov_x" needs a covariance of x (options.covX)`);
-  if (covX.rows !== d || covX.cols !== d) throw new Error(`covX is ${covX.rows}×${covX.cols}, x has ${d} entries`);
+  if (covX.rows !== d || covX.cols !== d) {
+    throw new Error(`covX is ${covX.rows}×${covX.cols}, x has ${d} entries`);
+  }
   const { values, vectors } = symmetricEigen(covX);
   return {
     u: tf.tensor2d(Float32Array.from(vectors.data), [d, d]),
@@ -233,7 +235,12 @@ function solveStats(res: SolverResult, sigma: tf.Tensor1D): SolveStats {
     maxRel = Math.max(maxRel, rel);
     sumRel += rel;
   }
-  return { iterations: res.iterations, maxRelResidual: maxRel, meanRelResidual: sumRel / rn.length, ...sigmaRange(sigma) };
+  return {
+    iterations: res.iterations,
+    maxRelResidual: maxRel,
+    meanRelResidual: sumRel / rn.length,
+    ...sigmaRange(sigma),
+  };
 }
 
 function sigmaRange(sigma: tf.Tensor1D): { sigmaMin: number; sigmaMax: number } {

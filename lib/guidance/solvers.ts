@@ -140,7 +140,9 @@ function iterateRows<S extends RowState>(
   b: tf.Tensor,
   options: SolverOptions,
   extend: (init: RowState) => S,
-  step: (state: S) => Omit<S, keyof RowState> & { x: tf.Tensor; r: tf.Tensor; ok: tf.Tensor; residual: tf.Tensor },
+  step: (
+    state: S,
+  ) => Omit<S, keyof RowState> & { x: tf.Tensor; r: tf.Tensor; ok: tf.Tensor; residual: tf.Tensor },
 ): SolverResult {
   const rowSize = b.rank === 1 ? 1 : b.size / b.shape[0];
   const rtol = options.rtol ?? 1e-6, atol = options.atol ?? 0;

@@ -1,5 +1,5 @@
 /**
- * Entropic optimal transport and the Sinkhorn divergence used to compare sample sets (DESIGN §5).
+ * Entropic optimal transport and the Sinkhorn divergence used to compare sample sets (docs/design.md §5).
  *
  * Convention (the one the DiEM paper's code uses, POT's `ot.sinkhorn2(a, b, M, reg,
  * method="sinkhorn_log")` with `M = ot.dist(u, v)`):
@@ -13,7 +13,7 @@
  * - the reported OT value is the linear cost ⟨P, M⟩ of the entropic plan (what `sinkhorn2` returns).
  *
  * The divergence is S = OT_λ(U1, Q) − OT_λ(U1, U2) with U1, U2 two disjoint sets of true points
- * and Q the samples to assess (DESIGN §5), two {@link sinkhornOT} costs (the evaluate task shares
+ * and Q the samples to assess (docs/design.md §5), two {@link sinkhornOT} costs (the evaluate task shares
  * the reference term between sample sets); the paper's code clamps it at 1e-6 before logging.
  *
  * Two implementations with identical iterations: host float64 loops ("host", the default), and TF

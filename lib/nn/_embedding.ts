@@ -1,6 +1,6 @@
 /**
  * Sinusoidal embedding of a scalar per row (the log noise level): features [sin(x ω_k), cos(x ω_k)] with
- * frequencies ω_k = (1e-4)^(k / (E/2 − 1)), k = 0 … E/2 − 1, i.e. (1e-4)^linspace(0, 1, E/2) (DESIGN §2).
+ * frequencies ω_k = (1e-4)^(k / (E/2 − 1)), k = 0 … E/2 − 1, i.e. (1e-4)^linspace(0, 1, E/2) (docs/design.md §2).
  *
  * Private to lib/nn; import from `mod.ts`.
  *

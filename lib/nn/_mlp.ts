@@ -1,5 +1,5 @@
 /**
- * The MLP of DESIGN §2 for vector data: F(x, emb[, c]) = Linear ∘ (LayerNorm ∘ SiLU ∘ Linear)^L applied to
+ * The MLP of docs/design.md §2 for vector data: F(x, emb[, c]) = Linear ∘ (LayerNorm ∘ SiLU ∘ Linear)^L applied to
  * concat(x, emb[, c]), hidden widths (256, 256, 256) by default.
  *
  * Private to lib/nn; import from `mod.ts`.

@@ -1,5 +1,5 @@
 /**
- * The U-Net of DESIGN §2 for images (NHWC): residual blocks whose GroupNorm output is modulated by the noise
+ * The U-Net of docs/design.md §2 for images (NHWC): residual blocks whose GroupNorm output is modulated by the noise
  * embedding (scale, shift) and whose residual branch is gated (adaLN-Zero style: the modulation layers start at
  * zero, so every block starts as the identity), SiLU, one resolution per entry of `channels` (28 → 14 → 7 for
  * three entries), skip connections by concatenation.

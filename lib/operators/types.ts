@@ -1,5 +1,5 @@
 /**
- * Linear observation operators y = A x + ε (DESIGN §1): the shared interface.
+ * Linear observation operators y = A x + ε (docs/design.md §1): the shared interface.
  *
  * An {@link OperatorFamily} is a kind of operator with its configuration (shapes, keep
  * probability, kernel width, …). Its per-observation parameters (a mask, a matrix A_i) are plain

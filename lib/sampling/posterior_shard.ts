@@ -12,7 +12,7 @@
  * @module
  */
 import { type Denoiser, type SamplerName, sampleRows } from "../diffusion/mod.ts";
-import { operatorFamily, type OperatorFamily, type OperatorParams } from "../operators/mod.ts";
+import { type OperatorFamily, operatorFamily, type OperatorParams } from "../operators/mod.ts";
 import { type NDArray, numel, sliceRows } from "../array.ts";
 import { defineWorkerJobs, type ShardContext, tf } from "../tensor/mod.ts";
 import { matrix } from "../linalg/mod.ts";
@@ -132,7 +132,10 @@ export async function samplePosteriorShard(
   } finally {
     prior.dispose();
   }
-  return { x: { shape: [n, ...input.xShape], data: out }, solver: stats && earlyExit ? stats.summary() : null };
+  return {
+    x: { shape: [n, ...input.xShape], data: out },
+    solver: stats && earlyExit ? stats.summary() : null,
+  };
 }
 
 /**

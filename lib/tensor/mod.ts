@@ -13,9 +13,9 @@
  * @module
  */
 export {
-  backendInfo,
   type BackendChoice,
   type BackendInfo,
+  backendInfo,
   fromHost,
   initBackend,
   probeGpuAdapter,
@@ -31,6 +31,6 @@ export {
   ShardError,
   type ShardFunction,
   splitRows,
-  WorkerPool,
   type WorkerJob,
+  WorkerPool,
 } from "./pool.ts";

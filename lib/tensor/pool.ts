@@ -75,7 +75,11 @@ export function defineWorkerJobs<T extends Record<string, AnyShardFunction>>(
  * const job = jobOf(await import(url), url, "sum");
  * ```
  */
-export function jobOf(mod: Record<string, unknown>, module: string, name: string): WorkerJob<unknown, unknown> {
+export function jobOf(
+  mod: Record<string, unknown>,
+  module: string,
+  name: string,
+): WorkerJob<unknown, unknown> {
   const registry = mod.workerJobs as Record<string, WorkerJob<unknown, unknown>> | undefined;
   const job = registry?.[name];
   if (!job || typeof job.run !== "function") throw new Error(`${module} declares no worker job ${name}`);
@@ -212,7 +216,9 @@ export class WorkerPool {
     const backend = await initBackend(this.#backend);
     const out: O[] = [];
     for (let shard = 0; shard < inputs.length; shard++) {
-      out.push(await job.run(inputs[shard], { shard, backend, progress: (v) => opts.onProgress?.(shard, v) }));
+      out.push(
+        await job.run(inputs[shard], { shard, backend, progress: (v) => opts.onProgress?.(shard, v) }),
+      );
     }
     return out;
   }

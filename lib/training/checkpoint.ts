@@ -34,7 +34,11 @@ export function trainingCheckpoint(state: TrainingState): Record<string, NDArray
  * const resume = saved && trainingStateFrom(saved.state.step as number, saved.arrays, emaDecay !== undefined);
  * ```
  */
-export function trainingStateFrom(step: number, arrays: Record<string, NDArray>, withEma: boolean): TrainingState {
+export function trainingStateFrom(
+  step: number,
+  arrays: Record<string, NDArray>,
+  withEma: boolean,
+): TrainingState {
   return {
     step,
     params: unprefixed("params", arrays),

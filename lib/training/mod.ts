@@ -13,5 +13,11 @@
  * @module
  */
 export { Adam, type AdamOptions, constantLR, EMA, linearDecayLR, type LRSchedule } from "./optim.ts";
-export { BatchPlan, trainDenoiser, type TrainingState, type TrainOptions, type TrainResult } from "./train.ts";
+export {
+  BatchPlan,
+  trainDenoiser,
+  type TrainingState,
+  type TrainOptions,
+  type TrainResult,
+} from "./train.ts";
 export { trainingCheckpoint, trainingStateFrom } from "./checkpoint.ts";
