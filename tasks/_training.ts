@@ -17,6 +17,7 @@ import { veSchedule } from "../lib/diffusion/mod.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/mod.ts";
 import type { StageContext } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
+import type { ConditionEncoding } from "../lib/diffem/mod.ts";
 import { describeModel, loadModel, type ModelDescriptor, type ModelInfo, modelOf } from "./_model.ts";
 
 /**
@@ -139,7 +140,7 @@ export async function readTrainingSamples(
  * const warm = await warmStart(ctx, net, "network");
  * ```
  */
-export async function warmStart(
+async function warmStart(
   ctx: StageContext,
   net: NoiseConditionedNet,
   kind: ModelDescriptor["kind"],
@@ -169,7 +170,7 @@ export async function warmStart(
  * const { weights, losses } = await trainWithCheckpoints(ctx, net, data);
  * ```
  */
-export async function trainWithCheckpoints(
+async function trainWithCheckpoints(
   ctx: StageContext<DenoiserTrainingParams>,
   net: NoiseConditionedNet,
   data: Float32Array,
@@ -222,27 +223,38 @@ export async function trainWithCheckpoints(
 }
 
 /**
- * Publish a trained model: `weights/<name>`, `json/model.json` (`info`), `json/losses.json`, and its
- * description in the stage's metadata (see `describeModel`); returns the mean loss over the last tenth of
- * the logged steps (the `loss` metric).
+ * The whole M-step of a training task: warm-start `net` from input `init` when it published a model of the
+ * same kind, train it with checkpoints, and publish it — `weights/<name>`, `json/model.json`,
+ * `json/losses.json`, and its description in the stage's metadata (see `describeModel`). A conditional
+ * model passes its condition encoding. Returns the `loss` metric (the mean loss over the last tenth of the
+ * logged steps) and whether it warm-started.
  *
  * @example
  * ```ts
- * const loss = await writeTrainedModel(ctx, weights, { config: net.config, sigma_min, sigma_max, ema }, losses,
- *   net.eventShape);
+ * const { loss, warm } = await fitDenoiser(ctx, net, data);
  * ```
  */
-export async function writeTrainedModel(
-  ctx: StageContext,
-  weights: Record<string, NDArray>,
-  info: ModelInfo,
-  losses: [number, number][],
-  eventShape: readonly number[],
-): Promise<number> {
-  describeModel(ctx, { kind: info.conditional ? "conditional" : "network", event_shape: [...eventShape] });
+export async function fitDenoiser(
+  ctx: StageContext<DenoiserTrainingParams>,
+  net: NoiseConditionedNet,
+  data: Float32Array,
+  conditional?: { conditions: Float32Array; encoding: ConditionEncoding },
+): Promise<{ loss: number; warm: boolean }> {
+  const p = ctx.params;
+  const warm = await warmStart(ctx, net, conditional ? "conditional" : "network");
+  const { weights, losses } = await trainWithCheckpoints(ctx, net, data, conditional?.conditions);
+  const info: ModelInfo = {
+    config: net.config,
+    sigma_min: p.sigma_min,
+    sigma_max: p.sigma_max,
+    sigma_data: p.sigma_data,
+    ema: p.ema_decay !== undefined,
+    ...(conditional ? { conditional: true, condition: conditional.encoding } : {}),
+  };
+  describeModel(ctx, { kind: conditional ? "conditional" : "network", event_shape: [...net.eventShape] });
   for (const [name, a] of Object.entries(weights)) await ctx.writeArray(`weights/${name}`, a);
   await ctx.writeJson("model", info);
   await ctx.writeJson("losses", losses);
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 10)));
-  return tail.reduce((a, [, l]) => a + l, 0) / tail.length;
+  return { loss: tail.reduce((a, [, l]) => a + l, 0) / tail.length, warm };
 }

@@ -24,13 +24,7 @@ import type { StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { deriveSeed } from "../lib/random.ts";
 import { useBackend } from "./_backend.ts";
 import { readObservations } from "./_observations.ts";
-import {
-  denoiserTrainingParams,
-  readTrainingSamples,
-  trainWithCheckpoints,
-  warmStart,
-  writeTrainedModel,
-} from "./_training.ts";
+import { denoiserTrainingParams, fitDenoiser, readTrainingSamples } from "./_training.ts";
 
 const params = z.object({
   ...denoiserTrainingParams,
@@ -84,23 +78,10 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   };
   const net = buildNet(config, ctx.seed);
   try {
-    const warm = await warmStart(ctx, net, "conditional");
-    const { weights, losses } = await trainWithCheckpoints(ctx, net, set.x.data, set.conditions.data);
-    const loss = await writeTrainedModel(
-      ctx,
-      weights,
-      {
-        config: net.config,
-        sigma_min: p.sigma_min,
-        sigma_max: p.sigma_max,
-        sigma_data: p.sigma_data,
-        ema: p.ema_decay !== undefined,
-        conditional: true,
-        condition: encoding,
-      },
-      losses,
-      net.eventShape,
-    );
+    const { loss, warm } = await fitDenoiser(ctx, net, set.x.data, {
+      conditions: set.conditions.data,
+      encoding,
+    });
     ctx.metrics({
       loss,
       warm_start: warm,

@@ -13,13 +13,7 @@ import { z } from "zod";
 import { buildNet } from "../lib/nn/mod.ts";
 import type { StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { useBackend } from "./_backend.ts";
-import {
-  denoiserTrainingParams,
-  readTrainingSamples,
-  trainWithCheckpoints,
-  warmStart,
-  writeTrainedModel,
-} from "./_training.ts";
+import { denoiserTrainingParams, fitDenoiser, readTrainingSamples } from "./_training.ts";
 
 const params = z.object(denoiserTrainingParams);
 
@@ -32,21 +26,7 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   const config = { kind: "mlp", features, hidden: p.hidden, embeddingFeatures: p.embedding };
   const net = buildNet(config, ctx.seed);
   try {
-    const warm = await warmStart(ctx, net, "network");
-    const { weights, losses } = await trainWithCheckpoints(ctx, net, data);
-    const loss = await writeTrainedModel(
-      ctx,
-      weights,
-      {
-        config: net.config,
-        sigma_min: p.sigma_min,
-        sigma_max: p.sigma_max,
-        sigma_data: p.sigma_data,
-        ema: p.ema_decay !== undefined,
-      },
-      losses,
-      net.eventShape,
-    );
+    const { loss, warm } = await fitDenoiser(ctx, net, data);
     ctx.metrics({ loss, warm_start: warm, steps: p.steps, kept_fraction: data.length / features / total });
   } finally {
     net.dispose();

@@ -106,3 +106,24 @@ export class RowSolver {
     return { l, w };
   }
 }
+
+/**
+ * The whitened innovation L⁻¹ (y − A μ) of one observation, over its informative rows (`y` from `offset`),
+ * written into the first k entries of `out`.
+ */
+export function whitenedInnovation(
+  y: ArrayLike<number>,
+  offset: number,
+  rows: DenseRows,
+  l: Float64Array,
+  mu: Float64Array,
+  out: Float64Array,
+): void {
+  const k = rows.rows, d = mu.length;
+  for (let r = 0; r < k; r++) {
+    let acc = y[offset + rows.yIndex[r]];
+    for (let t = 0; t < d; t++) acc -= rows.a[r * d + t] * mu[t];
+    out[r] = acc;
+  }
+  forwardSubstituteInPlace(l, 0, out, 0, k);
+}

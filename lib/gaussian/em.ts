@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { clipEigenvalues, forwardSubstituteInPlace, type Matrix, symmetrize } from "../linalg/mod.ts";
+import { clipEigenvalues, type Matrix, symmetrize } from "../linalg/mod.ts";
 import type { GaussianPrior } from "./prior.ts";
 import { gaussianPosterior, type LinearGaussianObservations, sampleGaussianPosterior } from "./posterior.ts";
-import { checkObservations, RowSolver } from "./_rows.ts";
+import { checkObservations, RowSolver, whitenedInnovation } from "./_rows.ts";
 
 /** Options of {@link gaussianEMStep}. */
 export interface GaussianEMOptions {
@@ -107,7 +107,7 @@ export function gaussianEMStep(
  * ```
  */
 export function gaussianLogEvidence(prior: GaussianPrior, obs: LinearGaussianObservations): number {
-  const { n, d } = checkObservations(prior, obs);
+  const { n } = checkObservations(prior, obs);
   const solver = new RowSolver(prior, obs);
   const mu = prior.mean, ylen = solver.ylen;
   let total = 0;
@@ -116,12 +116,7 @@ export function gaussianLogEvidence(prior: GaussianPrior, obs: LinearGaussianObs
     const { rows, l } = solver.solve(i);
     const k = rows.rows;
     if (r0.length < k) r0 = new Float64Array(k);
-    for (let r = 0; r < k; r++) {
-      let acc = obs.y.data[i * ylen + rows.yIndex[r]];
-      for (let t = 0; t < d; t++) acc -= rows.a[r * d + t] * mu[t];
-      r0[r] = acc;
-    }
-    forwardSubstituteInPlace(l, 0, r0, 0, k);
+    whitenedInnovation(obs.y.data, i * ylen, rows, l, mu, r0);
     let quad = 0, logdet = 0;
     for (let r = 0; r < k; r++) {
       quad += r0[r] * r0[r];

@@ -28,7 +28,7 @@ import {
 } from "../operators/mod.ts";
 import type { NDArray } from "../array.ts";
 import type { GaussianPrior } from "./prior.ts";
-import { checkObservations, RowSolver } from "./_rows.ts";
+import { checkObservations, RowSolver, whitenedInnovation } from "./_rows.ts";
 
 /** Observations y_i = A_i x_i + σ_y ε with the operator family and its parameters. */
 export interface LinearGaussianObservations {
@@ -80,13 +80,7 @@ export function gaussianPosterior(
     const { rows, l, w } = solver.solve(row);
     const k = rows.rows;
     if (innov.length < k) innov = new Float64Array(k);
-    // innovation y − Aμ, then L⁻¹ innovation
-    for (let r = 0; r < k; r++) {
-      let acc = obs.y.data[row * ylen + rows.yIndex[r]];
-      for (let t = 0; t < d; t++) acc -= rows.a[r * d + t] * mu[t];
-      innov[r] = acc;
-    }
-    forwardSubstituteInPlace(l, 0, innov, 0, k);
+    whitenedInnovation(obs.y.data, row * ylen, rows, l, mu, innov);
     const mo = i * d;
     for (let j = 0; j < d; j++) {
       let acc = mu[j];
