@@ -17,7 +17,8 @@
  * And the E-step's reproducibility: conditional samples are bit-identical whatever the batch size and the
  * shard count (Workers included), and depend on their row's condition.
  */
-import { initBackend, runShards, splitRows } from "../lib/tensor/mod.ts";
+import { initBackend, splitRows } from "../lib/tensor/mod.ts";
+import { runInWorkers } from "./tensor_assert.ts";
 import { Rng } from "../lib/random.ts";
 import { cholesky, matrix } from "../lib/linalg/mod.ts";
 import { projectionOperator } from "../lib/operators/mod.ts";
@@ -154,7 +155,7 @@ Deno.test("conditional samples do not depend on batch size or shard count (Worke
   });
   const whole = (await samplePosteriorShard(input(0, n, n))).x.data;
   const batched = (await samplePosteriorShard(input(0, n, 7))).x.data;
-  const parts = await runShards(
+  const parts = await runInWorkers(
     workerJobs.samplePosteriorShard,
     splitRows(n, 3).map(([a, b]) => input(a, b, 16)),
     { workers: 2 },

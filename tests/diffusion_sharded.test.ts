@@ -2,12 +2,12 @@
  * Reproducibility: the same seed gives the same samples whatever the batch size and the shard count, in this
  * thread or in Workers — for unconditional samples of a network prior and for MMPS posterior samples.
  */
-import { initBackend, runShards, splitRows } from "../lib/tensor/mod.ts";
+import { initBackend, splitRows } from "../lib/tensor/mod.ts";
 import { exportParams, MLP } from "../lib/nn/mod.ts";
 import { operatorFamily } from "../lib/operators/mod.ts";
 import { type PosteriorShardInput, samplePosteriorShard, workerJobs } from "../lib/sampling/mod.ts";
 import { Rng } from "../lib/random.ts";
-import { assert } from "./tensor_assert.ts";
+import { assert, runInWorkers } from "./tensor_assert.ts";
 
 async function check(conditional: boolean) {
   await initBackend("wasm");
@@ -48,7 +48,7 @@ async function check(conditional: boolean) {
   });
   const whole = (await samplePosteriorShard(base(0, n, n))).x;
   const batched = (await samplePosteriorShard(base(0, n, 7))).x;
-  const parts = await runShards(
+  const parts = await runInWorkers(
     workerJobs.samplePosteriorShard,
     splitRows(n, 3).map(([a, b]) => base(a, b, 16)),
     { workers: 2 },

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { matmul, type Matrix, matrix, transpose } from "../lib/linalg/mod.ts";
+import { matmul, type Matrix, matrix, matvec, symmetricEigen, transpose } from "../lib/linalg/mod.ts";
 import type { OperatorFamily, OperatorParams } from "../lib/operators/mod.ts";
 import type { Rng } from "../lib/random.ts";
 
@@ -30,4 +30,26 @@ export function denseOperatorMatrix(family: OperatorFamily, params: OperatorPara
     for (let r = 0; r < ylen; r++) a.data[r * d + j] = col[r];
   }
   return a;
+}
+
+/**
+ * A⁻¹ of a symmetric positive definite matrix through its eigendecomposition, V diag(1/λ) Vᵀ: an oracle for
+ * the tests, independent of the Cholesky code the library solves with.
+ */
+export function inverseSPD(a: Matrix): Matrix {
+  const n = a.rows, { values, vectors } = symmetricEigen(a);
+  const out = matrix(n, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let k = 0; k < n; k++) acc += vectors.data[i * n + k] * vectors.data[j * n + k] / values[k];
+      out.data[i * n + j] = acc;
+    }
+  }
+  return out;
+}
+
+/** A⁻¹ b for a symmetric positive definite A (see {@link inverseSPD}). */
+export function solveSPD(a: Matrix, b: ArrayLike<number>): Float64Array {
+  return matvec(inverseSPD(a), b);
 }

@@ -5,7 +5,8 @@
  */
 import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
-import { matrix, solveSPD } from "../lib/linalg/mod.ts";
+import { matrix } from "../lib/linalg/mod.ts";
+import { solveSPD } from "./linalg_fixtures.ts";
 import { conjugateGradient as batchedCG, minimalResidual as batchedMinRes } from "../lib/guidance/mod.ts";
 
 await initBackend("cpu");

@@ -7,7 +7,7 @@
  * - timing of 65 536 observations (printed).
  */
 import { Rng } from "../lib/random.ts";
-import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/mod.ts";
+import { matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/mod.ts";
 import { blurOperator, maskOperator, type OperatorFamily, projectionOperator } from "../lib/operators/mod.ts";
 import {
   gaussianEMStep,
@@ -18,7 +18,7 @@ import {
   sampleGaussianPosterior,
   standardGaussianPrior,
 } from "../lib/gaussian/mod.ts";
-import { denseOperatorMatrix } from "./linalg_fixtures.ts";
+import { denseOperatorMatrix, inverseSPD } from "./linalg_fixtures.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);

@@ -11,9 +11,9 @@
 import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { gaussianDenoiser, type GaussianPrior } from "../lib/gaussian/mod.ts";
 import { Rng } from "../lib/random.ts";
-import { inverseSPD, matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/mod.ts";
+import { matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/mod.ts";
 import { blurOperator, maskOperator, type OperatorFamily, projectionOperator } from "../lib/operators/mod.ts";
-import { denseOperatorMatrix, randomSPD } from "./linalg_fixtures.ts";
+import { denseOperatorMatrix, inverseSPD, randomSPD } from "./linalg_fixtures.ts";
 import { type CovarianceKind, mmpsDenoiser, solveStatsCollector } from "../lib/guidance/mod.ts";
 
 /** N(mu, cov) from plain arrays (cov row-major D×D). */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type PoolOptions, type RunOptions, type WorkerJob, WorkerPool } from "../lib/tensor/mod.ts";
 
 /** Throw with `message` unless `cond`. */
 export function assert(cond: unknown, message = "assertion failed"): asserts cond {
@@ -39,4 +40,23 @@ export function assertClose(
 /** Assert |a − b| ≤ tol for two numbers. */
 export function assertNear(a: number, b: number, tol: number, what = "") {
   assert(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} differ by ${Math.abs(a - b)} > ${tol}`);
+}
+
+/**
+ * Run `job` on every input in a fresh pool of Workers (`workers: 0` runs here), then close the pool.
+ */
+export async function runInWorkers<I, O>(
+  job: WorkerJob<I, O>,
+  inputs: I[],
+  opts: PoolOptions & RunOptions = {},
+): Promise<O[]> {
+  const pool = new WorkerPool({
+    workers: Math.min(opts.workers ?? navigator.hardwareConcurrency ?? 1, inputs.length),
+    backend: opts.backend,
+  });
+  try {
+    return await pool.run(job, inputs, opts);
+  } finally {
+    pool.close();
+  }
 }

@@ -1,15 +1,16 @@
 /**
  * The Worker pool: results in order, progress, buffer transfer, errors with stacks, both cores used.
  */
-import { runShards, ShardError, splitRows, WorkerPool } from "../lib/tensor/mod.ts";
+import { ShardError, splitRows, WorkerPool } from "../lib/tensor/mod.ts";
+import { runInWorkers } from "./tensor_assert.ts";
 import { assert } from "./tensor_assert.ts";
 
 import { workerJobs } from "./tensor_pool_shards.ts";
 
-Deno.test("runShards returns results in order, reports progress, runs wasm in Workers", async () => {
+Deno.test("a pool returns results in order, reports progress, runs wasm in Workers", async () => {
   const inputs = [1, 2, 3, 4, 5].map((k) => new Float32Array(100).fill(k));
   const progress: number[] = [];
-  const out = await runShards(workerJobs.sumSquares, inputs, {
+  const out = await runInWorkers(workerJobs.sumSquares, inputs, {
     workers: 2,
     onProgress: (shard) => progress.push(shard),
   });
@@ -20,8 +21,8 @@ Deno.test("runShards returns results in order, reports progress, runs wasm in Wo
 
 Deno.test("results are transferred; workers: 0 runs in this thread with the same results", async () => {
   const x = new Float32Array([1, 2, 3]);
-  const [a] = await runShards(workerJobs.double, [x], { workers: 1 });
-  const [b] = await runShards(workerJobs.double, [x], { workers: 0 });
+  const [a] = await runInWorkers(workerJobs.double, [x], { workers: 1 });
+  const [b] = await runInWorkers(workerJobs.double, [x], { workers: 0 });
   assert(a instanceof Float32Array && a.join() === "2,4,6" && b.join() === "2,4,6", `got ${a} / ${b}`);
   assert(x.length === 3, "input must not be detached without transferInputs");
 });
@@ -29,7 +30,7 @@ Deno.test("results are transferred; workers: 0 runs in this thread with the same
 Deno.test("a failing shard rejects with the worker's message and stack", async () => {
   let err: unknown = null;
   try {
-    await runShards(workerJobs.fails, [1, 2], { workers: 2 });
+    await runInWorkers(workerJobs.fails, [1, 2], { workers: 2 });
   } catch (e) {
     err = e;
   }
@@ -42,7 +43,9 @@ Deno.test("a failing shard rejects with the worker's message and stack", async (
   let missing: unknown = null;
   try {
     // A handle to a job the module does not declare (a stale handle, a typo made by hand).
-    await runShards({ ...workerJobs.double, name: "noSuchFunction" }, [new Float32Array(1)], { workers: 1 });
+    await runInWorkers({ ...workerJobs.double, name: "noSuchFunction" }, [new Float32Array(1)], {
+      workers: 1,
+    });
   } catch (e) {
     missing = e;
   }

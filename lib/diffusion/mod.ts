@@ -21,7 +21,6 @@ export {
   initialSample,
   type OnStep,
   type PCOptions,
-  rowNoise,
   sampleDDIM,
   sampleDDPM,
   samplePC,

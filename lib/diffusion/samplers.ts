@@ -30,7 +30,7 @@ export interface SamplerOptions {
  * const eps = rowNoise(new RowStreams(seed, first, B), [B, D]);
  * ```
  */
-export function rowNoise(rows: RowStreams, shape: readonly number[]): tf.Tensor {
+function rowNoise(rows: RowStreams, shape: readonly number[]): tf.Tensor {
   const b = shape[0];
   if (rows.streams.length !== b) throw new Error(`rowNoise: ${rows.streams.length} streams for ${b} rows`);
   const dim = shape.slice(1).reduce((p, q) => p * q, 1);

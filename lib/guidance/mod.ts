@@ -25,7 +25,6 @@ export {
 export {
   conjugateGradient,
   minimalResidual,
-  rowDot,
   type SolverName,
   type SolverOptions,
   type SolverResult,

@@ -56,7 +56,7 @@ export interface SolverResult {
  * const d = rowDot(a, b); // [B]
  * ```
  */
-export function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
+function rowDot(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {
     const prod = tf.mul(a, b);
     return prod.rank === 1

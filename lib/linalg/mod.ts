@@ -11,19 +11,12 @@
  *
  * @example
  * ```ts
- * import { matrix, solveSPD } from "./mod.ts";
- * solveSPD(matrix(2, 2, [2, 0, 0, 4]), [2, 4]); // Float64Array [1, 1]
+ * import { cholesky, matrix } from "./mod.ts";
+ * const { factor } = cholesky(matrix(2, 2, [4, 2, 2, 5])); // L = [[2, 0], [1, 2]]
  * ```
  *
  * @module
  */
 export { identity, matmul, type Matrix, matrix, matvec, symmetrize, transpose } from "./_matrix.ts";
-export {
-  backSubstituteTransposedInPlace,
-  cholesky,
-  choleskyInPlace,
-  forwardSubstituteInPlace,
-  inverseSPD,
-  solveSPD,
-} from "./_cholesky.ts";
+export { cholesky, choleskyInPlace, forwardSubstituteInPlace } from "./_cholesky.ts";
 export { clipEigenvalues, symmetricEigen } from "./_eigen.ts";

@@ -16,7 +16,6 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmKernelPatches } from "./wasm_kernels.ts";
-import type { NDArray } from "../array.ts";
 
 /** What the caller asks for. */
 export type BackendChoice = "auto" | "webgpu" | "wasm" | "cpu";
@@ -146,47 +145,6 @@ export async function initBackend(choice: BackendChoice = "auto"): Promise<Backe
   } finally {
     pending = null;
   }
-}
-
-/**
- * The info of the active backend, or null before {@link initBackend}.
- *
- * @example
- * ```ts
- * metadata.backend = backendInfo();
- * ```
- */
-export function backendInfo(): BackendInfo | null {
-  return current?.info ?? null;
-}
-
-/**
- * Copy a tensor to the host as an {@link NDArray}. Asynchronous on purpose: synchronous reads (`dataSync`)
- * are unreliable on WebGPU in Deno. Does not dispose `t`.
- *
- * @example
- * ```ts
- * const host = await toHost(tf.ones([2, 3]));
- * host.shape; // [2, 3]
- * ```
- */
-export async function toHost(t: tf.Tensor): Promise<NDArray<Float32Array>> {
-  const data = await t.data();
-  const f32 = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
-  return { shape: [...t.shape], data: f32 };
-}
-
-/**
- * Upload a host array as a float32 tensor.
- *
- * @example
- * ```ts
- * const t = fromHost({ shape: [2], data: new Float32Array([1, 2]) });
- * ```
- */
-export function fromHost(a: NDArray): tf.Tensor {
-  const data = a.data instanceof Float32Array ? a.data : Float32Array.from(a.data as ArrayLike<number>);
-  return tf.tensor(data, a.shape, "float32");
 }
 
 export { tf };

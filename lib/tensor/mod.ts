@@ -1,32 +1,24 @@
 /**
  * TensorFlow.js in Deno: backend selection (`auto | webgpu | wasm | cpu`) with the patched wasm kernels,
- * host ↔ device copies, and a pool of Workers that runs typed jobs on every core. Gradients have their own
+ * and a pool of Workers that runs typed jobs on every core. Gradients have their own
  * entry, `gradients.ts`: whatever differentiates imports it, which registers TF.js's gradient definitions.
  *
  * @example
  * ```ts
- * import { initBackend, runShards } from "./mod.ts";
+ * import { initBackend, WorkerPool } from "./mod.ts";
  * const info = await initBackend("auto");
- * const out = await runShards(workerJobs.samplePosteriorShard, shards, { backend: info.backend });
+ * const pool = new WorkerPool({ workers: 2, backend: info.backend });
+ * const out = await pool.run(workerJobs.samplePosteriorShard, shards);
+ * pool.close();
  * ```
  *
  * @module
  */
-export {
-  type BackendChoice,
-  type BackendInfo,
-  backendInfo,
-  fromHost,
-  initBackend,
-  probeGpuAdapter,
-  tf,
-  toHost,
-} from "./backend.ts";
+export { type BackendChoice, type BackendInfo, initBackend, probeGpuAdapter, tf } from "./backend.ts";
 export {
   defineWorkerJobs,
   type PoolOptions,
   type RunOptions,
-  runShards,
   type ShardContext,
   ShardError,
   type ShardFunction,

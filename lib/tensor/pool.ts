@@ -46,7 +46,7 @@ export type WorkerJobs<T extends Record<string, AnyShardFunction>> = {
 /**
  * Declare the functions a module offers to Workers. The module must export the result as `workerJobs`
  * (the Worker imports the module and looks the job up there); callers pass the handles to
- * {@link WorkerPool.run} or {@link runShards}, typed by the functions.
+ * {@link WorkerPool.run}, typed by the functions.
  *
  * @example
  * ```ts
@@ -55,7 +55,7 @@ export type WorkerJobs<T extends Record<string, AnyShardFunction>> = {
  *   sum: (x: Float32Array) => x.reduce((a, b) => a + b, 0),
  * });
  * // caller
- * const sums: number[] = await runShards(workerJobs.sum, [a, b], { workers: 2 });
+ * const sums: number[] = await new WorkerPool({ workers: 2 }).run(workerJobs.sum, [a, b]);
  * ```
  */
 export function defineWorkerJobs<T extends Record<string, AnyShardFunction>>(
@@ -86,7 +86,7 @@ export function jobOf(
   return job;
 }
 
-/** Options of {@link runShards} and {@link WorkerPool}. */
+/** Options of a {@link WorkerPool}. */
 export interface PoolOptions {
   /** Number of Workers (default `navigator.hardwareConcurrency`); 0 runs the shards in this thread. */
   workers?: number;
@@ -138,7 +138,7 @@ export function transferables(value: unknown, out: ArrayBuffer[] = [], depth = 0
  *
  * @example
  * ```ts
- * try { await runShards(workerJobs.f, inputs); } catch (e) { if (e instanceof ShardError) console.error(e.shard); }
+ * try { await pool.run(workerJobs.f, inputs); } catch (e) { if (e instanceof ShardError) console.error(e.shard); }
  * ```
  */
 export class ShardError extends Error {
@@ -266,30 +266,6 @@ export class WorkerPool {
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
     this.#ready = [];
-  }
-}
-
-/**
- * One-shot: start Workers, run the shards, terminate the Workers.
- *
- * @example
- * ```ts
- * const sums = await runShards(workerJobs.sum, [a, b], { workers: 2, onProgress: (i, p) => console.log(i, p) });
- * ```
- */
-export async function runShards<I, O>(
-  job: WorkerJob<I, O>,
-  inputs: I[],
-  opts: PoolOptions & RunOptions = {},
-): Promise<O[]> {
-  const pool = new WorkerPool({
-    workers: Math.min(opts.workers ?? navigator.hardwareConcurrency ?? 1, inputs.length),
-    backend: opts.backend,
-  });
-  try {
-    return await pool.run(job, inputs, opts);
-  } finally {
-    pool.close();
   }
 }
 
