@@ -70,7 +70,7 @@ const SIGMAS = [0.01, 0.1, 1, 10];
 
 for (const { name, family } of setups) {
   for (const kind of ["mmps", "cov_x"] as CovarianceKind[]) {
-    Deno.test(`posterior_mmps: ${name}, ${kind}: equals the analytic E[x | x_t, y]`, () => {
+    Deno.test(`mmps: ${name}, ${kind}: equals the analytic E[x | x_t, y]`, () => {
       const d = family.xShape.reduce((a, b) => a * b, 1);
       const bsz = 6, sigmaY = 0.1;
       const rng = Rng.fromSeed(1, name);
@@ -132,7 +132,7 @@ for (const { name, family } of setups) {
   }
 }
 
-Deno.test("posterior_mmps: 'zero' is the DPS form; 'cov_t' runs; rows may have different σ", () => {
+Deno.test("mmps: 'zero' is the DPS form; 'cov_t' runs; rows may have different σ", () => {
   const family = projectionOperator({ xShape: [5], m: 2 });
   const d = 5, bsz = 4, sigmaY = 0.2;
   const rng = Rng.fromSeed(3, "heuristics");

@@ -92,7 +92,7 @@ const families: [string, OperatorFamily][] = [
 ];
 
 for (const [name, family] of families) {
-  Deno.test(`posterior_gaussian: ${name}: moments match the precision-form posterior`, () => {
+  Deno.test(`gaussian: ${name}: moments match the precision-form posterior`, () => {
     const d = family.xShape.reduce((a, b) => a * b, 1);
     const prior = randomPrior(d, 1);
     const x = { shape: [10, ...family.xShape], data: drawGaussian(prior, 10, 2) };
@@ -117,7 +117,7 @@ for (const [name, family] of families) {
   });
 }
 
-Deno.test("posterior_gaussian: exact sampler matches the posterior moments", () => {
+Deno.test("gaussian: exact sampler matches the posterior moments", () => {
   const family = projectionOperator({ xShape: [5], m: 2 });
   const d = 5, n = 40000, sigmaY = 0.2;
   const prior = randomPrior(d, 4);
@@ -152,7 +152,7 @@ Deno.test("posterior_gaussian: exact sampler matches the posterior moments", () 
   }
 });
 
-Deno.test("posterior_gaussian: EM is monotone and recovers a Gaussian from projections", () => {
+Deno.test("gaussian: EM is monotone and recovers a Gaussian from projections", () => {
   const family = projectionOperator({ xShape: [5], m: 2 });
   const d = 5, n = 20000, sigmaY = 0.05;
   const truth = randomPrior(d, 8);
@@ -184,7 +184,7 @@ Deno.test("posterior_gaussian: EM is monotone and recovers a Gaussian from proje
   for (let p = 0; p < d; p++) assertClose(mc.mean[p], prior.mean[p], 0.1, `MC mean[${p}]`);
 });
 
-Deno.test("posterior_gaussian: 65 536 observations, timing", () => {
+Deno.test("gaussian: 65 536 observations, timing", () => {
   const family = projectionOperator({ xShape: [5], m: 2 });
   const n = 65536;
   const prior = randomPrior(5, 11);

@@ -39,7 +39,7 @@ function matvecOf(m: tf.Tensor3D): (v: tf.Tensor) => tf.Tensor {
   return (v) => tf.sum(tf.mul(m, tf.reshape(v, [bsz, 1, n])), 2);
 }
 
-Deno.test("posterior_cg: random SPD systems solved to tolerance", () => {
+Deno.test("solvers: random SPD systems solved to tolerance", () => {
   const bsz = 16, n = 8;
   const before = tf.memory().numTensors;
   const { m, b } = systems(bsz, n, 1);
@@ -64,7 +64,7 @@ Deno.test("posterior_cg: random SPD systems solved to tolerance", () => {
   assert(tf.memory().numTensors === before, `leaked ${tf.memory().numTensors - before} tensors`);
 });
 
-Deno.test("posterior_cg: stops at maxiter; per-row masking", () => {
+Deno.test("solvers: stops at maxiter; per-row masking", () => {
   const bsz = 4, n = 6;
   const { m, b } = systems(bsz, n, 2);
   // Row 1: identity (converges in one step). Row 2: zero right-hand side (no step at all).
@@ -102,7 +102,7 @@ Deno.test("posterior_cg: stops at maxiter; per-row masking", () => {
   );
 });
 
-Deno.test("posterior_cg: minimal residual iteration solves SPD and non-symmetric systems, residual never grows", () => {
+Deno.test("solvers: minimal residual iteration solves SPD and non-symmetric systems, residual never grows", () => {
   const rng = Rng.fromSeed(4);
   const b = 6, m = 3;
   // M_b = S_b + K_b with S_b SPD and K_b skew: non-symmetric, positive definite symmetric part.
@@ -140,7 +140,7 @@ Deno.test("posterior_cg: minimal residual iteration solves SPD and non-symmetric
   }
 });
 
-Deno.test("posterior_cg: CG and MR leave no tensors behind", () => {
+Deno.test("solvers: CG and MR leave no tensors behind", () => {
   const rhs = tf.randomNormal([4, 3]);
   const matvec = (v: tf.Tensor) => tf.mul(v, 2);
   for (const solve of [batchedCG, batchedMinRes]) {
