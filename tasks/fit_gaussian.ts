@@ -1,12 +1,15 @@
 /**
  * `fit-gaussian`: the Gaussian prior N(μ, Σ) fitted by EM on the observations alone (docs/design.md §3),
- * starting from N(0, I). Checkpointed after every iteration, so an interrupted fit resumes.
+ * starting from N(0, I) and iterated until the log evidence has converged (`tol`) or `max_iterations`,
+ * SQUAREM-accelerated in exact mode. Checkpointed after every iteration, so an interrupted fit resumes
+ * exactly where it stopped.
  *
  * @module
  */
 import { z } from "zod";
 import {
-  gaussianEMStep,
+  gaussianEMIterations,
+  gaussianLogEvidence,
   type GaussianPrior,
   priorFromArrays,
   priorToArrays,
@@ -15,54 +18,72 @@ import {
 import type { TaskDef } from "../lib/engine/mod.ts";
 import { readObservations } from "./_observations.ts";
 import { describeModel } from "./_model.ts";
+import { renamed } from "./_params.ts";
 
 const params = z.object({
-  iterations: z.number().int().positive().default(16),
+  /** Stop once the relative change of the log evidence between successive iterates is below this. */
+  tol: z.number().positive().default(1e-7),
+  /** Stop after this many iterations at the latest (with a warning when not converged). */
+  max_iterations: z.number().int().positive().default(2000),
   /** exact: expected sufficient statistics from the closed-form posteriors; sample: one posterior sample each (Monte-Carlo EM, as the paper). */
   mode: z.enum(["exact", "sample"]).default("exact"),
+  /** squarem: SQUAREM extrapolation of the EM map, safeguarded to never lower the evidence (default with mode exact); none: plain EM (default, and the only choice, with mode sample). */
+  acceleration: z.enum(["squarem", "none"]).optional(),
+  iterations: renamed("max_iterations"),
+}).refine((p) => !(p.mode === "sample" && p.acceleration === "squarem"), {
+  path: ["acceleration"],
+  message: 'acceleration "squarem" needs mode "exact" (Monte-Carlo EM is random): use acceleration: none',
 });
+
+/** One iteration's record in the `history` output and the checkpoint. */
+interface HistoryRow {
+  iteration: number;
+  log_evidence: number;
+  relative_change: number | null;
+  em_steps: number;
+  extrapolated: boolean;
+  mean_change: number;
+  cov_change: number;
+}
 
 /** The fit-gaussian task. */
 export const fitGaussianTask: TaskDef<typeof params> = {
   name: "fit-gaussian",
-  version: 2,
-  description: "Gaussian prior fitted by EM on the observations (the EM loop's start)",
+  version: 3,
+  description: "Gaussian prior fitted by EM on the observations to convergence (the EM loop's start)",
   params,
   inputs: { obs: { description: "observations (corrupt, or dataset with source zarr)" } },
   async run(ctx) {
-    const { iterations, mode } = ctx.params;
+    const { tol, max_iterations, mode, acceleration } = ctx.params;
     const obs = await readObservations(ctx.input("obs"));
     const d = obs.family.xShape.reduce((a, b) => a * b, 1);
     let prior: GaussianPrior = standardGaussianPrior(d);
-    let iteration = 0;
-    let history: {
-      iteration: number;
-      log_evidence: number | null;
-      mean_change: number;
-      cov_change: number;
-    }[] = [];
+    let history: HistoryRow[] = [];
+    let converged = false;
     const saved = await ctx.checkpoints.load("em");
     if (saved) {
-      iteration = saved.state.iteration as number;
-      history = saved.state.history as typeof history;
+      history = saved.state.history as HistoryRow[];
+      converged = saved.state.converged as boolean;
       prior = priorFromArrays(saved.arrays.mean, saved.arrays.cov);
     }
-    ctx.progress.start(iterations, "iteration", iteration);
-    while (iteration < iterations) {
-      const { prior: next, stats } = gaussianEMStep(prior, obs, { mode, seed: ctx.seed + iteration });
-      prior = next;
-      iteration++;
+    ctx.progress.start(max_iterations, "iteration", history.length);
+    const start = { prior, iteration: history.length, logEvidence: history.at(-1)?.log_evidence ?? null };
+    const options = { mode, acceleration, tol, maxIterations: max_iterations, seed: ctx.seed };
+    for (const it of converged ? [] : gaussianEMIterations(obs, start, options)) {
+      prior = it.prior;
+      converged = it.converged;
       history.push({
-        iteration,
-        log_evidence: stats.logEvidence ?? null,
-        mean_change: stats.meanChange,
-        cov_change: stats.covChange,
+        iteration: it.iteration,
+        log_evidence: it.logEvidence,
+        relative_change: it.relativeChange,
+        em_steps: it.emSteps,
+        extrapolated: it.extrapolated,
+        mean_change: it.meanChange,
+        cov_change: it.covChange,
       });
-      await ctx.checkpoints.save("em", { iteration, history }, priorToArrays(prior));
-      ctx.progress.tick(
-        1,
-        stats.logEvidence !== undefined ? `log p(y) ${stats.logEvidence.toFixed(3)}` : undefined,
-      );
+      await ctx.checkpoints.save("em", { history, converged }, priorToArrays(prior));
+      const change = it.relativeChange === null ? "" : `, change ${it.relativeChange.toExponential(1)}`;
+      ctx.progress.tick(1, `log p(y) ${it.logEvidence.toFixed(6)}${change}`);
       await Promise.resolve();
     }
     const arrays = priorToArrays(prior);
@@ -71,8 +92,19 @@ export const fitGaussianTask: TaskDef<typeof params> = {
     await ctx.writeJson("history", history);
     describeModel(ctx, { kind: "gaussian", event_shape: [...obs.family.xShape] });
     const last = history.at(-1)!;
+    if (!converged) {
+      const warning =
+        `Gaussian EM stopped unconverged after ${history.length} iterations (max_iterations): ` +
+        `relative change of the log evidence ${last.relative_change?.toExponential(2)} ≥ tol ${tol}`;
+      ctx.log(`warning: ${warning}`);
+      ctx.meta({ warnings: [warning] });
+    }
     ctx.metrics({
-      log_evidence: last.log_evidence,
+      log_evidence: gaussianLogEvidence(prior, obs),
+      iterations: history.length,
+      em_steps: history.reduce((n, h) => n + h.em_steps, 0),
+      converged,
+      relative_change: last.relative_change,
       mean_change: last.mean_change,
       cov_change: last.cov_change,
     });

@@ -32,9 +32,7 @@ import { WorkerPool } from "../lib/tensor/mod.ts";
 import { useBackend } from "./_backend.ts";
 import { modelOf, readPrior, type StoredPrior } from "./_model.ts";
 import { type Observations, readObservations } from "./_observations.ts";
-
-/** A parameter that was renamed: naming it is a spec error that says the new name. */
-const renamed = (to: string) => z.never({ error: `renamed: use ${to}` }).optional();
+import { renamed } from "./_params.ts";
 
 const params = z.object({
   /** exact: closed form (Gaussian prior, an operator with dense rows); mmps: diffusion sampling with MMPS; conditional: a conditional model sampled as is; auto: exact when possible, conditional for a conditional model, else mmps. */

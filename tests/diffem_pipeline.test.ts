@@ -16,7 +16,7 @@ store: .store
 stages:
   data: { task: dataset, params: { source: manifold, samples: 2048, features: 5, manifold_dim: 1 } }
   obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: projection, m: 2 }, sigma_y: 0.01 } }
-  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { iterations: 16 } }
+  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { max_iterations: 16 } }
   gauss_posterior: { task: sample-posterior, inputs: { obs: obs, prior: gauss }, params: { shards: 2 } }
   gauss_evaluate: { task: evaluate, inputs: { samples: gauss_posterior, truth: data } }
   diffem:

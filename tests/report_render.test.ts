@@ -276,7 +276,7 @@ seed: 3
 stages:
   data: { task: dataset, params: { source: manifold, samples: 300, features: 5, manifold_dim: 1 } }
   obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: projection, m: 2 }, sigma_y: 0.01 } }
-  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { iterations: 4 } }
+  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { max_iterations: 4 } }
   posterior: { task: sample-posterior, inputs: { obs: obs, prior: gauss } }
   gauss_eval: { task: evaluate, inputs: { samples: posterior, truth: data }, params: ${evaluate} }
   em:

@@ -16,7 +16,7 @@ backend: wasm
 stages:
   data: { task: dataset, params: { samples: 256 } }
   obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: blur, width: 1 }, sigma_y: 0.05 } }
-  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { iterations: 4 } }
+  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { max_iterations: 4 } }
   exact: { task: sample-posterior, seed: 11, inputs: { obs: obs, prior: gauss }, params: { method: exact, shards: 2 } }
   auto: { task: sample-posterior, seed: 11, inputs: { obs: obs, prior: gauss }, params: { shards: 2 } }
   covx_own:

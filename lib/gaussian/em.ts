@@ -2,7 +2,7 @@
  * Gaussian EM (docs/design.md §3): the maximum-likelihood Gaussian prior of linear-Gaussian observations,
  * by iterating "exact posterior of every observation, then refit μ and Σ to the expected moments". Each
  * iteration never decreases the log evidence ({@link gaussianLogEvidence}); it is the starting point of
- * both EM methods.
+ * both EM methods. `fit.ts` iterates it to convergence.
  *
  * @module
  */
@@ -28,8 +28,8 @@ export interface GaussianEMOptions {
 
 /** Diagnostics of one EM iteration. */
 export interface GaussianEMStats {
-  /** Mean over observations of log p(y_i) under the prior BEFORE the update (exact mode only). */
-  logEvidence?: number;
+  /** Mean over observations of log p(y_i) under the prior BEFORE the update. */
+  logEvidence: number;
   /** Largest change of a mean entry. */
   meanChange: number;
   /** Largest change of a covariance entry. */
@@ -56,10 +56,9 @@ export function gaussianEMStep(
   const { n, d } = checkObservations(prior, obs);
   if (n === 0) throw new Error("Gaussian EM: no observations");
   const s1 = new Float64Array(d), s2 = new Float64Array(d * d);
-  let logEvidence: number | undefined;
+  const logEvidence = gaussianLogEvidence(prior, obs);
   const chunk = 4096; // bounds memory of the per-row covariances
   if (mode === "exact") {
-    logEvidence = gaussianLogEvidence(prior, obs);
     for (let start = 0; start < n; start += chunk) {
       const stop = Math.min(n, start + chunk);
       const post = gaussianPosterior(prior, obs, { start, stop });

@@ -26,4 +26,10 @@ export {
   type PosteriorMoments,
   sampleGaussianPosterior,
 } from "./posterior.ts";
+export {
+  gaussianEMIterations,
+  type GaussianFitIteration,
+  type GaussianFitOptions,
+  type GaussianFitStart,
+} from "./fit.ts";
 export { type GaussianEMOptions, type GaussianEMStats, gaussianEMStep, gaussianLogEvidence } from "./em.ts";
