@@ -1,7 +1,7 @@
 /**
  * How far samples are from the truth: entropic optimal transport (the Sinkhorn divergence
  * S = OT(U1, Q) − OT(U1, U2), as the papers evaluate the manifold benchmark), moment errors and
- * the fraction of samples outside the data box.
+ * the fraction of samples outside the data box; each as a mean ± standard error over disjoint subsets.
  *
  * @example
  * ```ts
@@ -12,4 +12,13 @@
  * @module
  */
 export { fractionOutsideBox, type MomentErrors, momentErrors, sampleMoments } from "./_moments.ts";
+export {
+  meanAndStandardError,
+  subsetCount,
+  subsetMomentErrors,
+  type SubsetSinkhorn,
+  subsetSinkhorn,
+  type SubsetSolve,
+  type SubsetStatistic,
+} from "./_subsets.ts";
 export { type OTResult, type SinkhornOptions, sinkhornOT } from "./_sinkhorn.ts";
