@@ -1,6 +1,6 @@
 /**
  * `pipeline metrics`: every metric of every cached stage; a loop's stages as one table per body
- * stage, laps as rows.
+ * stage, laps as rows; a metric published with its standard error (`X_mean`, `X_se`) as `mean ± se`.
  *
  * @module
  */
@@ -27,9 +27,14 @@ export async function cmdMetrics(opts: CommonOpts & { json?: boolean }): Promise
     print(JSON.stringify(byStage, null, 1));
     return 0;
   }
-  const fmt = (
-    v: unknown,
-  ) => (typeof v === "number" ? String(Number(v.toPrecision(5))) : JSON.stringify(v) ?? "");
+  const num = (v: number) => String(Number(v.toPrecision(5)));
+  const fmt = (v: unknown) =>
+    v instanceof MeanSe
+      ? `${num(v.mean)} ± ${Number.isFinite(v.se) ? num(v.se) : "?"}`
+      : typeof v === "number"
+      ? num(v)
+      : JSON.stringify(v) ?? "";
+  for (const [id, metrics] of Object.entries(byStage)) byStage[id] = withStandardErrors(metrics);
   // Loop stages: one table per (loop, body stage), laps as rows.
   const tables = new Map<string, { lap: number; metrics: Record<string, unknown> }[]>();
   for (const [id, metrics] of Object.entries(byStage)) {
@@ -44,7 +49,7 @@ export async function cmdMetrics(opts: CommonOpts & { json?: boolean }): Promise
   }
   for (const [t, rows] of tables) {
     const cols = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))].filter((c) =>
-      rows.some((r) => typeof r.metrics[c] === "number")
+      rows.some((r) => typeof r.metrics[c] === "number" || r.metrics[c] instanceof MeanSe)
     );
     print(`\n${t}`);
     print(["lap".padEnd(5), ...cols.map((c) => c.padStart(Math.max(10, c.length)))].join(" "));
@@ -57,4 +62,23 @@ export async function cmdMetrics(opts: CommonOpts & { json?: boolean }): Promise
   }
   if (!Object.keys(byStage).length) print("no metrics yet (run the pipeline first)");
   return 0;
+}
+
+/** A mean with its standard error, printed as `mean ± se`. */
+class MeanSe {
+  constructor(readonly mean: number, readonly se: number) {}
+}
+
+/** `X_mean` with an `X_se` beside it becomes one {@link MeanSe} under `X_mean`; `X_se` goes. */
+function withStandardErrors(metrics: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metrics)) {
+    const base = k.endsWith("_mean") ? k.slice(0, -"_mean".length) : null;
+    if (base !== null && typeof v === "number" && typeof metrics[`${base}_se`] === "number") {
+      out[k] = new MeanSe(v, metrics[`${base}_se`] as number);
+    } else if (!(k.endsWith("_se") && typeof metrics[`${k.slice(0, -"_se".length)}_mean`] === "number")) {
+      out[k] = v;
+    }
+  }
+  return out;
 }

@@ -47,6 +47,12 @@ Deno.test("a short DiEM run beats its Gaussian start and reports it", async () =
       laps.map((v) => v.toFixed(3)).join(" → ")
     }) should fall below the Gaussian start's (${gaussian.toFixed(3)})`,
   );
+  // Every divergence with its error bar over 4 subsets of 256 rows; `metrics` prints them as mean ± se.
+  assert(metrics["em[1].evaluate"].sinkhorn_se > 0, JSON.stringify(metrics["em[1].evaluate"]));
+  assertEquals(metrics.gauss_evaluate.sinkhorn_subsets, 4);
+  const table = (await cli(dir, "metrics")).stdout;
+  assertMatch(table, /gauss_evaluate: .*sinkhorn_mean=[-\d.e]+ ± [\d.e-]+ /);
+  assert(!/sinkhorn_se/.test(table), "the standard error is printed beside its mean, not as a column");
   // The second lap warm-starts from the first and trains on samples inside the data box.
   assertEquals(metrics["em[1].fit"].warm_start, true);
   assertEquals(metrics["em[0].fit"].warm_start, false);
