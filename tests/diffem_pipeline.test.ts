@@ -18,7 +18,7 @@ stages:
   obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: projection, m: 2 }, sigma_y: 0.01 } }
   gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { max_iterations: 16 } }
   gauss_posterior: { task: sample-posterior, inputs: { obs: obs, prior: gauss }, params: { shards: 2 } }
-  gauss_evaluate: { task: evaluate, inputs: { samples: gauss_posterior, truth: data } }
+  gauss_evaluate: { task: evaluate, inputs: { samples: gauss_posterior, truth: data }, params: { subsets: 0 } }
   diffem:
     loop: { laps: 2, start: { sample: gauss_posterior, fit: gauss } }
     stages:
@@ -30,7 +30,7 @@ stages:
         task: sample-posterior
         inputs: { obs: obs, prior: fit }
         params: { sampler: ddpm, steps: 32, shards: 2 }
-      evaluate: { task: evaluate, inputs: { samples: sample, truth: data, model: fit } }
+      evaluate: { task: evaluate, inputs: { samples: sample, truth: data, model: fit }, params: { subsets: 0 } }
 `;
 
 Deno.test("a short DiffEM run improves on its Gaussian start", async () => {
