@@ -85,7 +85,7 @@ export function stageContext(parts: ContextParts): StageContext {
 }
 
 /** The published outputs of input stage `dep`, as a task reads them. */
-function inputEntry(plan: Plan, dep: string, r: EntryReader): InputEntry {
+export function inputEntry(plan: Plan, dep: string, r: EntryReader): InputEntry {
   const m = r.manifest;
   const producer = plan.graph.stages.get(dep);
   return {
