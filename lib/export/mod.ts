@@ -38,16 +38,6 @@ export interface ExportArray {
   chunks: readonly number[];
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 async function writeFormat(
   dir: string,
   arrays: Record<string, ExportArray>,
@@ -92,7 +82,11 @@ export async function exportArrays(
   if (!EXPORT_FORMATS.includes(format)) {
     throw new Error(`unknown export format "${format}" (valid: ${EXPORT_FORMATS.join(", ")})`);
   }
-  if (await exists(to)) throw new Error(`${to} exists already: export to a new path`);
+  const taken = await Deno.lstat(to).then(() => true, (e) => {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  });
+  if (taken) throw new Error(`${to} exists already: export to a new path`);
   const tmp = `${to}.partial-${Deno.pid}`;
   try {
     await writeFormat(tmp, arrays, metadata, format);
