@@ -146,7 +146,8 @@ export function cornerSpec(opts: CornerOptions): TopLevelSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: opts.title, subtitle: opts.subtitle ?? "" },
-    config: { font: FONT_FAMILY, view: { stroke: "#ccc" } },
+    // No aria labels on thousands of points: they would triple the SVG and the time to draw it.
+    config: { font: FONT_FAMILY, view: { stroke: "#ccc" }, aria: false },
     data: { values: rowsOf(opts, features) },
     vconcat: rows,
     spacing: 6,
