@@ -9,7 +9,7 @@ import { SpecError } from "../lib/engine/mod.ts";
 import { type ExportArray, exportArrays, type ExportFormat } from "../lib/export/mod.ts";
 import { checkIds, type CommonOpts, openPlan, print, userPath } from "./_common.ts";
 
-/** Options of `pipeline export`. */
+/** Options of `pipeline export`. `{ file: "pipeline.yaml", set: [], to: "out.zarr", format: "zarr-v2" }` */
 export interface ExportOpts extends CommonOpts {
   to: string;
   format: ExportFormat;

@@ -11,7 +11,7 @@ import { buildReport } from "../lib/report/mod.ts";
 import { type ReportParams, reportSource } from "../tasks/report.ts";
 import { type CommonOpts, openPlan, print, userPath } from "./_common.ts";
 
-/** Options of `pipeline report`. */
+/** Options of `pipeline report`. `{ file: "pipeline.yaml", set: [], to: "report", open: true }` */
 export interface ReportOpts extends CommonOpts {
   to: string;
   open?: boolean;

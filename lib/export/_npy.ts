@@ -11,7 +11,7 @@ import { type DType, type NDArray, numel } from "../array.ts";
 /** NumPy's type string for each dtype the store keeps (all little-endian; bytes have no order). */
 const DESCR: Record<DType, string> = { float32: "<f4", float64: "<f8", int32: "<i4", uint8: "|u1" };
 
-/** The dtype of a typed array, by its class. */
+/** The dtype of a typed array, by its class. `dtypeName(new Int32Array(2)) === "int32"` */
 export function dtypeName(data: NDArray["data"]): DType {
   if (data instanceof Float32Array) return "float32";
   if (data instanceof Float64Array) return "float64";

@@ -26,13 +26,13 @@ import { createGroupV2, writeArrayV2 } from "./_zarr_v2.ts";
 
 export { encodeNpy } from "./_npy.ts";
 
-/** The formats {@link exportArrays} writes. */
+/** The formats {@link exportArrays} writes. `EXPORT_FORMATS.includes("npy")` */
 export const EXPORT_FORMATS = ["zarr-v2", "zarr-v3", "npy"] as const;
 
-/** One of {@link EXPORT_FORMATS}. */
+/** One of {@link EXPORT_FORMATS}. `const f: ExportFormat = "zarr-v2";` */
 export type ExportFormat = typeof EXPORT_FORMATS[number];
 
-/** An array to export: its values, and its chunk shape in the zarr formats (e.g. the store's). */
+/** An array to export: its values, and its chunk shape in the zarr formats (e.g. the store's). `{ array: x, chunks: x.shape }` */
 export interface ExportArray {
   array: NDArray;
   chunks: readonly number[];
