@@ -11,7 +11,10 @@ import { Command, Option } from "commander";
 import { collect, common, exitCodeOf } from "./cli/_common.ts";
 import { cmdDag } from "./cli/dag.ts";
 import { cmdExec } from "./cli/exec.ts";
+import { cmdExport } from "./cli/export.ts";
+import { EXPORT_FORMATS } from "./lib/export/mod.ts";
 import { cmdMetrics } from "./cli/metrics.ts";
+import { cmdReport } from "./cli/report.ts";
 import { cmdRun } from "./cli/run.ts";
 import { cmdShow } from "./cli/show.ts";
 import { cmdStatus } from "./cli/status.ts";
@@ -93,6 +96,19 @@ function addInspection(program: Command, act: Act): void {
     .option("--json", "machine-readable output").action(act(cmdShow));
   common(program.command("metrics").description("every metric of every stage, by EM lap"))
     .option("--json", "machine-readable output").action(act(cmdMetrics));
+  common(
+    program.command("report").description("draw the report from what the store holds now (runs nothing)"),
+  )
+    .option("--to <dir>", "the folder to write report.html and the figures into", "report")
+    .option("--open", "open report.html in the browser")
+    .action(act(cmdReport));
+  common(
+    program.command("export").argument("<id>", "stage id").argument("[arrays...]", "arrays (default: all)")
+      .description("write a stage's arrays and metadata as plain files (Zarr v2/v3, NumPy .npy)"),
+  )
+    .requiredOption("--to <path>", "the new directory to write")
+    .addOption(new Option("--format <fmt>", "file format").choices(EXPORT_FORMATS).default("zarr-v2"))
+    .action(act(cmdExport));
 }
 
 /** `gc`, `verify`, `exec`, `tasks`. */

@@ -98,8 +98,13 @@ async function loadTasks(spec: Spec): Promise<TaskRegistry> {
 /**
  * A path given on the command line, made absolute against the user's directory: `deno task`
  * runs in the project root, and says where the user was in INIT_CWD.
+ *
+ * @example
+ * ```ts
+ * userPath("out.zarr"); // "/home/me/project/out.zarr" when the user ran `deno task` there
+ * ```
  */
-function userPath(path: string): string {
+export function userPath(path: string): string {
   if (path.startsWith("/")) return path;
   const cwd = Deno.env.get("INIT_CWD") ?? Deno.cwd();
   return `${cwd}/${path}`.replace(/\/\.\//g, "/");

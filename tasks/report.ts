@@ -19,24 +19,8 @@
  * @module
  */
 import { z } from "zod";
-import type { InputEntry, StageContext, TaskDef } from "../lib/engine/mod.ts";
-import type { PointMatrix } from "../lib/plot/mod.ts";
-import {
-  cornerFigure,
-  type CornerJob,
-  cornerJobs,
-  cornerRanges,
-  curveMetrics,
-  type Evaluation,
-  type Figure,
-  groupEvaluations,
-  leadingColumns,
-  metricCurveFigure,
-  renderReportHtml,
-  type ReportPage,
-  reportSummary,
-  seriesColors,
-} from "../lib/report/mod.ts";
+import type { InputEntry, TaskDef } from "../lib/engine/mod.ts";
+import { buildReport, type Evaluation, type ReportSource } from "../lib/report/mod.ts";
 
 const params = z.object({
   /** Heading of the HTML page. */
@@ -85,71 +69,30 @@ function evaluationOf(e: InputEntry): EvaluationInput {
   };
 }
 
-/** The report being drawn: its stage, and its page so far. */
-interface Report extends ReportPage {
-  ctx: StageContext<ReportParams>;
-  figures: Map<string, Figure>;
-  cornerFile: Map<string, string>;
-  missing: string[];
-}
-
-/** Write a picture as a stage file and keep it for the HTML page. */
-async function publish(r: Report, fig: Figure): Promise<void> {
-  await r.ctx.writeFile(fig.file, fig.png);
-  r.figures.set(fig.file, fig);
-  r.ctx.progress.tick(1, fig.file);
-}
-
-/** Curves over laps: one line per method, baselines as dashed horizontal lines. */
-async function drawCurves(r: Report, metrics: readonly string[]): Promise<void> {
-  const opts = { colorOf: r.colorOf, logY: r.ctx.params.log_y };
-  for (const metric of metrics) {
-    const fig = metricCurveFigure(metric, r.methods, r.baselines, opts);
-    if (fig) await publish(r, fig);
-    else r.ctx.progress.tick(1);
-  }
-}
-
-/** The first max_features features of the truth's first 4096 rows, when a truth is wired. */
-async function readTruth(truthEntry: InputEntry | null, features: number): Promise<PointMatrix | null> {
-  if (!truthEntry?.has("x")) return null;
-  const n = truthEntry.arrays.x.shape[0];
-  return leadingColumns(await truthEntry.rows("x", 0, Math.min(n, 4096)), features);
-}
-
 /**
- * Corner plots: the truth in grey under each job's samples (first max_features features), on
- * shared axes; evaluations without samples are listed as missing.
+ * The report's data from its input entries: each evaluation's `subset` of samples, and the truth's `x`.
+ *
+ * ```ts
+ * const source = reportSource(ctx.inputList("evaluations"), ctx.optionalInput("truth"));
+ * ```
  */
-async function drawCorners(r: Report, jobs: CornerJob<EvaluationInput>[], truth: PointMatrix | null) {
-  const p = r.ctx.params;
-  const samples = new Map<string, PointMatrix | null>();
-  for (const { entry } of jobs) {
-    const subset = entry.input.has("subset") ? await entry.input.array("subset") : null;
-    samples.set(entry.stageId, subset && leadingColumns(subset, p.max_features));
-  }
-  const range = p.range ?? cornerRanges(truth, [...samples.values()]);
-  const opts = { range, maxPoints: p.max_points, maxFeatures: p.max_features };
-  for (const job of jobs) {
-    const pts = samples.get(job.entry.stageId);
-    if (!pts || !pts.shape[0]) {
-      r.missing.push(job.entry.stageId);
-      r.ctx.progress.tick(1);
-      continue;
-    }
-    const fig = cornerFigure(job, pts, truth, {
-      ...opts,
-      color: r.colorOf.get(job.method ?? job.entry.stageId),
-    });
-    r.cornerFile.set(job.entry.stageId, fig.file);
-    await publish(r, fig);
-  }
+export function reportSource(
+  evaluations: readonly InputEntry[],
+  truth: InputEntry | null,
+): ReportSource<EvaluationInput> {
+  return {
+    evaluations: evaluations.map(evaluationOf),
+    samples: (e) => e.input.has("subset") ? e.input.array("subset") : Promise.resolve(null),
+    truth: truth?.has("x")
+      ? { stageId: truth.stageId, rows: (n) => truth.rows("x", 0, Math.min(n, truth.arrays.x.shape[0])) }
+      : null,
+  };
 }
 
 /** The report task. `builtinTasks.includes(reportTask)` */
 export const reportTask: TaskDef<typeof params> = {
   name: "report",
-  version: 1,
+  version: 2,
   description: "Sinkhorn curves over EM laps, corner plots of samples vs truth, one self-contained HTML page",
   params,
   inputs: {
@@ -160,29 +103,12 @@ export const reportTask: TaskDef<typeof params> = {
     truth: { description: "a dataset stage with the clean x, drawn under the samples", optional: true },
   },
   async run(ctx) {
-    const p = ctx.params;
-    const { methods, baselines } = groupEvaluations(ctx.inputList("evaluations").map(evaluationOf));
-    const colorOf = seriesColors([...methods.map((m) => m.name), ...baselines.map((b) => b.name)]);
-    const truthEntry = ctx.optionalInput("truth");
-    const r: Report = {
-      ctx,
-      title: p.title,
-      stageId: ctx.id,
-      methods,
-      baselines,
-      colorOf,
-      figures: new Map(),
-      cornerFile: new Map(),
-      missing: [],
-      truth: truthEntry?.stageId ?? null,
-    };
-    const jobs = cornerJobs(methods, baselines, p.corner_laps);
-    const metrics = curveMetrics(p.curves);
-    ctx.progress.start(metrics.length + jobs.length + 1, "figure");
-    await drawCurves(r, metrics);
-    await drawCorners(r, jobs, await readTruth(truthEntry, p.max_features));
-    await ctx.writeFile("report.html", new TextEncoder().encode(renderReportHtml(r)));
-    ctx.progress.tick(1, "report.html");
-    ctx.metrics({ ...reportSummary(methods, baselines, r.figures.size) });
+    const source = reportSource(ctx.inputList("evaluations"), ctx.optionalInput("truth"));
+    const summary = await buildReport(source, { ...ctx.params, stageId: ctx.id }, {
+      writeFile: (name, bytes) => ctx.writeFile(name, bytes),
+      start: (total) => ctx.progress.start(total, "figure"),
+      tick: (info) => ctx.progress.tick(1, info),
+    });
+    ctx.metrics({ ...summary });
   },
 };

@@ -84,8 +84,8 @@ export function stageContext(parts: ContextParts): StageContext {
   };
 }
 
-/** The published outputs of input stage `dep`, as a task reads them. */
-function inputEntry(plan: Plan, dep: string, r: EntryReader): InputEntry {
+/** The published outputs of input stage `dep`, as a task reads them. `inputEntry(plan, "obs", reader).array("y")` */
+export function inputEntry(plan: Plan, dep: string, r: EntryReader): InputEntry {
   const m = r.manifest;
   const producer = plan.graph.stages.get(dep);
   return {

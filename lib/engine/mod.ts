@@ -42,6 +42,7 @@ export {
   selectStages,
   type StageStatus,
 } from "./plan.ts";
+export { publishedEntry } from "./published.ts";
 export { type RunOptions, runPipeline, type RunSummary } from "./run.ts";
 export { MissingInputError, runStage, type RunStageOptions, type StageEvent } from "./stage.ts";
 export {

@@ -1,19 +1,20 @@
 /**
  * Grids of image samples: `[N, H, W]` or `[N, H, W, C]` (C = 1 grey, C = 3 RGB; channels last),
- * enlarged by an integer zoom without smoothing so that pixels stay pixels, with optional row
- * labels (one method per row, say) and a title.
+ * enlarged by an integer zoom without smoothing so that pixels stay pixels. The mosaic is encoded
+ * by fast-png; a title, row labels and the value range are set around it as SVG text and the whole
+ * drawn by resvg with the figures' font.
  *
  * ```ts
- * const fig = imageGrid({ images: samples, columns: 8, rowLabels: ["truth", "lap 0", "lap 5"], range: [0, 1] });
- * await Deno.writeFile("samples.png", fig.toPng());
+ * const png = await imageGrid({ images: samples, columns: 8, rowLabels: ["truth", "lap 0"], range: [0, 1] });
+ * await Deno.writeFile("samples.png", png);
  * ```
  *
  * @module
  */
-import { AXIS_COLOR, formatNumber } from "./_axes.ts";
-import { Canvas } from "./_canvas.ts";
-import { BLACK, type Color, toColor, WHITE } from "./_color.ts";
+import { encode } from "fast-png";
 import type { PointMatrix } from "./_points.ts";
+import { formatNumber } from "./_format.ts";
+import { FONT_FAMILY, svgToPng } from "./_render.ts";
 
 /**
  * Options of {@link imageGrid}.
@@ -36,59 +37,6 @@ export interface ImageGridOptions {
   /** Pixels between images (default 4). */
   gap?: number;
   title?: string;
-  /** Colour around and between the images. */
-  background?: string | Color;
-}
-
-/**
- * Draw an image grid; returns the canvas.
- *
- * ```ts
- * const png = imageGrid({ images: { shape: [4, 8, 8, 3], data: rgb } }).toPng();
- * ```
- */
-export function imageGrid(opts: ImageGridOptions): Canvas {
-  const { n, h, w, c } = imageShape(opts.images);
-  const [lo, hi] = opts.range ?? valueRange(opts.images.data);
-  const columns = Math.max(1, Math.min(n || 1, opts.columns ?? 8));
-  const rows = Math.max(1, Math.ceil(n / columns));
-  const zoom = Math.max(1, Math.round(opts.zoom ?? Math.ceil(56 / h)));
-  const gap = opts.gap ?? 4;
-  const ts = 2;
-  const labelW = opts.rowLabels?.length
-    ? Math.max(...opts.rowLabels.map((l) => Canvas.measureText(l, ts).width)) + 16
-    : 0;
-  const titleH = opts.title ? 7 * (ts + 1) + 16 : 0;
-  const footH = 9 * ts + 10;
-  const margin = 12;
-  const width = margin * 2 + labelW + columns * w * zoom + (columns - 1) * gap;
-  const height = margin + titleH + rows * h * zoom + (rows - 1) * gap + 8 + footH;
-  const canvas = new Canvas(width, height, toColor(opts.background, WHITE));
-  if (opts.title) canvas.text(opts.title, margin, margin, { scale: ts + 1, bold: true, color: BLACK });
-  const top = margin + titleH;
-  for (let k = 0; k < n; k++) {
-    const r = Math.floor(k / columns), col = k % columns;
-    const x0 = margin + labelW + col * (w * zoom + gap), y0 = top + r * (h * zoom + gap);
-    paintImage(canvas, opts.images.data, { k, h, w, c }, x0, y0, zoom, [lo, hi]);
-  }
-  opts.rowLabels?.forEach((label, r) => {
-    if (r < rows) {
-      canvas.text(label, margin + labelW - 16, top + r * (h * zoom + gap) + (h * zoom) / 2, {
-        scale: ts,
-        align: "right",
-        baseline: "middle",
-      });
-    }
-  });
-  canvas.text(
-    `${n} image${n === 1 ? "" : "s"} ${h}×${w}${c === 3 ? "×3" : ""}, values ${
-      formatNumber(lo, 3)
-    } (black) to ${formatNumber(hi, 3)} (white)`,
-    margin,
-    height - footH + 2,
-    { scale: ts, color: AXIS_COLOR },
-  );
-  return canvas;
 }
 
 /** Count, height, width and channels of `[N, H, W]` or `[N, H, W, C]` images; throws on anything else. */
@@ -119,30 +67,87 @@ function valueRange(data: ArrayLike<number>): [number, number] {
   return [lo, hi];
 }
 
-/** Image `k` enlarged `zoom` times with its top-left at (x0, y0), `lo` black and `hi` white. */
-function paintImage(
-  canvas: Canvas,
-  data: ArrayLike<number>,
-  { k, h, w, c }: { k: number; h: number; w: number; c: number },
-  x0: number,
-  y0: number,
+/**
+ * The mosaic alone as an RGB PNG: images in rows of `columns`, `zoom`× nearest-neighbour, white gaps;
+ * values outside the range clip, non-finite values are magenta.
+ *
+ * ```ts
+ * const png = imageMosaic({ images: { shape: [4, 8, 8], data } }, 4, 2, 4, [0, 1]);
+ * ```
+ */
+export function imageMosaic(
+  opts: ImageGridOptions,
+  columns: number,
   zoom: number,
+  gap: number,
   [lo, hi]: readonly [number, number],
-): void {
-  const scale = 255 / (hi - lo);
-  const px = canvas.pixels, width = canvas.width;
-  for (let y = 0; y < h * zoom; y++) {
-    const sy = Math.floor(y / zoom);
-    for (let x = 0; x < w * zoom; x++) {
-      const sx = Math.floor(x / zoom),
-        src = ((k * h + sy) * w + sx) * c,
-        o = ((y0 + y) * width + x0 + x) * 4;
-      for (let ch = 0; ch < 3; ch++) {
-        const v = data[src + (c === 3 ? ch : 0)];
-        // Non-finite values show as magenta: a bug should be visible, not hidden as black.
-        px[o + ch] = Number.isFinite(v) ? (v - lo) * scale : ch === 1 ? 0 : 255;
+): { png: Uint8Array; width: number; height: number } {
+  const { n, h, w, c } = imageShape(opts.images);
+  const rows = Math.max(1, Math.ceil(n / columns));
+  const width = columns * w * zoom + (columns - 1) * gap, height = rows * h * zoom + (rows - 1) * gap;
+  const px = new Uint8Array(width * height * 3).fill(255);
+  const scale = 255 / (hi - lo), data = opts.images.data;
+  for (let k = 0; k < n; k++) {
+    const x0 = (k % columns) * (w * zoom + gap), y0 = Math.floor(k / columns) * (h * zoom + gap);
+    for (let y = 0; y < h * zoom; y++) {
+      for (let x = 0; x < w * zoom; x++) {
+        const src = ((k * h + Math.floor(y / zoom)) * w + Math.floor(x / zoom)) * c;
+        const o = ((y0 + y) * width + x0 + x) * 3;
+        for (let ch = 0; ch < 3; ch++) {
+          const v = data[src + (c === 3 ? ch : 0)];
+          px[o + ch] = Number.isFinite(v)
+            ? Math.max(0, Math.min(255, Math.round((v - lo) * scale)))
+            : ch === 1
+            ? 0
+            : 255;
+        }
       }
-      px[o + 3] = 255;
     }
   }
+  return { png: encode({ width, height, data: px, channels: 3, depth: 8 }), width, height };
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[&<>"]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[ch]!);
+}
+
+/**
+ * Draw an image grid with its title, row labels and value range; returns PNG bytes.
+ *
+ * ```ts
+ * const png = await imageGrid({ images: { shape: [4, 8, 8, 3], data: rgb }, title: "lap 3" });
+ * ```
+ */
+export async function imageGrid(opts: ImageGridOptions): Promise<Uint8Array> {
+  const { n, h, w, c } = imageShape(opts.images);
+  const range = opts.range ?? valueRange(opts.images.data);
+  const columns = Math.max(1, Math.min(n || 1, opts.columns ?? 8));
+  const zoom = Math.max(1, Math.round(opts.zoom ?? Math.ceil(56 / h)));
+  const gap = opts.gap ?? 4;
+  const mosaic = imageMosaic(opts, columns, zoom, gap, range);
+  const labels = opts.rowLabels ?? [];
+  const labelW = labels.length ? 12 + 8 * Math.max(...labels.map((l) => l.length)) : 0;
+  const margin = 12, titleH = opts.title ? 30 : 0, footH = 26;
+  const width = 2 * margin + labelW + mosaic.width, height = margin + titleH + mosaic.height + footH;
+  const top = margin + titleH;
+  const text = (x: number, y: number, s: string, extra = "") =>
+    `<text x="${x}" y="${y}" ${extra}>${escapeXml(s)}</text>`;
+  const rowLabels = labels.slice(0, Math.ceil(n / columns)).map((l, r) =>
+    text(margin + labelW - 10, top + r * (h * zoom + gap) + (h * zoom) / 2 + 5, l, 'text-anchor="end"')
+  );
+  const foot = `${n} image${n === 1 ? "" : "s"} ${h}×${w}${c === 3 ? "×3" : ""}, values ${
+    formatNumber(range[0], 3)
+  } (black) to ${formatNumber(range[1], 3)} (white)`;
+  const b64 = btoa(Array.from(mosaic.png, (b) => String.fromCharCode(b)).join(""));
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}" font-family="${FONT_FAMILY}" font-size="13">
+<rect width="100%" height="100%" fill="white"/>
+${opts.title ? text(margin, margin + 18, opts.title, 'font-size="17" font-weight="bold"') : ""}
+<image x="${
+      margin + labelW
+    }" y="${top}" width="${mosaic.width}" height="${mosaic.height}" image-rendering="optimizeSpeed" xlink:href="data:image/png;base64,${b64}"/>
+${rowLabels.join("\n")}
+${text(margin, height - 9, foot, 'fill="#555"')}
+</svg>`;
+  return await svgToPng(svg, 1);
 }

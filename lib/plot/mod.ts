@@ -1,42 +1,22 @@
 /**
- * Dependency-free raster plots written as PNG: corner plots of vector samples, metric curves over
- * EM laps, image grids. The public surface of lib/plot: import from here, never from the `_*.ts`
- * files (the canvas, font, axes and PNG codec behind the figures).
+ * Figures as Vega-Lite specs, drawn by Vega: curves of metrics over EM laps and corner plots of
+ * samples (interactive in a page through vega-embed), rendered to SVG in Deno without a DOM and to
+ * PNG by resvg with a font from npm; image grids as PNG (fast-png). The public surface of lib/plot:
+ * import from here, never from the `_*.ts` files.
  *
  * ```ts
- * import { cornerPlot, lineChart } from "./lib/plot/mod.ts";
- * await Deno.writeFile("s.png", lineChart({ series: [{ name: "em", points: [[0, 1], [1, 0.5]] }] }).toPng());
+ * import { curveSpec, renderSvg, svgToPng } from "./lib/plot/mod.ts";
+ * const svg = await renderSvg(curveSpec({ title: "Sinkhorn", metric: "sinkhorn", series, baselines: [], logY: true }));
+ * await Deno.writeFile("sinkhorn.png", await svgToPng(svg));
  * ```
  *
  * @module
  */
-export * from "./corner_plot.ts";
+export * from "./corner.ts";
+export * from "./curves.ts";
 export * from "./image_grid.ts";
-export * from "./line_chart.ts";
-export { Canvas, type LineOptions, type MarkerShape, type Rect, type TextOptions } from "./_canvas.ts";
-export { BLACK, type Color, PALETTE, parseColor, WHITE } from "./_color.ts";
-export {
-  autoTicks,
-  formatNumber,
-  formatTick,
-  logTicks,
-  niceNumber,
-  niceTicks,
-  type Scale,
-  tickFormatter,
-  type Ticks,
-} from "./_axes.ts";
-export { GLYPH_ADVANCE, hasGlyph } from "./_font.ts";
+export { vegaScripts } from "./_assets.ts";
+export { formatNumber, PALETTE } from "./_format.ts";
 export { type PointMatrix, robustRanges } from "./_points.ts";
-export {
-  type Channels,
-  crc32,
-  decodePng,
-  encodePng,
-  PNG_SIGNATURE,
-  type PngChunk,
-  type PngHeader,
-  type RasterImage,
-  readPngChunks,
-  readPngHeader,
-} from "./_png.ts";
+export { FONT_FAMILY, pngSize, renderSvg, svgToPng } from "./_render.ts";
+export { decode as decodePng } from "fast-png";

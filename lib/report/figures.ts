@@ -1,40 +1,50 @@
 /**
- * The pictures of a report, as PNG files: one chart per metric over EM laps (a line per method,
- * baselines as dashed horizontal lines), and corner plots of samples over the truth.
+ * The pictures of a report, as Vega-Lite specs (interactive in the page) and PNG files (for the
+ * README and papers): one chart per metric over EM laps (a line per method, a band mean ± standard
+ * error where the metric has `<metric>_se`, baselines as dashed horizontal lines), and corner plots
+ * of samples over the truth.
  *
  * ```ts
  * const colorOf = seriesColors(["em", "gauss_eval"]);
- * const chart = metricCurveFigure("sinkhorn", methods, baselines, { colorOf, logY: "auto" });
+ * const chart = await metricCurveFigure("sinkhorn", methods, baselines, { colorOf, logY: "auto" });
  * await Deno.writeFile(chart!.file, chart!.png);
  * ```
  *
  * @module
  */
+import type { TopLevelSpec } from "vega-lite";
 import {
-  type ChartSeries,
   type CornerLayer,
-  cornerPlot,
+  cornerSpec,
+  type CurveBaseline,
+  type CurvePoint,
+  type CurveSeries,
+  curveSpec,
   formatNumber,
-  lineChart,
   PALETTE,
   type PointMatrix,
-  type ReferenceLine,
+  renderSvg,
   robustRanges,
+  svgToPng,
 } from "../plot/mod.ts";
 import type { Baseline, CornerJob, Evaluation, MethodRuns } from "./evaluations.ts";
 import { METRIC_TITLE, metricValue } from "./_metrics.ts";
 
 /**
- * A picture of the report: its file name, its PNG bytes, and its caption on the page.
+ * A picture of the report: its PNG file, its caption, its Vega-Lite spec (drawn interactively in the
+ * page), and the static SVG the page shows without JavaScript (null for corner plots, whose thousands
+ * of points make the PNG the lighter fallback).
  *
  * ```ts
- * const fig: Figure = { file: "sinkhorn.png", png, caption: "Sinkhorn divergence" };
+ * const fig: Figure = { file: "sinkhorn.png", png, caption: "Sinkhorn divergence", spec, svg };
  * ```
  */
 export interface Figure {
   file: string;
   png: Uint8Array;
   caption: string;
+  spec: TopLevelSpec;
+  svg: string | null;
 }
 
 const TRUTH_COLOR = "#3a3a3a";
@@ -83,42 +93,59 @@ export interface CurveOptions {
  * const fig = metricCurveFigure("mean_error", methods, baselines, { colorOf, logY: false });
  * ```
  */
-export function metricCurveFigure<E extends Evaluation>(
+export async function metricCurveFigure<E extends Evaluation>(
   metric: string,
   methods: readonly MethodRuns<E>[],
   baselines: readonly Baseline<E>[],
   opts: CurveOptions,
-): Figure | null {
-  const series: ChartSeries[] = methods.map((m) => ({
+): Promise<Figure | null> {
+  const series: CurveSeries[] = methods.map((m) => ({
     name: m.name,
-    color: opts.colorOf.get(m.name),
+    color: opts.colorOf.get(m.name) ?? PALETTE[0],
     points: m.laps.flatMap((l) => {
-      const v = metricValue(l.entry.metrics, metric);
-      return v === null ? [] : [[l.lap, v] as [number, number]];
+      const p = curvePoint(l.entry, metric);
+      return p ? [{ ...p, lap: l.lap }] : [];
     }),
   }));
-  const references: ReferenceLine[] = baselines.flatMap((b) => {
+  const references: CurveBaseline[] = baselines.flatMap((b) => {
     const v = metricValue(b.entry.metrics, metric);
-    return v === null ? [] : [{ name: b.name, value: v, color: opts.colorOf.get(b.name) }];
+    const color = opts.colorOf.get(b.name) ?? PALETTE[0];
+    return v === null ? [] : [{ name: b.name, value: v, color, stage: b.entry.stageId }];
   });
   if (metric !== "sinkhorn" && !series.some((s) => s.points.length)) return null;
-  const values = [...series.flatMap((s) => s.points.map((q) => q[1])), ...references.map((r) => r.value)];
+  const values = [...series.flatMap((s) => s.points.map((q) => q.value)), ...references.map((r) => r.value)];
   const logY = opts.logY === "auto"
     ? values.length > 1 && values.every((v) => v > 0) && Math.max(...values) / Math.min(...values) >= 20
     : opts.logY;
   const title = METRIC_TITLE[metric] ?? metric;
-  const chart = lineChart({
+  const banded = series.some((s) => s.points.some((p) => p.se !== undefined));
+  const spec = curveSpec({
     title: `${title} over EM laps`,
-    subtitle: `${metric}${logY ? " · log scale" : ""}${references.length ? " · dashed: baselines" : ""}`,
-    xLabel: "EM lap",
-    yLabel: metric,
+    subtitle: `${metric}${logY ? " · log scale" : ""}${banded ? " · band: mean ± standard error" : ""}${
+      references.length ? " · dashed: baselines" : ""
+    }`,
+    metric,
     series,
-    references,
+    baselines: references,
     logY,
-    width: metric === "sinkhorn" ? 1000 : 760,
-    height: metric === "sinkhorn" ? 560 : 460,
+    width: metric === "sinkhorn" ? 760 : 520,
+    height: metric === "sinkhorn" ? 360 : 260,
   });
-  return { file: `${metric}.png`, png: chart.toPng(), caption: title };
+  const svg = await renderSvg(spec);
+  return { file: `${metric}.png`, png: await svgToPng(svg, 2), caption: title, spec, svg };
+}
+
+/** A lap's point of `metric`: its value and stage, with `<metric>_mean` ± `<metric>_se` where they are. */
+function curvePoint(e: Evaluation, metric: string): Omit<CurvePoint, "lap"> | null {
+  const value = metricValue(e.metrics, metric);
+  if (value === null) return null;
+  const se = metricValue(e.metrics, `${metric}_se`);
+  const mean = metricValue(e.metrics, `${metric}_mean`);
+  return {
+    value,
+    stage: e.stageId,
+    ...(se === null ? {} : { se, mean: mean ?? value }),
+  };
 }
 
 /**
@@ -178,26 +205,26 @@ export interface CornerFigureOptions {
  * const fig = cornerFigure(job, samples, truth, { color, range: [-3, 3], maxPoints: 1024, maxFeatures: 8 });
  * ```
  */
-export function cornerFigure<E extends Evaluation>(
+export async function cornerFigure<E extends Evaluation>(
   job: CornerJob<E>,
   samples: PointMatrix,
   truth: PointMatrix | null,
   opts: CornerFigureOptions,
-): Figure {
+): Promise<Figure> {
   const name = job.method ?? job.entry.stageId;
   const layers: CornerLayer[] = [];
   if (truth) layers.push({ name: "truth", points: truth, color: TRUTH_COLOR });
   layers.push({
     name: job.method === null ? `${name} samples` : `${name} samples, lap ${job.lap}`,
     points: samples,
-    color: opts.color,
+    color: opts.color ?? PALETTE[0],
   });
   const m = job.entry.metrics;
   const facts = (["sinkhorn", "mean_error", "cov_error", "outside_box"] as const)
     .map((k) => (metricValue(m, k) === null ? null : `${k} ${formatNumber(metricValue(m, k)!)}`))
     .filter((s) => s !== null);
   const title = job.method === null ? `${name} (baseline)` : `${name} · lap ${job.lap}`;
-  const fig = cornerPlot({
+  const spec = cornerSpec({
     title,
     subtitle: facts.join(" · "),
     layers,
@@ -208,7 +235,8 @@ export function cornerFigure<E extends Evaluation>(
   const file = job.method === null
     ? `corner_${safeName(name)}.png`
     : `corner_${safeName(name)}_lap${job.lap}.png`;
-  return { file, png: fig.toPng(), caption: title };
+  const png = await svgToPng(await renderSvg(spec), 1.5);
+  return { file, png, caption: title, spec, svg: null };
 }
 
 /** File-name-safe form of a method or stage name. */

@@ -12,9 +12,10 @@
  *
  * @module
  */
-import { formatNumber, readPngHeader } from "../plot/mod.ts";
+import { formatNumber } from "../plot/mod.ts";
 import type { Baseline, Evaluation, MethodRuns } from "./evaluations.ts";
 import type { Figure } from "./figures.ts";
+import { escapeHtml, figureBlock, pageScripts } from "./_interactive.ts";
 import { METRIC_HIDDEN, METRIC_ORDER, metricValue } from "./_metrics.ts";
 
 /**
@@ -41,6 +42,10 @@ export interface ReportPage {
   truth: string | null;
   /** Colour of each method and baseline. */
   colorOf: ReadonlyMap<string, string>;
+  /** The browser builds of Vega, Vega-Lite and vega-embed, inlined in load order (lib/plot's `vegaScripts()`). */
+  scripts: readonly string[];
+  /** A line under the heading, e.g. that the report was drawn mid-run. */
+  note?: string;
 }
 
 /** One row of the metrics table: an evaluation of a method at a lap, or of a baseline (lap null). */
@@ -70,7 +75,9 @@ const STYLE =
   .row { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
   figure { margin: 0; background: #fff; border: 1px solid #e2e2e2; border-radius: 4px; padding: 8px; flex: 1 1 420px; max-width: 760px; }
   figure.wide { max-width: 1000px; }
-  figure img { width: 100%; height: auto; display: block; }
+  figure img, figure svg { max-width: 100%; height: auto; display: block; }
+  button.explore { margin-top: 6px; font: inherit; font-size: 13px; }
+  #vg-tooltip-element { font-size: 13px; }
   figcaption { color: #555; font-size: 13px; margin-top: 4px; }
   .note { color: #8a6d3b; }
 `;
@@ -100,7 +107,7 @@ ${STYLE}</style>
 <body>
 <main>
 <h1>${escapeHtml(r.title)}</h1>
-<p class="meta">${pageMeta(r)}</p>
+<p class="meta">${pageMeta(r)}</p>${r.note ? `\n<p class="note">${escapeHtml(r.note)}</p>` : ""}
 <h2>Summary</h2>
 <table><thead><tr><th>method</th><th>laps</th><th>final Sinkhorn</th><th>best Sinkhorn</th></tr></thead><tbody>
 ${summaryRows(r, best)}
@@ -108,12 +115,18 @@ ${summaryRows(r, best)}
 <h2>Sinkhorn divergence over EM laps</h2>
 <div class="row">${
     main
-      ? `<figure class="wide">${img(main)}<figcaption>${
-        escapeHtml(main.caption)
-      } per lap; dashed lines are baselines.</figcaption></figure>`
+      ? figureBlock(
+        main,
+        " per lap; dashed lines are baselines. Click a legend entry to show one series alone.",
+        "wide",
+      )
       : ""
   }</div>
-${others.length ? `<div class="row" style="margin-top:16px">${others.map(figureHtml).join("")}</div>` : ""}
+${
+    others.length
+      ? `<div class="row" style="margin-top:16px">${others.map((f) => figureBlock(f)).join("")}</div>`
+      : ""
+  }
 <h2>Metrics</h2>
 <div class="scroll">${metricTable(r, best)}</div>
 <p class="meta">Bold: each method's best Sinkhorn. * Sinkhorn iterations did not converge.</p>
@@ -127,6 +140,7 @@ ${
   }
 ${corners.join("\n") || `<p class="note">No corner plots.</p>`}
 </main>
+${pageScripts(r.figures.values(), r.scripts)}
 </body>
 </html>
 `;
@@ -233,7 +247,7 @@ function cornerSections(r: ReportPage): string[] {
   if (baselineFigs.some(Boolean)) {
     sections.push(
       `<h3>Baselines</h3><div class="row">${
-        baselineFigs.map((f) => (f ? figureHtml(f) : "")).join("")
+        baselineFigs.map((f) => (f ? figureBlock(f) : "")).join("")
       }</div>`,
     );
   }
@@ -247,31 +261,7 @@ function cornerSections(r: ReportPage): string[] {
       const l = m.laps.find((x) => x.lap === lap);
       return l ? figureOf(l.entry) : undefined;
     }).filter((f): f is Figure => f !== undefined);
-    sections.push(`<h3>Lap ${lap}</h3><div class="row">${figs.map(figureHtml).join("")}</div>`);
+    sections.push(`<h3>Lap ${lap}</h3><div class="row">${figs.map((f) => figureBlock(f)).join("")}</div>`);
   }
   return sections;
-}
-
-function figureHtml(f: Figure): string {
-  return `<figure>${img(f)}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`;
-}
-
-function img(fig: Figure): string {
-  const { width, height } = readPngHeader(fig.png);
-  return `<img class="" src="data:image/png;base64,${
-    base64(fig.png)
-  }" width="${width}" height="${height}" alt="${escapeHtml(fig.caption)}" title="${escapeHtml(fig.file)}">`;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
 }

@@ -20,3 +20,4 @@ export * from "./evaluations.ts";
 export * from "./figures.ts";
 export * from "./html.ts";
 export * from "./summary.ts";
+export * from "./build.ts";

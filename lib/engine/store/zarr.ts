@@ -103,6 +103,9 @@ export async function writeArray(
     shape,
     chunkShape: chunks,
     dtype,
+    // The v3 spec requires a fill value of the array's type (zarrita defaults to null, which it is not);
+    // entries written before this carry null and still read: every chunk is written, none is filled.
+    fillValue: 0,
     codecs: [
       { name: "bytes", configuration: { endian: "little" } },
       { name: "zstd", configuration: { level: 1, checksum: false } },
