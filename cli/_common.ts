@@ -17,6 +17,7 @@ import {
   type Spec,
   SpecError,
   Store,
+  StoreError,
   StoreLockedError,
   suggest,
   type TaskDef,
@@ -185,10 +186,37 @@ export function exitCodeOf(e: unknown): number {
     console.error(`invalid pipeline:\n${e.issues.map((i) => `  ${i.where}: ${i.message}`).join("\n")}`);
     return 2;
   }
-  if (e instanceof StoreLockedError) {
+  if (e instanceof StoreLockedError || e instanceof StoreError) {
     console.error(e.message);
+    return 1;
+  }
+  if (isFilesystemError(e)) {
+    // A read-only, full or rearranged filesystem: the path and the reason are the message.
+    console.error(
+      `cannot use the filesystem: ${(e as Error).message}. Check that the store and the spec's ` +
+        "directories exist, are directories, and are writable (a read-only store can be inspected " +
+        "with status, show and metrics, not run or gc).",
+    );
     return 1;
   }
   console.error((e as Error).stack ?? String(e));
   return 1;
+}
+
+/** The errors Deno throws for a refused or failed filesystem operation (they name the path). */
+const FS_ERRORS = [
+  Deno.errors.PermissionDenied,
+  Deno.errors.NotFound,
+  Deno.errors.AlreadyExists,
+  Deno.errors.NotADirectory,
+  Deno.errors.IsADirectory,
+  Deno.errors.NotCapable,
+  Deno.errors.FilesystemLoop,
+  Deno.errors.WriteZero,
+];
+
+function isFilesystemError(e: unknown): boolean {
+  if (FS_ERRORS.some((cls) => e instanceof cls)) return true;
+  // EROFS (read-only filesystem) and ENOSPC have no class of their own.
+  return e instanceof Error && /\(os error (30|28|13|20|21)\)/.test(e.message);
 }
