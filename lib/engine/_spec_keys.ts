@@ -64,3 +64,18 @@ export function reportUnknownKeys(
     }
   }
 }
+
+/**
+ * Does `s` contain a control character (a newline, a tab, NUL…)? Paths, ids and flags with one
+ * are refused: they would end a line of a job script and start a command of their own.
+ *
+ * @example
+ * ```ts
+ * hasControlChar("/x/st\ntouch /x/PWNED #"); // true
+ * hasControlChar("/data/store"); // false
+ * ```
+ */
+export function hasControlChar(s: string): boolean {
+  // deno-lint-ignore no-control-regex
+  return /[\x00-\x1f\x7f]/.test(s);
+}
