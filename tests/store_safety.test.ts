@@ -3,7 +3,7 @@
  * garbled lock files, damaged checkpoints, debris of killed processes, filesystem refusals.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { cli, FIXTURES, ranStages, scratch, snapshot } from "./cli_helpers.ts";
+import { cli, FIXTURES, ranStages, scratch, snapshot, statuses } from "./cli_helpers.ts";
 
 const SMALL = `
 store: store
@@ -50,4 +50,32 @@ Deno.test("gc deletes only names the store made", async () => {
   assertEquals(r.code, 0, r.stderr);
   assertMatch(r.stdout, /removed entries\/[0-9a-f]{32}/);
   for (const p of mine) assertEquals(await Deno.readTextFile(`${dir}/store/${p}`), "user file");
+});
+
+Deno.test("an empty or garbled LOCK, a garbled key lock, or LOCK as a directory is an error naming the file, never a spin", async () => {
+  const dir = await scratch(SMALL);
+  assertEquals((await cli(dir, "run", "--until", "a")).code, 0);
+  const key = (await statuses(dir)).walk.key;
+  const cases: [string, () => Promise<void>][] = [
+    ["store/LOCK", () => Deno.writeTextFile(`${dir}/store/LOCK`, "")],
+    ["store/LOCK", () => Deno.writeTextFile(`${dir}/store/LOCK`, '{"pid": "x"')],
+    ["store/LOCK", () => Deno.mkdir(`${dir}/store/LOCK`)],
+    [`store/locks/${key}`, () => Deno.writeTextFile(`${dir}/store/locks/${key}`, "\0\0\0")],
+  ];
+  for (const [file, damage] of cases) {
+    await damage();
+    const before = await snapshot(`${dir}/store/entries`);
+    const r = await cli(dir, "run");
+    assertEquals(r.code, 1, r.stdout);
+    assertMatch(
+      r.stderr,
+      new RegExp(`lock file \\S+/${file} (is empty or garbled|cannot be read).*remove it`),
+    );
+    assert(!STACK.test(r.stderr), r.stderr);
+    assertEquals(await snapshot(`${dir}/store/entries`), before);
+    await Deno.remove(`${dir}/${file}`, { recursive: true });
+  }
+  const r = await cli(dir, "run");
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(ranStages(r.stdout), ["walk"]);
 });

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { nextTmpNumber } from "./_files.ts";
+import { nextTmpNumber, StoreError } from "./_files.ts";
 
 /** Who holds a lock. */
 export interface LockInfo {
@@ -138,18 +138,14 @@ export async function takeLock(path: string, command: string, opts: LockOptions)
       } catch (e) {
         if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
       }
-      let holder: LockInfo | null = null;
-      try {
-        holder = JSON.parse(await Deno.readTextFile(path));
-      } catch {
-        continue; // released between link and read
-      }
-      if (holder && !holderAlive(holder)) {
+      const holder = await readHolder(path);
+      if (holder === null) continue; // released between link and read
+      if (!holderAlive(holder)) {
         await Deno.remove(path).catch(() => {});
         continue;
       }
-      if (!opts.wait) throw new StoreLockedError(holder!, path);
-      if (!told) opts.onWait?.(holder!);
+      if (!opts.wait) throw new StoreLockedError(holder, path);
+      if (!told) opts.onWait?.(holder);
       told = true;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -157,6 +153,42 @@ export async function takeLock(path: string, command: string, opts: LockOptions)
     await Deno.remove(tmp).catch(() => {});
   }
   return heldLock(path, info);
+}
+
+/** How long an unreadable lock file is watched for a change before it is judged. */
+const UNREADABLE_WAIT_MS = 2000;
+
+/**
+ * The holder recorded in the lock file at `path`, or null when it is gone. A lock is created
+ * whole (a `link` of a complete file), so one that cannot be read as a holder (empty, garbled, a
+ * directory) was not made by a live lock taker: after a bounded wait for it to change, it is an
+ * error naming the file and how to clear it, never retried forever.
+ */
+async function readHolder(path: string): Promise<LockInfo | null> {
+  const deadline = Date.now() + UNREADABLE_WAIT_MS;
+  while (true) {
+    let problem: string;
+    try {
+      const info = JSON.parse(await Deno.readTextFile(path));
+      if (isLockInfo(info)) return info;
+      problem = "does not name a holder (pid, host)";
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      problem = e instanceof SyntaxError ? "is empty or garbled" : `cannot be read (${(e as Error).message})`;
+    }
+    if (Date.now() >= deadline) {
+      throw new StoreError(
+        `lock file ${path} ${problem}: no run could have written it, so it is left by a crash or ` +
+          `damage. If no other process is using the store, remove it (rm -r ${path}) and rerun.`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function isLockInfo(v: unknown): v is LockInfo {
+  const o = v as LockInfo | null;
+  return typeof o === "object" && o !== null && Number.isInteger(o.pid) && typeof o.host === "string";
 }
 
 /** The handle of a lock taken as `info`: releasing removes the lock only while it is still ours. */
