@@ -62,18 +62,31 @@ export async function cmdGc(
  */
 export async function cmdVerify(opts: CommonOpts): Promise<number> {
   const plan = await openPlan(opts);
-  let bad = 0, ok = 0;
+  let bad = 0, ok = 0, badCheckpoints = 0;
+  const damagedIds: string[] = [];
   for (const id of plan.graph.order) {
     const p = plan.stages.get(id)!;
     const st = await plan.store.check(p.key, true);
     if (st.state === "ok") ok++;
     if (st.state === "damaged") {
       bad++;
+      damagedIds.push(id);
       print(`${id}: DAMAGED (${st.reason}) ${plan.store.entryDir(p.key)}`);
     }
+    for (const d of await plan.store.checkpoints(p.key).damaged()) {
+      badCheckpoints++;
+      print(`${id}: DAMAGED CHECKPOINT (${d.reason}) ${d.path}`);
+    }
   }
+  // A damaged entry that reads as cached (same sizes) is only recomputed when asked to.
+  const rerun = damagedIds.map((id) => ` --force '${id}'`).join("");
   print(
-    `${ok} entries intact, ${bad} damaged${bad ? " (the next run quarantines and recomputes them)" : ""}`,
+    `${ok} entries intact, ${bad} damaged${bad ? ` (recompute them with: pipeline run${rerun})` : ""}` +
+      (badCheckpoints
+        ? `; ${badCheckpoints} damaged checkpoint${
+          badCheckpoints > 1 ? "s" : ""
+        } (never read: the next run of their stage discards them and redoes their work)`
+        : ""),
   );
-  return bad ? 1 : 0;
+  return bad || badCheckpoints ? 1 : 0;
 }

@@ -3,7 +3,16 @@
  * garbled lock files, damaged checkpoints, debris of killed processes, filesystem refusals.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { cli, FIXTURES, ranStages, scratch, snapshot, statuses } from "./cli_helpers.ts";
+import {
+  cli,
+  cliArgs,
+  type CliResult,
+  FIXTURES,
+  ranStages,
+  scratch,
+  snapshot,
+  statuses,
+} from "./cli_helpers.ts";
 
 const SMALL = `
 store: store
@@ -78,4 +87,84 @@ Deno.test("an empty or garbled LOCK, a garbled key lock, or LOCK as a directory 
   const r = await cli(dir, "run");
   assertEquals(r.code, 0, r.stderr);
   assertEquals(ranStages(r.stdout), ["walk"]);
+});
+
+/** `pipeline ARGS` in `cwd` with extra environment variables. */
+async function cliEnv(cwd: string, env: Record<string, string>, ...args: string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: cliArgs(args),
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", INIT_CWD: cwd, ...env },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Outputs of the store's entries (manifests aside: they record times). */
+async function outputs(dir: string): Promise<Map<string, string>> {
+  const all = await snapshot(`${dir}/store/entries`);
+  return new Map([...all].filter(([path]) => !path.endsWith("/manifest.json")).sort());
+}
+
+/** A store whose `walk` stopped at step 5, leaving its checkpoint `walk@N` of step 4; its directory. */
+async function interruptedWalk(): Promise<{ dir: string; slot: string }> {
+  const dir = await scratch(SMALL);
+  const r = await cliEnv(dir, { FX_STEPS_FAIL_AT: "5" }, "run");
+  assertEquals(r.code, 1, r.stdout);
+  const key = (await statuses(dir)).walk.key;
+  const [slot] = [...Deno.readDirSync(`${dir}/store/checkpoints/${key}`)].map((e) => e.name);
+  assertMatch(slot, /^walk@\d+$/);
+  return { dir, slot: `${dir}/store/checkpoints/${key}/${slot}` };
+}
+
+Deno.test("a damaged checkpoint is never read: verify reports it, the run discards it (logged) and redoes its work", async () => {
+  const clean = await scratch(SMALL);
+  assertEquals((await cli(clean, "run")).code, 0);
+  const expected = await outputs(clean);
+  const damages: [string, (slot: string) => Promise<void>][] = [
+    ["flipped byte in a chunk", async (slot) => {
+      const chunk = `${slot}/arrays/x/c/0`;
+      const bytes = await Deno.readFile(chunk);
+      bytes[bytes.length - 2] ^= 0x10;
+      await Deno.writeFile(chunk, bytes);
+    }],
+    ["truncated chunk", async (slot) => {
+      const chunk = `${slot}/arrays/x/c/0`;
+      await Deno.writeFile(chunk, (await Deno.readFile(chunk)).slice(0, 5));
+    }],
+    ["garbage state.json", (slot) => Deno.writeTextFile(`${slot}/state.json`, "{garbage")],
+    ["edited state", async (slot) => {
+      const text = await Deno.readTextFile(`${slot}/state.json`);
+      await Deno.writeTextFile(`${slot}/state.json`, text.replace('\\"step\\":4', '\\"step\\":2'));
+    }],
+  ];
+  for (const [what, damage] of damages) {
+    const { dir, slot } = await interruptedWalk();
+    await damage(slot);
+    const v = await cli(dir, "verify");
+    assertEquals(v.code, 1, `${what}: ${v.stdout}`);
+    assertMatch(v.stdout, /walk: DAMAGED CHECKPOINT/);
+    const r = await cli(dir, "run");
+    assertEquals(r.code, 0, `${what}: ${r.stderr}`);
+    assertMatch(r.stdout, /checkpoint walk@\d+ failed its check \(.+\): discarded, its work is redone/);
+    assert(!/resumed at step/.test(r.stdout), `${what}: resumed from a damaged checkpoint`);
+    assertEquals(await outputs(dir), expected, what);
+    assertEquals((await cli(dir, "verify")).code, 0);
+  }
+});
+
+Deno.test("an incomplete checkpoint slot (killed during clean-up) is ignored and removed; the last complete one resumes", async () => {
+  const clean = await scratch(SMALL);
+  assertEquals((await cli(clean, "run")).code, 0);
+  const { dir, slot } = await interruptedWalk();
+  const n = Number(slot.match(/@(\d+)$/)![1]);
+  const newer = slot.replace(/@\d+$/, `@${n + 1}`);
+  await Deno.mkdir(`${newer}/arrays`, { recursive: true });
+  const r = await cli(dir, "run", "--force", "walk");
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /resumed at step 4/);
+  assertMatch(r.stdout, /incomplete: state\.json is missing/);
+  assertEquals(await outputs(dir), await outputs(clean));
 });

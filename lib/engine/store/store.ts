@@ -27,12 +27,12 @@ import { duBytes, exists, isKey, nextTmpNumber, readDirOrNone, StoreError } from
 import { type HeldLock, hostname, type LockOptions, removeDebris, takeLock } from "./_lock.ts";
 import { checkEntry, type EntryState, FORMAT, type Manifest, verifyChecksums } from "./_manifest.ts";
 import { EntryReader, EntryWriter } from "./_entry.ts";
-import { CheckpointDir } from "./_checkpoints.ts";
+import { CheckpointDir, type CheckpointOptions } from "./_checkpoints.ts";
 
 export { type HeldLock, type LockInfo, type LockOptions, StoreLockedError } from "./_lock.ts";
 export type { EntryState, Manifest, ManifestBase } from "./_manifest.ts";
 export { EntryReader, EntryWriter } from "./_entry.ts";
-export { CheckpointDir } from "./_checkpoints.ts";
+export { CheckpointDir, type CheckpointOptions } from "./_checkpoints.ts";
 export { StoreError } from "./_files.ts";
 
 /** Subdirectories of every store. */
@@ -217,9 +217,9 @@ export class Store {
 
   // ---------------------------------------------------------------- checkpoints
 
-  /** Checkpoints of an unfinished stage `key`. */
-  checkpoints(key: string): CheckpointDir {
-    return new CheckpointDir(`${this.root}/checkpoints/${key}`);
+  /** Checkpoints of an unfinished stage `key` (with `discard`, versions failing their check are removed). */
+  checkpoints(key: string, opts: CheckpointOptions = {}): CheckpointDir {
+    return new CheckpointDir(`${this.root}/checkpoints/${key}`, opts);
   }
 
   /** Remove the checkpoints of `key` (after it is published). */
