@@ -39,6 +39,10 @@ export async function cmdGc(
   const store = await Store.open(storeRoot!);
   const lock = opts.dryRun ? null : await store.lock("pipeline gc", { wait: opts.wait });
   try {
+    // What killed processes left (temporaries, key locks) goes too.
+    if (!opts.dryRun) {
+      for (const d of await store.cleanDebris()) print(`removed ${d} left by a process that died`);
+    }
     const { removed, bytes } = await store.gc(keep, keepIds, opts.dryRun);
     for (const r of removed) print(`${opts.dryRun ? "would remove" : "removed"} ${r}`);
     print(

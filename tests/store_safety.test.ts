@@ -168,3 +168,33 @@ Deno.test("an incomplete checkpoint slot (killed during clean-up) is ignored and
   assertMatch(r.stdout, /incomplete: state\.json is missing/);
   assertEquals(await outputs(dir), await outputs(clean));
 });
+
+Deno.test("a temporary folder whose .host was never written (killed in between) is cleaned by the next run and by gc", async () => {
+  const dir = await scratch(SMALL);
+  assertEquals((await cli(dir, "run")).code, 0);
+  // pid 2^22 + 1 is above Linux's pid_max: never a live process.
+  const dead = 4194305;
+  const old = new Date(Date.now() - 3600_000);
+  for (
+    const name of [`0123456789abcdef0123456789abcdef.${dead}.1`, `0123456789abcdef0123456789abcdef.${dead}.2`]
+  ) {
+    await Deno.mkdir(`${dir}/store/tmp/${name}`);
+    await Deno.writeTextFile(`${dir}/store/tmp/${name}/.host`, "");
+    await Deno.utime(`${dir}/store/tmp/${name}`, old, old);
+  }
+  // A fresh one might be another host's writer about to record itself: kept for now.
+  const fresh = `0123456789abcdef0123456789abcdef.${dead}.3`;
+  await Deno.mkdir(`${dir}/store/tmp/${fresh}`);
+  const r = await cli(dir, "run");
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(
+    r.stdout,
+    /removed tmp\/0123456789abcdef0123456789abcdef\.4194305\.1 left by a process that died/,
+  );
+  assertEquals([...Deno.readDirSync(`${dir}/store/tmp`)].map((e) => e.name), [fresh]);
+  await Deno.utime(`${dir}/store/tmp/${fresh}`, old, old);
+  const g = await cli(dir, "gc");
+  assertEquals(g.code, 0, g.stderr);
+  assertMatch(g.stdout, /removed tmp\/\S+\.3 left by a process that died/);
+  assertEquals([...Deno.readDirSync(`${dir}/store/tmp`)].length, 0);
+});

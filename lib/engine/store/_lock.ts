@@ -221,21 +221,41 @@ export async function removeDebris(root: string): Promise<string[]> {
   const me = hostname();
   for await (const e of Deno.readDir(`${root}/tmp`)) {
     const m = e.name.match(/\.(\d+)\.(\d+)$/);
-    const host = await Deno.readTextFile(`${root}/tmp/${e.name}/.host`).catch(() => me);
-    if (m && host.trim() === me && procStart(Number(m[1])) === undefined) {
-      await Deno.remove(`${root}/tmp/${e.name}`, { recursive: true });
+    if (!m || procStart(Number(m[1])) !== undefined) continue;
+    const dir = `${root}/tmp/${e.name}`;
+    const host = (await Deno.readTextFile(`${dir}/.host`).catch(() => "")).trim();
+    // No host recorded: killed between creating the folder and writing `.host` (a live writer
+    // anywhere writes it at once, so an old folder without one is debris).
+    if (host === me || (host === "" && await olderThan(dir, HOSTLESS_GRACE_MS))) {
+      await Deno.remove(dir, { recursive: true });
       removed.push(`tmp/${e.name}`);
     }
   }
   for await (const e of Deno.readDir(`${root}/locks`)) {
     const p = `${root}/locks/${e.name}`;
+    let info: LockInfo;
     try {
-      const info = JSON.parse(await Deno.readTextFile(p)) as LockInfo;
-      if (!holderAlive(info)) {
+      info = JSON.parse(await Deno.readTextFile(p)) as LockInfo;
+    } catch {
+      // A lock's own temporary (`<name>.<pid>.<n>`) cut short by a kill: it never became a lock.
+      if (/\.\d+\.\d+$/.test(e.name) && await olderThan(p, HOSTLESS_GRACE_MS)) {
         await Deno.remove(p);
         removed.push(`locks/${e.name}`);
       }
-    } catch { /* being written or gone */ }
+      continue;
+    }
+    if (!holderAlive(info)) {
+      await Deno.remove(p);
+      removed.push(`locks/${e.name}`);
+    }
   }
   return removed;
+}
+
+/** How old a temporary without a recorded owner must be before it is judged debris. */
+const HOSTLESS_GRACE_MS = 60_000;
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  const st = await Deno.lstat(path).catch(() => null);
+  return st !== null && (st.mtime?.getTime() ?? 0) < Date.now() - ms;
 }
