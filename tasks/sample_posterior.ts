@@ -140,10 +140,15 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const scope = ctx.shard !== null ? [ctx.shard] : shards.map((_, s) => s);
   const todo = scope.filter((s) => !saved.has(slot(s)));
   const rowsIn = (list: number[]) => list.reduce((a, s) => a + shards[s][1] - shards[s][0], 0);
+  // Each shard's solver statistics travel in its checkpoint: the metrics do not depend on which
+  // shards were computed in this process and which were resumed.
+  const solverOf = new Map<number, ShardSolverStats>();
   if (ctx.shard === null) {
     for (const s of scope) {
       if (saved.has(slot(s))) {
-        out.set((await ctx.checkpoints.load(slot(s)))!.arrays.x.data as Float32Array, shards[s][0] * d);
+        const loaded = (await ctx.checkpoints.load(slot(s)))!;
+        out.set(loaded.arrays.x.data as Float32Array, shards[s][0] * d);
+        solverOf.set(s, (loaded.state.solver ?? null) as ShardSolverStats);
       }
     }
   }
@@ -155,9 +160,10 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     rowsIn(scope) - rowsIn(todo),
     method === "exact" ? "exact" : p.sampler,
   );
-  const finish = async (s: number, x: NDArray<Float32Array>) => {
+  const finish = async (s: number, x: NDArray<Float32Array>, solver: ShardSolverStats = null) => {
     out.set(x.data, shards[s][0] * d);
-    await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1] }, { x });
+    solverOf.set(s, solver);
+    await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1], solver }, { x });
   };
 
   if (method === "exact") {
@@ -177,6 +183,7 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     await sampleInWorkers(ctx, todo, input, finish);
   }
   if (ctx.shard !== null) return;
+  recordSolverStats(ctx, scope.map((s) => solverOf.get(s) ?? null));
   await ctx.writeArray("x", { shape: [n, ...xShape], data: out });
   const m = sampleMoments({ shape: [n, d], data: out });
   ctx.metrics({ samples: n, shards: shards.length, mean_norm: Math.hypot(...m.mean) });
@@ -240,13 +247,13 @@ function shardInput(
 
 /**
  * Run the shards `todo` in Workers, in waves of one shard per Worker: each finished wave is checkpointed
- * (by `finish`) before the next starts. Records the solver's statistics and the Worker count.
+ * (by `finish`, with its solver statistics) before the next starts. Records the Worker count.
  */
 async function sampleInWorkers(
   ctx: StageContext<Params>,
   todo: number[],
   input: (s: number) => PosteriorShardInput,
-  finish: (s: number, x: NDArray<Float32Array>) => Promise<void>,
+  finish: (s: number, x: NDArray<Float32Array>, solver: ShardSolverStats) => Promise<void>,
 ): Promise<void> {
   const info = await useBackend(ctx);
   const workers = Math.min(
@@ -254,7 +261,6 @@ async function sampleInWorkers(
     todo.length,
   );
   const pool = new WorkerPool({ workers, backend: info.backend });
-  const stats: PosteriorShardOutput["solver"][] = [];
   try {
     const wave = Math.max(1, workers);
     for (let i = 0; i < todo.length; i += wave) {
@@ -263,13 +269,20 @@ async function sampleInWorkers(
         onProgress: (_shard, v) => ctx.progress.tick((v as { rows: number }).rows),
       });
       for (let j = 0; j < ids.length; j++) {
-        await finish(ids[j], outputs[j].x);
-        stats.push(outputs[j].solver);
+        await finish(ids[j], outputs[j].x, outputs[j].solver);
       }
     }
   } finally {
     pool.close();
   }
+  ctx.meta({ workers });
+}
+
+/** One shard's solver statistics (null where no linear solve ran: exact or unguided sampling). */
+type ShardSolverStats = PosteriorShardOutput["solver"];
+
+/** The solver's statistics over every shard (computed here or resumed from its checkpoint). */
+function recordSolverStats(ctx: StageContext<Params>, stats: ShardSolverStats[]): void {
   const solves = stats.filter((c) => c !== null);
   if (solves.length) {
     const maxResidual = Math.max(...solves.map((c) => c!.maxRelResidual));
@@ -277,7 +290,6 @@ async function sampleInWorkers(
     ctx.metrics({ solver_max_rel_residual: maxResidual, solver_mean_iterations: meanIterations });
     ctx.meta({ solver: solves });
   }
-  ctx.meta({ workers });
 }
 
 /** The sample-posterior task. */
