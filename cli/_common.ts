@@ -183,7 +183,11 @@ export function exitCodeOf(e: unknown): number {
     return e.exitCode === 0 ? 0 : 2;
   }
   if (e instanceof SpecError) {
-    console.error(`invalid pipeline:\n${e.issues.map((i) => `  ${i.where}: ${i.message}`).join("\n")}`);
+    // Each problem once, and the first few only: a runaway spec must not flood the terminal.
+    const lines = [...new Set(e.issues.map((i) => `  ${i.where}: ${i.message}`))];
+    const shown = lines.slice(0, MAX_ISSUES_SHOWN);
+    if (lines.length > shown.length) shown.push(`  … and ${lines.length - shown.length} more problems`);
+    console.error(`invalid pipeline:\n${shown.join("\n")}`);
     return 2;
   }
   if (e instanceof StoreLockedError || e instanceof StoreError) {
@@ -202,6 +206,9 @@ export function exitCodeOf(e: unknown): number {
   console.error((e as Error).stack ?? String(e));
   return 1;
 }
+
+/** Problems of an invalid spec printed one by one; the rest are counted. */
+const MAX_ISSUES_SHOWN = 50;
 
 /** The errors Deno throws for a refused or failed filesystem operation (they name the path). */
 const FS_ERRORS = [

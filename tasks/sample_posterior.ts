@@ -41,7 +41,7 @@ const params = z.object({
   method: z.enum(["auto", "exact", "mmps", "conditional"]).default("auto"),
   sampler: z.enum(["ddpm", "ddim", "pc"]).default("ddpm"),
   /** Sampler steps (the time grid has steps + 1 points). */
-  steps: z.number().int().positive().default(64),
+  steps: z.number().int().positive().max(1e5).default(64),
   /** Langevin corrections per step of the predictor–corrector sampler. */
   corrections: z.number().int().min(0).default(1),
   covariance: z.enum(covarianceKinds as unknown as ["mmps", "zero", "cov_t", "cov_x"]).default("mmps"),
@@ -58,15 +58,15 @@ const params = z.object({
   sigma_max: z.number().positive().default(10),
   unconditional: z.boolean().default(false),
   /** Unconditional only: how many samples (default: as many as observations). */
-  count: z.number().int().positive().optional(),
+  count: z.number().int().positive().max(1e8).optional(),
   /**
    * Shards the observations are split into: the unit of checkpointing and of parallel work
    * (Workers here, a job array on a cluster). A count, not a size, so that a cluster executor
    * knows it before the observations exist.
    */
-  shards: z.number().int().positive().default(4),
+  shards: z.number().int().positive().max(1e4).default(4),
   /** Rows per batch inside a shard (memory). */
-  batch_size: z.number().int().positive().default(2048),
+  batch_size: z.number().int().positive().max(1e6).default(2048),
   /** Worker threads (default: one per core on WASM, none on WebGPU or cpu). */
   workers: z.number().int().min(0).optional(),
 });
