@@ -11,6 +11,7 @@ import {
   ranStages,
   scratch,
   snapshot,
+  spawnCli,
   statuses,
 } from "./cli_helpers.ts";
 
@@ -198,3 +199,45 @@ Deno.test("a temporary folder whose .host was never written (killed in between) 
   assertMatch(g.stdout, /removed tmp\/\S+\.3 left by a process that died/);
   assertEquals([...Deno.readDirSync(`${dir}/store/tmp`)].length, 0);
 });
+
+Deno.test("Ctrl-C to the whole group, forwarded once more (as `deno task` does): one interrupt, a summary, nothing left", async () => {
+  const dir = await scratch(`
+store: store
+plugins: [${FIXTURES}]
+stages:
+  a: { task: fx-source, params: { n: 8 } }
+  walk: { task: fx-steps, inputs: { x: a }, params: { steps: 40, every: 2, sleep_ms: 100 } }
+`);
+  const child = spawnCli(dir, "run");
+  const deadline = Date.now() + 60_000;
+  const hasCheckpoint = () => {
+    try {
+      for (const k of Deno.readDirSync(`${dir}/store/checkpoints`)) {
+        for (const s of Deno.readDirSync(`${dir}/store/checkpoints/${k.name}`)) {
+          if (s.name.startsWith("walk@")) return true;
+        }
+      }
+    } catch { /* not yet */ }
+    return false;
+  };
+  while (!hasCheckpoint() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert(hasCheckpoint(), "no checkpoint appeared");
+  // The terminal's Ctrl-C to the group, then the copy a wrapper forwards to the CLI itself.
+  await new Deno.Command("kill", { args: ["-INT", "--", `-${child.pid}`] }).output();
+  await new Deno.Command("kill", { args: ["-INT", `${child.pid}`] }).output();
+  const status = await child.status;
+  const out = new TextDecoder().decode(await new Response(child.stdout).arrayBuffer());
+  await child.stderr.cancel();
+  assertEquals(status.code, 1, out);
+  assertMatch(out, /^interrupted: \d+ ran, .* in \S+$/m);
+  assert(!(await exists(`${dir}/store/LOCK`)), "LOCK left behind");
+  assertEquals([...Deno.readDirSync(`${dir}/store/locks`)].map((e) => e.name), []);
+  assertEquals([...Deno.readDirSync(`${dir}/store/tmp`)].map((e) => e.name), []);
+  const r = await cli(dir, "run");
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /resumed at step/);
+});
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}

@@ -193,18 +193,16 @@ function isLockInfo(v: unknown): v is LockInfo {
 
 /** The handle of a lock taken as `info`: releasing removes the lock only while it is still ours. */
 function heldLock(path: string, info: LockInfo): HeldLock {
-  let released = false;
-  return {
-    path,
-    release: async () => {
-      if (released) return;
-      released = true;
-      try {
-        const cur = JSON.parse(await Deno.readTextFile(path)) as LockInfo;
-        if (cur.pid === info.pid && cur.started === info.started) await Deno.remove(path);
-      } catch { /* already gone */ }
-    },
+  // Every caller waits for the one release (a signal handler that exits after releasing must not
+  // exit while an earlier release is still under way).
+  let releasing: Promise<void> | null = null;
+  const release = async () => {
+    try {
+      const cur = JSON.parse(await Deno.readTextFile(path)) as LockInfo;
+      if (cur.pid === info.pid && cur.started === info.started) await Deno.remove(path);
+    } catch { /* already gone */ }
   };
+  return { path, release: () => releasing ??= release() };
 }
 
 /**
