@@ -366,8 +366,10 @@ stages:
         const ck = await snapshot(`${dir}/store/checkpoints`);
         return "after" in ours && [...ck.keys()].some((k) => /\/walk@\d+\//.test(k));
       });
-      // A terminal's Ctrl-C: SIGINT to the run's process group.
+      // A terminal's Ctrl-C: SIGINT to the run's process group, then the copy `deno task` forwards
+      // (not a second Ctrl-C: the jobs must still be cancelled).
       await new Deno.Command("kill", { args: ["-INT", "--", `-${child.pid}`] }).output();
+      await new Deno.Command("kill", { args: ["-INT", `${child.pid}`] }).output();
       const status = await child.status;
       const stdout = await out;
       assertEquals(status.code, 1, `${stdout}\n${await err}`);
