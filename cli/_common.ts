@@ -36,6 +36,8 @@ export interface CommonOpts {
   file: string;
   set: string[];
   backend?: string;
+  /** Load no plugin code (inspection commands): a stage whose task a plugin defines is an error. */
+  plugins?: boolean;
 }
 
 /**
@@ -72,13 +74,35 @@ export function common(cmd: Command): Command {
     );
 }
 
-async function loadTasks(spec: Spec): Promise<TaskRegistry> {
+/**
+ * Add `--no-plugins` to an inspection command: plugin modules run with every permission of the
+ * CLI, so a spec from elsewhere can be inspected without running its code.
+ *
+ * @example
+ * ```ts
+ * withNoPlugins(common(program.command("status")));
+ * ```
+ */
+export function withNoPlugins(cmd: Command): Command {
+  return cmd.option("--no-plugins", "load no plugin code (a stage whose task a plugin defines is an error)");
+}
+
+/** The `file://` URL of an absolute path, every segment encoded (`#`, `%`, spaces, newlines). */
+function fileUrl(path: string): string {
+  return `file://${path.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+async function loadTasks(spec: Spec, plugins = true): Promise<TaskRegistry> {
   const registry = new Map<string, TaskDef>();
   for (const t of builtinTasks) registry.set(t.name, t as TaskDef);
+  if (!plugins) {
+    refusePluginTasks(spec, registry);
+    return registry;
+  }
   for (const plugin of spec.plugins) {
     let mod: { tasks?: TaskDef[] };
     try {
-      mod = await import(`file://${plugin}`);
+      mod = await import(fileUrl(plugin));
     } catch (e) {
       throw new SpecError([{
         where: spec.locate(["plugins"]),
@@ -94,6 +118,17 @@ async function loadTasks(spec: Spec): Promise<TaskRegistry> {
     for (const t of mod.tasks) registry.set(t.name, t);
   }
   return registry;
+}
+
+/** With `--no-plugins`: every stage must use a built-in task (plugin tasks are not loaded). */
+function refusePluginTasks(spec: Spec, registry: TaskRegistry): void {
+  const stages = spec.items.flatMap((item) => "body" in item ? item.body : [item]);
+  const issues = stages.filter((d) => !registry.has(d.task)).map((d) => ({
+    where: spec.locate([...d.path, "task"]),
+    message: `task "${d.task}" is not built in and --no-plugins loads no plugin code ` +
+      `(${spec.plugins.length ? `plugins: ${spec.plugins.join(", ")}` : "the spec lists no plugins"})`,
+  }));
+  if (issues.length) throw new SpecError(issues);
 }
 
 /**
@@ -119,7 +154,7 @@ export async function loadGraph(opts: CommonOpts): Promise<Graph> {
   const sets = [...opts.set];
   if (opts.backend) sets.push(`backend=${opts.backend}`);
   const spec = await loadSpec(userPath(opts.file), parseOverrides(sets));
-  return buildGraph(spec, await loadTasks(spec));
+  return buildGraph(spec, await loadTasks(spec, opts.plugins !== false));
 }
 
 /**

@@ -16,13 +16,13 @@ import { type CommonOpts, loadGraph, openPlan, print } from "./_common.ts";
  * ```
  */
 export async function cmdGc(
-  opts: { file: string[]; set: string[]; dryRun?: boolean; wait?: boolean },
+  opts: { file: string[]; set: string[]; dryRun?: boolean; wait?: boolean; plugins?: boolean },
 ): Promise<number> {
   const files = opts.file.length ? opts.file : ["pipeline.yaml"];
   const keep = new Set<string>(), keepIds = new Set<string>();
   let storeRoot: string | null = null;
   for (const f of files) {
-    const graph = await loadGraph({ file: f, set: opts.set });
+    const graph = await loadGraph({ file: f, set: opts.set, plugins: opts.plugins });
     if (storeRoot && storeRoot !== graph.spec.store) {
       throw new SpecError([{
         where: f,

@@ -95,3 +95,33 @@ Deno.test("odd stores: / as the store, an entry replaced by a file: clear messag
   assertEquals(r.code, 0, r.stderr);
   assertEquals((await cli(dir, "verify")).code, 0);
 });
+
+Deno.test("plugins: a path with #, %20 or a newline loads; --no-plugins inspects without running plugin code", async () => {
+  const dir = await scratch("");
+  const odd = `${dir}/a#b %20c\nd`;
+  await Deno.mkdir(odd);
+  const marker = `${dir}/plugin-ran`;
+  await Deno.writeTextFile(
+    `${odd}/plugin.ts`,
+    `export { tasks } from ${JSON.stringify(FIXTURES)};\nDeno.writeTextFileSync(${
+      JSON.stringify(marker)
+    }, "ran");\n`,
+  );
+  await Deno.writeTextFile(
+    `${dir}/pipeline.yaml`,
+    `store: store\nplugins: [${JSON.stringify(`${odd}/plugin.ts`)}]\nstages: { a: { task: fx-source } }\n`,
+  );
+  const r = await cli(dir, "run");
+  assertEquals(r.code, 0, r.stderr);
+  await Deno.remove(marker);
+  for (const cmd of [["status"], ["dag"], ["verify"], ["show", "a"], ["metrics"], ["gc", "--dry-run"]]) {
+    const n = await cli(dir, ...cmd, "--no-plugins");
+    assertEquals(n.code, 2, `${cmd}: ${n.stdout}`);
+    clean(n);
+    assertMatch(n.stderr, /task "fx-source" is not built in and --no-plugins loads no plugin code/);
+  }
+  assert(!(await Deno.lstat(marker).then(() => true, () => false)), "plugin code ran under --no-plugins");
+  await Deno.writeTextFile(`${dir}/pipeline.yaml`, `store: store2\nstages: { d: { task: dataset } }\n`);
+  const builtin = await cli(dir, "status", "--no-plugins");
+  assertEquals(builtin.code, 0, builtin.stderr);
+});
