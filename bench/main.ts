@@ -9,8 +9,9 @@ import { benchmarks as core } from "./core.ts";
 import { benchmarks as diem } from "./diem.ts";
 import { benchmarks as diffem } from "./diffem.ts";
 import { benchmarks as engine } from "./engine.ts";
+import { benchmarks as reliability } from "./reliability.ts";
 
-const all: Benchmark[] = [...engine, ...core, ...diem, ...diffem];
+const all: Benchmark[] = [...engine, ...core, ...diem, ...diffem, ...reliability];
 
 if (import.meta.main) {
   try {

@@ -125,3 +125,22 @@ Deno.test("plugins: a path with #, %20 or a newline loads; --no-plugins inspects
   const builtin = await cli(dir, "status", "--no-plugins");
   assertEquals(builtin.code, 0, builtin.stderr);
 });
+
+Deno.test("fuzz finding: an empty list where an input takes one stage is a spec error, not a crash", async () => {
+  const dir = await scratch(`
+store: store
+plugins: [${FIXTURES}]
+stages:
+  a: { task: fx-source }
+  b: { task: fx-scale, inputs: { x: [] } }
+`);
+  for (const cmd of [["status"], ["run", "--dry-run"]]) {
+    const r = await cli(dir, ...cmd);
+    assertEquals(r.code, 2, r.stdout);
+    clean(r);
+    assertMatch(
+      r.stderr,
+      /pipeline\.yaml:6:\d+: input "x" of task "fx-scale" takes one stage, got none \(\[\]\)/,
+    );
+  }
+});

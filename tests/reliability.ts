@@ -215,8 +215,11 @@ function aliasBomb(text: string): { text: string; what: string } {
   return { text: `${lines.join("\n")}\n${text}`, what: "alias bomb" };
 }
 
+/** What each mutated spec is given to (commands that read a spec and a store, and write nothing). */
+const FUZZ_COMMANDS = [["status"], ["run", "--dry-run"], ["verify"], ["gc", "--dry-run"]];
+
 /**
- * Run `cases` seeded mutations of the shipped specs through `status` and `run --dry-run` against
+ * Run `cases` seeded mutations of the shipped specs through {@link FUZZ_COMMANDS} against
  * a store that holds entries; every case must end cleanly (see the module's description).
  *
  * @example
@@ -234,13 +237,14 @@ export async function fuzzSpecs(opts: { seed: number; cases: number }): Promise<
     const spec = pick(rng, SHIPPED_SPECS);
     const { text, what } = mutate(await Deno.readTextFile(`${ROOT}/${spec}`), rng);
     await Deno.writeTextFile(`${dir}/pipeline.yaml`, text);
-    for (const args of [["status"], ["run", "--dry-run"]]) {
+    for (const args of FUZZ_COMMANDS) {
       const why = await cleanCase(dir, args);
       if (why) failures.push(`case ${c} (${spec}: ${what}) ${args.join(" ")}: ${why}`);
     }
   }
   await Deno.remove(dir, { recursive: true });
-  return { ok: opts.cases * 2 - failures.length, total: opts.cases * 2, failures };
+  const total = opts.cases * FUZZ_COMMANDS.length;
+  return { ok: total - failures.length, total, failures };
 }
 
 /** A store in `dir/.store` (the shipped specs' store) holding a finished stage, so damage would show. */

@@ -241,3 +241,18 @@ stages:
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
+
+Deno.test("crash finding: checkpoints half-removed after publishing (killed) are removed by the next run", async () => {
+  const dir = await scratch(SMALL);
+  assertEquals((await cli(dir, "run")).code, 0);
+  const key = (await statuses(dir)).walk.key;
+  await Deno.mkdir(`${dir}/store/checkpoints/${key}/walk@5/arrays`, { recursive: true });
+  const v = await cli(dir, "verify");
+  assertEquals(v.code, 1);
+  assertMatch(v.stdout, /walk: DAMAGED CHECKPOINT \(incomplete: state\.json is missing\)/);
+  const r = await cli(dir, "run");
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(ranStages(r.stdout), []);
+  assertMatch(r.stdout, /removed checkpoints of walk \([0-9a-f]{32}\), which is in the store already/);
+  assertEquals((await cli(dir, "verify")).code, 0);
+});
