@@ -13,7 +13,7 @@
  */
 import YAML from "yaml";
 import { Rng } from "../lib/random.ts";
-import { cli, cliArgs, FIXTURES, snapshot } from "./cli_helpers.ts";
+import { cli, cliArgs, entryOutputs, FIXTURES, snapshot } from "./cli_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -41,10 +41,7 @@ stages:
 `;
 
 /** The files of every entry but the manifests (they record times): what must be byte-identical. */
-async function outputs(dir: string): Promise<Map<string, string>> {
-  const all = await snapshot(`${dir}/store/entries`);
-  return new Map([...all].filter(([path]) => !path.endsWith("/manifest.json")).sort());
-}
+const outputs = (dir: string) => entryOutputs(`${dir}/store`);
 
 function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
   return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);

@@ -5,14 +5,16 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import {
   cli,
-  cliArgs,
-  type CliResult,
+  cliWith,
+  entryOutputs,
   FIXTURES,
   ranStages,
   scratch,
+  SLOW_WALK,
   snapshot,
   spawnCli,
   statuses,
+  untilCheckpoint,
 } from "./cli_helpers.ts";
 
 const SMALL = `
@@ -90,29 +92,12 @@ Deno.test("an empty or garbled LOCK, a garbled key lock, or LOCK as a directory 
   assertEquals(ranStages(r.stdout), ["walk"]);
 });
 
-/** `pipeline ARGS` in `cwd` with extra environment variables. */
-async function cliEnv(cwd: string, env: Record<string, string>, ...args: string[]): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: cliArgs(args),
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", INIT_CWD: cwd, ...env },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** Outputs of the store's entries (manifests aside: they record times). */
-async function outputs(dir: string): Promise<Map<string, string>> {
-  const all = await snapshot(`${dir}/store/entries`);
-  return new Map([...all].filter(([path]) => !path.endsWith("/manifest.json")).sort());
-}
+const outputs = (dir: string) => entryOutputs(`${dir}/store`);
 
 /** A store whose `walk` stopped at step 5, leaving its checkpoint `walk@N` of step 4; its directory. */
 async function interruptedWalk(): Promise<{ dir: string; slot: string }> {
   const dir = await scratch(SMALL);
-  const r = await cliEnv(dir, { FX_STEPS_FAIL_AT: "5" }, "run");
+  const r = await cliWith(dir, { FX_STEPS_FAIL_AT: "5" }, "run");
   assertEquals(r.code, 1, r.stdout);
   const key = (await statuses(dir)).walk.key;
   const [slot] = [...Deno.readDirSync(`${dir}/store/checkpoints/${key}`)].map((e) => e.name);
@@ -201,27 +186,9 @@ Deno.test("a temporary folder whose .host was never written (killed in between) 
 });
 
 Deno.test("Ctrl-C to the whole group, forwarded once more (as `deno task` does): one interrupt, a summary, nothing left", async () => {
-  const dir = await scratch(`
-store: store
-plugins: [${FIXTURES}]
-stages:
-  a: { task: fx-source, params: { n: 8 } }
-  walk: { task: fx-steps, inputs: { x: a }, params: { steps: 40, every: 2, sleep_ms: 100 } }
-`);
+  const dir = await scratch(SLOW_WALK);
   const child = spawnCli(dir, "run");
-  const deadline = Date.now() + 60_000;
-  const hasCheckpoint = () => {
-    try {
-      for (const k of Deno.readDirSync(`${dir}/store/checkpoints`)) {
-        for (const s of Deno.readDirSync(`${dir}/store/checkpoints/${k.name}`)) {
-          if (s.name.startsWith("walk@")) return true;
-        }
-      }
-    } catch { /* not yet */ }
-    return false;
-  };
-  while (!hasCheckpoint() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  assert(hasCheckpoint(), "no checkpoint appeared");
+  assert(await untilCheckpoint(dir, "walk"), "no checkpoint appeared");
   // The terminal's Ctrl-C to the group, then the copy a wrapper forwards to the CLI itself.
   await new Deno.Command("kill", { args: ["-INT", "--", `-${child.pid}`] }).output();
   await new Deno.Command("kill", { args: ["-INT", `${child.pid}`] }).output();
