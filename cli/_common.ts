@@ -225,21 +225,26 @@ export function exitCodeOf(e: unknown): number {
     console.error(`invalid pipeline:\n${shown.join("\n")}`);
     return 2;
   }
-  if (e instanceof StoreLockedError || e instanceof StoreError) {
-    console.error(e.message);
-    return 1;
-  }
-  if (isFilesystemError(e)) {
-    // A read-only, full or rearranged filesystem: the path and the reason are the message.
-    console.error(
-      `cannot use the filesystem: ${(e as Error).message}. Check that the store and the spec's ` +
-        "directories exist, are directories, and are writable (a read-only store can be inspected " +
-        "with status, show and metrics, not run or gc).",
-    );
-    return 1;
-  }
-  console.error((e as Error).stack ?? String(e));
+  console.error(userMessage(e) ?? (e as Error).stack ?? String(e));
   return 1;
+}
+
+/**
+ * The one-paragraph message of a failure the user caused or can fix (a locked, damaged or odd
+ * store; a filesystem that refuses), or null for anything else (a bug: its stack trace helps).
+ *
+ * @example
+ * ```ts
+ * console.error(userMessage(e) ?? (e as Error).stack);
+ * ```
+ */
+export function userMessage(e: unknown): string | null {
+  if (e instanceof StoreLockedError || e instanceof StoreError) return e.message;
+  if (!isFilesystemError(e)) return null;
+  // A read-only, full or rearranged filesystem: the path and the reason are the message.
+  return `cannot use the filesystem: ${(e as Error).message}. Check that the store and the spec's ` +
+    "directories exist, are directories, and are writable (a read-only store can be inspected " +
+    "with status, show, metrics and verify, not run, exec or gc).";
 }
 
 /** Problems of an invalid spec printed one by one; the rest are counted. */

@@ -144,3 +144,46 @@ stages:
     );
   }
 });
+
+/** Whether this process may bind-mount (root with CAP_SYS_ADMIN): the read-only store test needs it. */
+function canBindMount(): boolean {
+  try {
+    const dir = Deno.makeTempDirSync();
+    const ok =
+      new Deno.Command("mount", { args: ["--bind", "-o", "ro", dir, dir], stderr: "null" }).outputSync()
+        .success;
+    if (ok) new Deno.Command("umount", { args: [dir] }).outputSync();
+    Deno.removeSync(dir);
+    return ok;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "a store on a read-only filesystem: run, gc and exec say so in one paragraph; inspection works",
+  ignore: !canBindMount(),
+  async fn() {
+    const dir = await scratch(`store: store\nplugins: [${FIXTURES}]\nstages: { a: { task: fx-source } }\n`);
+    assertEquals((await cli(dir, "run")).code, 0);
+    await new Deno.Command("mount", { args: ["--bind", "-o", "ro", `${dir}/store`, `${dir}/store`] })
+      .output();
+    try {
+      for (const cmd of [["run"], ["gc"], ["exec", "a", "--force"]]) {
+        const r = await cli(dir, ...cmd);
+        assertEquals(r.code, 1, `${cmd}: ${r.stdout}`);
+        clean(r);
+        assertMatch(
+          r.stderr,
+          /^cannot use the filesystem: Read-only file system .*not run, exec or gc\)\.\n$/,
+        );
+      }
+      for (const cmd of [["status"], ["verify"], ["run", "--dry-run"]]) {
+        const r = await cli(dir, ...cmd);
+        assertEquals(r.code, 0, `${cmd}: ${r.stderr}`);
+      }
+    } finally {
+      await new Deno.Command("umount", { args: [`${dir}/store`] }).output();
+    }
+  },
+});
