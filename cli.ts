@@ -8,7 +8,7 @@
  * @module
  */
 import { Command, Option } from "commander";
-import { collect, common, exitCodeOf } from "./cli/_common.ts";
+import { collect, common, exitCodeOf, withNoPlugins } from "./cli/_common.ts";
 import { cmdDag } from "./cli/dag.ts";
 import { cmdExec } from "./cli/exec.ts";
 import { cmdExport } from "./cli/export.ts";
@@ -81,20 +81,22 @@ function addRun(program: Command, act: Act): void {
 
 /** `status`, `dag`, `show`, `metrics`. */
 function addInspection(program: Command, act: Act): void {
-  common(program.command("status").description("every stage: cached | stale | missing, and why"))
+  withNoPlugins(
+    common(program.command("status").description("every stage: cached | stale | missing, and why")),
+  )
     .option("--json", "machine-readable output").action(act(cmdStatus));
-  common(program.command("dag").description("print the stage graph"))
+  withNoPlugins(common(program.command("dag").description("print the stage graph")))
     .addOption(
       new Option("--format <fmt>", "output format").choices(["text", "mermaid", "dot"]).default("text"),
     )
     .action(act(cmdDag));
-  common(
+  withNoPlugins(common(
     program.command("show").argument("<id>", "stage id, e.g. em[3].fit").description(
       "params, key, inputs, outputs, metrics, timings of a stage",
     ),
-  )
+  ))
     .option("--json", "machine-readable output").action(act(cmdShow));
-  common(program.command("metrics").description("every metric of every stage, by EM lap"))
+  withNoPlugins(common(program.command("metrics").description("every metric of every stage, by EM lap")))
     .option("--json", "machine-readable output").action(act(cmdMetrics));
   common(
     program.command("report").description("draw the report from what the store holds now (runs nothing)"),
@@ -113,7 +115,7 @@ function addInspection(program: Command, act: Act): void {
 
 /** `gc`, `verify`, `exec`, `tasks`. */
 function addUpkeep(program: Command, act: Act): void {
-  program.command("gc").description("remove store entries that no given spec refers to")
+  withNoPlugins(program.command("gc").description("remove store entries that no given spec refers to"))
     .option(
       "-f, --file <path>",
       "spec whose entries to keep (repeatable; default pipeline.yaml)",
@@ -124,9 +126,9 @@ function addUpkeep(program: Command, act: Act): void {
     .option("-n, --dry-run", "list what would be removed")
     .option("--wait", "wait for a run holding the store")
     .action(act(cmdGc));
-  common(program.command("verify").description("hash every entry of the spec and report damage")).action(
-    act(cmdVerify),
-  );
+  withNoPlugins(
+    common(program.command("verify").description("hash every entry of the spec and report damage")),
+  ).action(act(cmdVerify));
   common(
     program.command("exec").argument("<id>", "stage id").description(
       "run one stage in this process (inputs must be in the store)",

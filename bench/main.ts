@@ -9,9 +9,10 @@ import { benchmarks as core } from "./core.ts";
 import { benchmarks as diem } from "./diem.ts";
 import { benchmarks as diffem } from "./diffem.ts";
 import { benchmarks as engine } from "./engine.ts";
+import { benchmarks as reliability } from "./reliability.ts";
 import { benchmarks as report } from "./report.ts";
 
-const all: Benchmark[] = [...engine, ...core, ...diem, ...diffem, ...report];
+const all: Benchmark[] = [...engine, ...core, ...diem, ...diffem, ...report, ...reliability];
 
 if (import.meta.main) {
   try {

@@ -17,6 +17,7 @@ import {
   type Spec,
   SpecError,
   Store,
+  StoreError,
   StoreLockedError,
   suggest,
   type TaskDef,
@@ -35,6 +36,8 @@ export interface CommonOpts {
   file: string;
   set: string[];
   backend?: string;
+  /** Load no plugin code (inspection commands): a stage whose task a plugin defines is an error. */
+  plugins?: boolean;
 }
 
 /**
@@ -71,13 +74,35 @@ export function common(cmd: Command): Command {
     );
 }
 
-async function loadTasks(spec: Spec): Promise<TaskRegistry> {
+/**
+ * Add `--no-plugins` to an inspection command: plugin modules run with every permission of the
+ * CLI, so a spec from elsewhere can be inspected without running its code.
+ *
+ * @example
+ * ```ts
+ * withNoPlugins(common(program.command("status")));
+ * ```
+ */
+export function withNoPlugins(cmd: Command): Command {
+  return cmd.option("--no-plugins", "load no plugin code (a stage whose task a plugin defines is an error)");
+}
+
+/** The `file://` URL of an absolute path, every segment encoded (`#`, `%`, spaces, newlines). */
+function fileUrl(path: string): string {
+  return `file://${path.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+async function loadTasks(spec: Spec, plugins = true): Promise<TaskRegistry> {
   const registry = new Map<string, TaskDef>();
   for (const t of builtinTasks) registry.set(t.name, t as TaskDef);
+  if (!plugins) {
+    refusePluginTasks(spec, registry);
+    return registry;
+  }
   for (const plugin of spec.plugins) {
     let mod: { tasks?: TaskDef[] };
     try {
-      mod = await import(`file://${plugin}`);
+      mod = await import(fileUrl(plugin));
     } catch (e) {
       throw new SpecError([{
         where: spec.locate(["plugins"]),
@@ -93,6 +118,17 @@ async function loadTasks(spec: Spec): Promise<TaskRegistry> {
     for (const t of mod.tasks) registry.set(t.name, t);
   }
   return registry;
+}
+
+/** With `--no-plugins`: every stage must use a built-in task (plugin tasks are not loaded). */
+function refusePluginTasks(spec: Spec, registry: TaskRegistry): void {
+  const stages = spec.items.flatMap((item) => "body" in item ? item.body : [item]);
+  const issues = stages.filter((d) => !registry.has(d.task)).map((d) => ({
+    where: spec.locate([...d.path, "task"]),
+    message: `task "${d.task}" is not built in and --no-plugins loads no plugin code ` +
+      `(${spec.plugins.length ? `plugins: ${spec.plugins.join(", ")}` : "the spec lists no plugins"})`,
+  }));
+  if (issues.length) throw new SpecError(issues);
 }
 
 /**
@@ -123,7 +159,7 @@ export async function loadGraph(opts: CommonOpts): Promise<Graph> {
   const sets = [...opts.set];
   if (opts.backend) sets.push(`backend=${opts.backend}`);
   const spec = await loadSpec(userPath(opts.file), parseOverrides(sets));
-  return buildGraph(spec, await loadTasks(spec));
+  return buildGraph(spec, await loadTasks(spec, opts.plugins !== false));
 }
 
 /**
@@ -187,13 +223,52 @@ export function exitCodeOf(e: unknown): number {
     return e.exitCode === 0 ? 0 : 2;
   }
   if (e instanceof SpecError) {
-    console.error(`invalid pipeline:\n${e.issues.map((i) => `  ${i.where}: ${i.message}`).join("\n")}`);
+    // Each problem once, and the first few only: a runaway spec must not flood the terminal.
+    const lines = [...new Set(e.issues.map((i) => `  ${i.where}: ${i.message}`))];
+    const shown = lines.slice(0, MAX_ISSUES_SHOWN);
+    if (lines.length > shown.length) shown.push(`  … and ${lines.length - shown.length} more problems`);
+    console.error(`invalid pipeline:\n${shown.join("\n")}`);
     return 2;
   }
-  if (e instanceof StoreLockedError) {
-    console.error(e.message);
-    return 1;
-  }
-  console.error((e as Error).stack ?? String(e));
+  console.error(userMessage(e) ?? (e as Error).stack ?? String(e));
   return 1;
+}
+
+/**
+ * The one-paragraph message of a failure the user caused or can fix (a locked, damaged or odd
+ * store; a filesystem that refuses), or null for anything else (a bug: its stack trace helps).
+ *
+ * @example
+ * ```ts
+ * console.error(userMessage(e) ?? (e as Error).stack);
+ * ```
+ */
+export function userMessage(e: unknown): string | null {
+  if (e instanceof StoreLockedError || e instanceof StoreError) return e.message;
+  if (!isFilesystemError(e)) return null;
+  // A read-only, full or rearranged filesystem: the path and the reason are the message.
+  return `cannot use the filesystem: ${(e as Error).message}. Check that the store and the spec's ` +
+    "directories exist, are directories, and are writable (a read-only store can be inspected " +
+    "with status, show, metrics and verify, not run, exec or gc).";
+}
+
+/** Problems of an invalid spec printed one by one; the rest are counted. */
+const MAX_ISSUES_SHOWN = 50;
+
+/** The errors Deno throws for a refused or failed filesystem operation (they name the path). */
+const FS_ERRORS = [
+  Deno.errors.PermissionDenied,
+  Deno.errors.NotFound,
+  Deno.errors.AlreadyExists,
+  Deno.errors.NotADirectory,
+  Deno.errors.IsADirectory,
+  Deno.errors.NotCapable,
+  Deno.errors.FilesystemLoop,
+  Deno.errors.WriteZero,
+];
+
+function isFilesystemError(e: unknown): boolean {
+  if (FS_ERRORS.some((cls) => e instanceof cls)) return true;
+  // EROFS (read-only filesystem) and ENOSPC have no class of their own.
+  return e instanceof Error && /\(os error (30|28|13|20|21)\)/.test(e.message);
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { EVENT_MARK, formatDuration, makePlan, runStage, type StageEvent, Store } from "../lib/engine/mod.ts";
-import { checkIds, type CommonOpts, loadGraph } from "./_common.ts";
+import { checkIds, type CommonOpts, loadGraph, userMessage } from "./_common.ts";
 
 /**
  * The options of `pipeline exec`.
@@ -50,7 +50,7 @@ export async function cmdExec(id: string, opts: ExecOpts): Promise<number> {
   } catch (e) {
     const err = e as Error;
     emit({ type: "failed", id, error: err.message });
-    console.error(err.stack ?? err.message);
+    console.error(userMessage(e) ?? err.stack ?? err.message);
     return 1;
   }
 }

@@ -105,15 +105,23 @@ function checkRunOptions(graph: Graph, opts: RunOpts): number {
   return jobs;
 }
 
+/** Signals this soon after the first interrupt are echoes of it (milliseconds). */
+const ECHO_MS = 1000;
+
 /**
  * The first Ctrl-C (or SIGTERM) stops the running stages (their checkpoints are kept), a second
  * exits at once; returns the function that stops listening.
  */
 function listenForInterrupt(view: ProgressView, abort: AbortController, slurm: boolean): () => void {
   let interrupted = 0;
+  let first = 0;
   const onSigint = () => {
+    // `deno task` forwards the Ctrl-C that the terminal also sent to this process: a signal just
+    // after the first is that echo, not a second Ctrl-C.
+    if (interrupted === 1 && performance.now() - first < ECHO_MS) return;
     interrupted++;
     if (interrupted === 1) {
+      first = performance.now();
       view.line(
         slurm
           ? "interrupted: cancelling the Slurm jobs this run submitted (checkpoints are kept; rerun to resume)…"

@@ -22,14 +22,16 @@
  * ignored (set to 0), matching how the mask operator corrupts; the mask family's keep
  * probability (used only for fresh corruptions) is the observed fraction.
  *
- * Validation throws errors that name the array and the offending index: missing arrays, shape
- * mismatches between y and the operator, non-numeric dtypes, NaN/±Inf values, non-binary masks,
- * projection rows that are all zero, non-positive or varying σ_y.
+ * Validation throws errors that name the array and the offending index: missing arrays, missing
+ * or truncated chunks, shape mismatches between y and the operator, dtypes other than float32 and
+ * float64 (except for a mask), arrays with no values or too large for memory (checked before
+ * reading), NaN/±Inf values, non-binary masks, projection rows that are all zero, σ_y varying,
+ * non-positive or outside [1e-18, 1e18].
  *
  * @module
  */
 import * as zarr from "zarrita";
-import FileSystemStore from "@zarrita/storage/fs";
+import { CheckedStore, FLOAT_DTYPES, type RawArray, readNode } from "./_zarr_read.ts";
 import { type NDArray, numel } from "../lib/array.ts";
 import {
   expectBinary,
@@ -57,23 +59,6 @@ export interface ZarrObservations {
   x?: NDArray<Float32Array>;
   /** Zarr format of the group. */
   zarrFormat: 2 | 3;
-}
-
-type RawArray = { shape: number[]; data: ArrayLike<number | bigint | boolean>; dtype: string };
-
-async function readNode(root: Root, name: string): Promise<RawArray | null> {
-  let arr;
-  try {
-    arr = await zarr.open(root.resolve(name), { kind: "array" });
-  } catch {
-    return null;
-  }
-  const chunk = await zarr.get(arr);
-  return {
-    shape: [...chunk.shape],
-    data: chunk.data as unknown as ArrayLike<number>,
-    dtype: String(arr.dtype),
-  };
 }
 
 function toNumbers(a: RawArray, name: string): Float64Array {
@@ -138,9 +123,9 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
   const y = await readY(root, path);
   const n = y.shape[0];
   const arrays: OperatorArrays = {
-    matrices: await readNode(root, "matrices"),
+    matrices: await readNode(root, "matrices", FLOAT_DTYPES),
     mask: await readNode(root, "mask"),
-    kernel: await readNode(root, "kernel"),
+    kernel: await readNode(root, "kernel", FLOAT_DTYPES),
   };
   const kind = operatorKind(attrs, arrays);
   const xShapeAttr = xShapeAttribute(attrs);
@@ -151,7 +136,7 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
   return { kind, xShape, family, params, y, sigmaY, x, zarrFormat };
 }
 
-type Root = zarr.Location<FileSystemStore>;
+type Root = zarr.Location<CheckedStore>;
 
 /** The operator parameter arrays a group may hold (null where absent). */
 interface OperatorArrays {
@@ -176,7 +161,7 @@ async function openGroup(
   } catch (e) {
     throw new Error(`observations: ${path} is not a readable Zarr directory (${(e as Error).message})`);
   }
-  const store = new FileSystemStore(path);
+  const store = new CheckedStore(path);
   const root = zarr.root(store);
   let group;
   try {
@@ -190,7 +175,7 @@ async function openGroup(
 }
 
 async function readY(root: Root, path: string): Promise<NDArray<Float32Array>> {
-  const yRaw = await readNode(root, "y");
+  const yRaw = await readNode(root, "y", FLOAT_DTYPES);
   if (!yRaw) throw new Error(`observations: required array "y" is missing in ${path}`);
   if (yRaw.shape.length < 2) throw new Error(`array "y" has shape [${yRaw.shape}], expected [N, ...]`);
   const y = finiteFloat32(yRaw, "y");
@@ -344,7 +329,7 @@ async function readSigmaY(
     }
     sigmaY = attrSigma;
   }
-  const sigmaRaw = await readNode(root, "sigma_y");
+  const sigmaRaw = await readNode(root, "sigma_y", FLOAT_DTYPES);
   if (sigmaRaw) {
     const s = toNumbers(sigmaRaw, "sigma_y");
     if (s.length !== 1 && s.length !== n) {
@@ -365,8 +350,9 @@ async function readSigmaY(
     sigmaY = s[0];
   }
   if (sigmaY === undefined) throw new Error(`observations: no "sigma_y" attribute or array in ${path}`);
-  if (!(sigmaY > 0) || !Number.isFinite(sigmaY)) {
-    throw new Error(`sigma_y must be a positive finite number, got ${sigmaY}`);
+  // σ_y² must be a normal, finite float32 (the samplers square it in float32).
+  if (!(sigmaY >= 1e-18 && sigmaY <= 1e18)) {
+    throw new Error(`sigma_y must be a positive number between 1e-18 and 1e18, got ${sigmaY}`);
   }
   return sigmaY;
 }
@@ -376,7 +362,7 @@ async function readGroundTruth(
   n: number,
   xShape: number[],
 ): Promise<NDArray<Float32Array> | undefined> {
-  const xRaw = await readNode(root, "x");
+  const xRaw = await readNode(root, "x", FLOAT_DTYPES);
   if (!xRaw) return undefined;
   const x = finiteFloat32(xRaw, "x");
   if (

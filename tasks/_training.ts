@@ -29,8 +29,8 @@ import { describeModel, loadModel, type ModelDescriptor, type ModelInfo, modelOf
  * ```
  */
 export const denoiserTrainingParams = {
-  steps: z.number().int().positive().default(4096),
-  batch_size: z.number().int().positive().default(256),
+  steps: z.number().int().positive().max(1e8).default(4096),
+  batch_size: z.number().int().positive().max(1e6).default(256),
   lr: z.number().positive().default(1e-3),
   lr_schedule: z.enum(["linear", "constant"]).default("linear"),
   ema_decay: z.number().min(0).max(1).optional(),
@@ -41,7 +41,7 @@ export const denoiserTrainingParams = {
   sigma_max: z.number().positive().default(10),
   /** σ_data of the EDM preconditioning and of the loss weight (the data's scale; recorded with the model). */
   sigma_data: z.number().positive().default(1),
-  checkpoint_every: z.number().int().positive().default(500),
+  checkpoint_every: z.number().int().positive().max(1e8).default(500),
   /**
    * Train only on samples inside [−box, box]^D (as the paper does): a few diverged posterior
    * samples would otherwise teach the next prior to diverge further. 0 keeps every sample.

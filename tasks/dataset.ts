@@ -17,9 +17,9 @@ import { writeObservations } from "./_observations.ts";
 const params = z.object({
   source: z.enum(["manifold", "zarr"]).default("manifold"),
   /** manifold: number of samples. */
-  samples: z.number().int().positive().default(4096),
+  samples: z.number().int().positive().max(1e8).default(4096),
   /** manifold: ambient dimension D. */
-  features: z.number().int().positive().default(5),
+  features: z.number().int().positive().max(1e5).default(5),
   /** manifold: manifold dimension d. */
   manifold_dim: z.number().int().positive().default(1),
   /** zarr: path of the group, relative to the spec file. */

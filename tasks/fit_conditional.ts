@@ -29,7 +29,7 @@ import { denoiserTrainingParams, fitDenoiser, readTrainingSamples } from "./_tra
 const params = z.object({
   ...denoiserTrainingParams,
   /** Independent re-corruptions of each sample (training pairs per sample). */
-  copies: z.number().int().positive().default(1),
+  copies: z.number().int().positive().max(1000).default(1),
 });
 
 type Params = z.output<typeof params>;

@@ -39,7 +39,7 @@ const params = z.object({
   method: z.enum(["auto", "exact", "mmps", "conditional"]).default("auto"),
   sampler: z.enum(["ddpm", "ddim", "pc"]).default("ddpm"),
   /** Sampler steps (the time grid has steps + 1 points). */
-  steps: z.number().int().positive().default(64),
+  steps: z.number().int().positive().max(1e5).default(64),
   /** Langevin corrections per step of the predictor–corrector sampler. */
   corrections: z.number().int().min(0).default(1),
   covariance: z.enum(covarianceKinds as unknown as ["mmps", "zero", "cov_t", "cov_x"]).default("mmps"),
@@ -56,15 +56,15 @@ const params = z.object({
   sigma_max: z.number().positive().default(10),
   unconditional: z.boolean().default(false),
   /** Unconditional only: how many samples (default: as many as observations). */
-  count: z.number().int().positive().optional(),
+  count: z.number().int().positive().max(1e8).optional(),
   /**
    * Shards the observations are split into: the unit of checkpointing and of parallel work
    * (Workers here, a job array on a cluster). A count, not a size, so that a cluster executor
    * knows it before the observations exist.
    */
-  shards: z.number().int().positive().default(4),
+  shards: z.number().int().positive().max(1e4).default(4),
   /** Rows per batch inside a shard (memory). */
-  batch_size: z.number().int().positive().default(2048),
+  batch_size: z.number().int().positive().max(1e6).default(2048),
   /** Worker threads (default: one per core on WASM, none on WebGPU or cpu). */
   workers: z.number().int().min(0).optional(),
 });
@@ -138,10 +138,15 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const scope = ctx.shard !== null ? [ctx.shard] : shards.map((_, s) => s);
   const todo = scope.filter((s) => !saved.has(slot(s)));
   const rowsIn = (list: number[]) => list.reduce((a, s) => a + shards[s][1] - shards[s][0], 0);
+  // Each shard's solver statistics travel in its checkpoint: the metrics do not depend on which
+  // shards were computed in this process and which were resumed.
+  const solverOf = new Map<number, ShardSolverStats>();
   if (ctx.shard === null) {
     for (const s of scope) {
       if (saved.has(slot(s))) {
-        out.set((await ctx.checkpoints.load(slot(s)))!.arrays.x.data as Float32Array, shards[s][0] * d);
+        const loaded = (await ctx.checkpoints.load(slot(s)))!;
+        out.set(loaded.arrays.x.data as Float32Array, shards[s][0] * d);
+        solverOf.set(s, (loaded.state.solver ?? null) as ShardSolverStats);
       }
     }
   }
@@ -153,9 +158,10 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     rowsIn(scope) - rowsIn(todo),
     method === "exact" ? "exact" : p.sampler,
   );
-  const finish = async (s: number, x: NDArray<Float32Array>) => {
+  const finish = async (s: number, x: NDArray<Float32Array>, solver: ShardSolverStats = null) => {
     out.set(x.data, shards[s][0] * d);
-    await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1] }, { x });
+    solverOf.set(s, solver);
+    await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1], solver }, { x });
   };
 
   if (method === "exact") {
@@ -175,6 +181,7 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     await sampleInWorkers(ctx, todo, input, finish);
   }
   if (ctx.shard !== null) return;
+  recordSolverStats(ctx, scope.map((s) => solverOf.get(s) ?? null));
   await ctx.writeArray("x", { shape: [n, ...xShape], data: out });
   const m = sampleMoments({ shape: [n, d], data: out });
   ctx.metrics({ samples: n, shards: shards.length, mean_norm: Math.hypot(...m.mean) });
@@ -238,13 +245,13 @@ function shardInput(
 
 /**
  * Run the shards `todo` in Workers, in waves of one shard per Worker: each finished wave is checkpointed
- * (by `finish`) before the next starts. Records the solver's statistics and the Worker count.
+ * (by `finish`, with its solver statistics) before the next starts. Records the Worker count.
  */
 async function sampleInWorkers(
   ctx: StageContext<Params>,
   todo: number[],
   input: (s: number) => PosteriorShardInput,
-  finish: (s: number, x: NDArray<Float32Array>) => Promise<void>,
+  finish: (s: number, x: NDArray<Float32Array>, solver: ShardSolverStats) => Promise<void>,
 ): Promise<void> {
   const info = await useBackend(ctx);
   const workers = Math.min(
@@ -252,7 +259,6 @@ async function sampleInWorkers(
     todo.length,
   );
   const pool = new WorkerPool({ workers, backend: info.backend });
-  const stats: PosteriorShardOutput["solver"][] = [];
   try {
     const wave = Math.max(1, workers);
     for (let i = 0; i < todo.length; i += wave) {
@@ -261,13 +267,20 @@ async function sampleInWorkers(
         onProgress: (_shard, v) => ctx.progress.tick((v as { rows: number }).rows),
       });
       for (let j = 0; j < ids.length; j++) {
-        await finish(ids[j], outputs[j].x);
-        stats.push(outputs[j].solver);
+        await finish(ids[j], outputs[j].x, outputs[j].solver);
       }
     }
   } finally {
     pool.close();
   }
+  ctx.meta({ workers });
+}
+
+/** One shard's solver statistics (null where no linear solve ran: exact or unguided sampling). */
+type ShardSolverStats = PosteriorShardOutput["solver"];
+
+/** The solver's statistics over every shard (computed here or resumed from its checkpoint). */
+function recordSolverStats(ctx: StageContext<Params>, stats: ShardSolverStats[]): void {
   const solves = stats.filter((c) => c !== null);
   if (solves.length) {
     const maxResidual = Math.max(...solves.map((c) => c!.maxRelResidual));
@@ -275,7 +288,6 @@ async function sampleInWorkers(
     ctx.metrics({ solver_max_rel_residual: maxResidual, solver_mean_iterations: meanIterations });
     ctx.meta({ solver: solves });
   }
-  ctx.meta({ workers });
 }
 
 /** The sample-posterior task. */

@@ -23,14 +23,23 @@ export function cliArgs(args: string[]): string[] {
 }
 
 /** Run `pipeline ARGS` in `cwd` and wait for it. */
-export async function cli(cwd: string, ...args: string[]): Promise<CliResult> {
+export function cli(cwd: string, ...args: string[]): Promise<CliResult> {
+  return cliWith(cwd, {}, ...args);
+}
+
+/** Run `pipeline ARGS` in `cwd` with extra environment variables, and wait for it. */
+export async function cliWith(
+  cwd: string,
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<CliResult> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: cliArgs(args),
     cwd,
     stdout: "piped",
     stderr: "piped",
     // `deno task test` sets INIT_CWD, which the CLI honours for relative paths: point it here.
-    env: { NO_COLOR: "1", INIT_CWD: cwd },
+    env: { NO_COLOR: "1", INIT_CWD: cwd, ...env },
   })
     .output();
   const dec = new TextDecoder();
@@ -96,4 +105,35 @@ export async function snapshot(dir: string): Promise<Map<string, string>> {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   return out;
+}
+
+/** The files of every entry of the store at `store` but the manifests (they record times). */
+export async function entryOutputs(store: string): Promise<Map<string, string>> {
+  const all = await snapshot(`${store}/entries`);
+  return new Map([...all].filter(([path]) => !path.endsWith("/manifest.json")).sort());
+}
+
+/** A slow checkpointed walk: 40 steps of 100 ms, a checkpoint every 2 (for interrupting mid-stage). */
+export const SLOW_WALK = `
+store: store
+plugins: [${FIXTURES}]
+stages:
+  a: { task: fx-source, params: { n: 8 } }
+  walk: { task: fx-steps, inputs: { x: a }, params: { steps: 40, every: 2, sleep_ms: 100 } }
+`;
+
+/** Wait (up to `ms`) until the store in `dir/store` holds a checkpoint of slot `slot`; whether it does. */
+export async function untilCheckpoint(dir: string, slot: string, ms = 30_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      for (const k of Deno.readDirSync(`${dir}/store/checkpoints`)) {
+        for (const s of Deno.readDirSync(`${dir}/store/checkpoints/${k.name}`)) {
+          if (s.name.startsWith(`${slot}@`)) return true;
+        }
+      }
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
 }

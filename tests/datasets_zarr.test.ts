@@ -191,3 +191,120 @@ Deno.test("datasets_zarr: clear errors", async () => {
     await Deno.remove(base, { recursive: true });
   }
 });
+
+/** A v2 group: y `[n, 2]` of `dtype` from raw `bytes` (one chunk), shared 2×3 matrices, σ_y `sigma`. */
+async function writeRawY(
+  dir: string,
+  y: {
+    shape: number[];
+    dtype: string;
+    chunks?: number[];
+    compressor?: unknown;
+    chunkFiles: Record<string, Uint8Array>;
+  },
+  sigma = 0.1,
+): Promise<void> {
+  await writeV2(dir, { sigma_y: sigma }, {
+    matrices: { shape: [2, 3], data: Float32Array.of(1, 0, 0, 0, 1, 0), dtype: "<f4" },
+  });
+  await Deno.mkdir(`${dir}/y`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/y/.zarray`,
+    JSON.stringify({
+      zarr_format: 2,
+      shape: y.shape,
+      chunks: y.chunks ?? y.shape,
+      dtype: y.dtype,
+      compressor: y.compressor ?? null,
+      fill_value: 0,
+      filters: null,
+      order: "C",
+    }),
+  );
+  for (const [key, bytes] of Object.entries(y.chunkFiles)) await Deno.writeFile(`${dir}/y/${key}`, bytes);
+}
+
+Deno.test("datasets_zarr: missing or truncated chunks, wrong dtypes, empty, huge and extreme inputs are named errors", async () => {
+  const base = await Deno.makeTempDir();
+  const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const rows = (n: number) => {
+    const v = new Float32Array(n * 2);
+    Rng.fromSeed(5).fillNormal(v);
+    return v;
+  };
+  try {
+    // 48 rows in 3 chunks of 16; chunk 1.0 missing (zarr would read 16 rows of zeros).
+    await writeRawY(`${base}/gap`, {
+      shape: [48, 2],
+      dtype: "<f4",
+      chunks: [16, 2],
+      chunkFiles: { "0.0": bytesOf(rows(16)), "2.0": bytesOf(rows(16)) },
+    });
+    await expectReject(readZarrObservations(`${base}/gap`), /array "y": chunk 1\.0 is missing/);
+
+    // A Blosc chunk cut short.
+    const { Blosc } = await import("numcodecs");
+    const blosc = { id: "blosc", cname: "lz4", clevel: 5, shuffle: 1, blocksize: 0 };
+    const packed = await Blosc.fromConfig(blosc).encode(bytesOf(rows(48)));
+    await writeRawY(`${base}/cut`, {
+      shape: [48, 2],
+      dtype: "<f4",
+      compressor: blosc,
+      chunkFiles: { "0.0": packed.slice(0, packed.length - 40) },
+    });
+    await expectReject(readZarrObservations(`${base}/cut`), /array "y": chunk 0\.0 is truncated or damaged/);
+    await writeRawY(`${base}/whole`, {
+      shape: [48, 2],
+      dtype: "<f4",
+      compressor: blosc,
+      chunkFiles: { "0.0": packed },
+    });
+    assert(
+      (await readZarrObservations(`${base}/whole`)).y.data[95] === rows(48)[95],
+      "a whole Blosc chunk reads",
+    );
+
+    for (
+      const [dtype, bytes] of [
+        ["|i1", new Uint8Array(8)],
+        ["<f2", new Uint8Array(16)],
+        ["|b1", new Uint8Array(8)],
+        ["<i8", bytesOf(BigInt64Array.of(2n ** 62n, 1n, 0n, 0n, 0n, 0n, 0n, 0n))],
+      ] as const
+    ) {
+      await writeRawY(`${base}/${dtype.slice(1)}`, { shape: [4, 2], dtype, chunkFiles: { "0.0": bytes } });
+      await expectReject(
+        readZarrObservations(`${base}/${dtype.slice(1)}`),
+        /array "y" (has dtype \w+, expected float32 or float64|cannot be read: .*expected dtype float32 or float64)/,
+      );
+    }
+    await writeRawY(`${base}/c8`, { shape: [4, 2], dtype: "<c8", chunkFiles: { "0.0": new Uint8Array(64) } });
+    await expectReject(readZarrObservations(`${base}/c8`), /array "y" (has dtype|cannot be read)/);
+
+    await writeRawY(`${base}/none`, { shape: [0, 2], dtype: "<f4", chunkFiles: {} });
+    await expectReject(
+      readZarrObservations(`${base}/none`),
+      /array "y" has shape \[0,2\]: it holds no values/,
+    );
+
+    await writeRawY(`${base}/huge`, { shape: [1e9, 2], dtype: "<f4", chunks: [1000, 2], chunkFiles: {} });
+    await expectReject(
+      readZarrObservations(`${base}/huge`),
+      /array "y" has shape \[1000000000,2\].*available memory/,
+    );
+
+    for (const sigma of [1e300, 1e-300]) {
+      await writeRawY(`${base}/s${sigma}`, {
+        shape: [4, 2],
+        dtype: "<f4",
+        chunkFiles: { "0.0": bytesOf(rows(4)) },
+      }, sigma);
+      await expectReject(
+        readZarrObservations(`${base}/s${sigma}`),
+        /sigma_y must be a positive number between 1e-18 and 1e18/,
+      );
+    }
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+});

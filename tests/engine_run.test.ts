@@ -3,7 +3,18 @@
  * interruption and resume, damage detection, locking, parallel jobs, failures.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { cli, FIXTURES, ranStages, scratch, show, snapshot, spawnCli, statuses } from "./cli_helpers.ts";
+import {
+  cli,
+  FIXTURES,
+  ranStages,
+  scratch,
+  show,
+  SLOW_WALK,
+  snapshot,
+  spawnCli,
+  statuses,
+  untilCheckpoint,
+} from "./cli_helpers.ts";
 
 const BASE = `
 store: store
@@ -309,27 +320,9 @@ Deno.test("metrics, dag and show report what the store holds", async () => {
 });
 
 Deno.test("Ctrl-C stops the running stage, keeps its checkpoint and the store whole; the rerun resumes", async () => {
-  const dir = await scratch(`
-store: store
-plugins: [${FIXTURES}]
-stages:
-  a: { task: fx-source, params: { n: 8 } }
-  walk: { task: fx-steps, inputs: { x: a }, params: { steps: 40, every: 2, sleep_ms: 100 } }
-`);
+  const dir = await scratch(SLOW_WALK);
   const child = spawnCli(dir, "run");
-  const deadline = Date.now() + 30_000;
-  let ckpt = false;
-  while (!ckpt && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    try {
-      for await (const k of Deno.readDir(`${dir}/store/checkpoints`)) {
-        for await (const s of Deno.readDir(`${dir}/store/checkpoints/${k.name}`)) {
-          if (s.name.startsWith("walk@")) ckpt = true;
-        }
-      }
-    } catch { /* not yet */ }
-  }
-  assert(ckpt, "no checkpoint appeared");
+  assert(await untilCheckpoint(dir, "walk"), "no checkpoint appeared");
   // A terminal's Ctrl-C: SIGINT to the whole foreground process group.
   await new Deno.Command("kill", { args: ["-INT", "--", `-${child.pid}`] }).output();
   const status = await child.status;

@@ -129,3 +129,35 @@ Deno.test("a prior is known by what its stage published, not by the task's name"
   }
   assertMatch(message, /published no prior/);
 });
+
+Deno.test("sample-posterior: solver metrics are the same whether shards were resumed or computed in one go", async () => {
+  const spec = `
+store: store
+seed: 3
+backend: wasm
+stages:
+  data: { task: dataset, params: { samples: 96 } }
+  obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: blur, width: 1 }, sigma_y: 0.05 } }
+  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { iterations: 2 } }
+  mm:
+    task: sample-posterior
+    seed: 5
+    inputs: { obs: obs, prior: gauss }
+    params: { method: mmps, steps: 4, shards: 3, workers: 0 }
+`;
+  const clean = await scratch(spec);
+  assertEquals((await cli(clean, "run")).code, 0);
+  const resumed = await scratch(spec);
+  assertEquals((await cli(resumed, "run", "--until", "gauss")).code, 0);
+  // Shards 0 and 2 computed by separate processes (as cluster jobs would), the rest by the run.
+  for (const shard of ["0", "2"]) assertEquals((await cli(resumed, "exec", "mm", "--shard", shard)).code, 0);
+  const r = await cli(resumed, "run");
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(r.stdout, /2 of 3 shards already done/);
+  const metrics = async (dir: string) => JSON.parse((await cli(dir, "metrics", "--json")).stdout).mm;
+  const [a, b] = [await metrics(clean), await metrics(resumed)];
+  assert(a.solver_mean_iterations > 0, JSON.stringify(a));
+  assertEquals(b.solver_max_rel_residual, a.solver_max_rel_residual);
+  assertEquals(b.solver_mean_iterations, a.solver_mean_iterations);
+  assertEquals(b.mean_norm, a.mean_norm);
+});

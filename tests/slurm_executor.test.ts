@@ -195,6 +195,31 @@ stages:
   assertMatch(d.stderr, /--detach: only a cluster executor/);
 });
 
+Deno.test("job-script injection: a newline in the store path, the spec's folder or an sbatch flag is a spec error", async () => {
+  const dir = await scratch(DIEM);
+  const pwned = `${dir}/PWNED`;
+  // In YAML double quotes a backslash-n is a newline.
+  const cases = [
+    DIEM.replace("store: store", `store: "${dir}/st\\ntouch ${pwned} #"`),
+    DIEM.replace(`time: "10:00" }`, `time: "10:00", sbatch: ["--comment=x\\ntouch ${pwned}"] }`),
+  ];
+  for (const spec of cases) {
+    await Deno.writeTextFile(`${dir}/pipeline.yaml`, spec);
+    const r = await cli(dir, "run", "--executor", "slurm", "--dry-run");
+    assertEquals(r.code, 2, r.stdout);
+    assertMatch(r.stderr, /control character/);
+    assert(!r.stdout.includes(`\ntouch ${pwned}`), r.stdout);
+  }
+  // A spec in a folder whose name has a newline: the --chdir directive would break.
+  const odd = `${dir}/odd\ntouch PWNED #`;
+  await Deno.mkdir(odd);
+  await Deno.writeTextFile(`${odd}/pipeline.yaml`, DIEM.replace("store: store", `store: ${dir}/store2`));
+  const r = await cli(dir, "run", "--executor", "slurm", "--dry-run", "-f", `${odd}/pipeline.yaml`);
+  assertEquals(r.code, 2, r.stdout);
+  assertMatch(r.stderr, /would enter its Slurm job script but contains a control character/);
+  assertEquals((await snapshot(`${dir}/store`)).size, 0);
+});
+
 // ------------------------------------------------------------------------------------------ tests on the cluster
 
 slurmTest(
@@ -341,8 +366,10 @@ stages:
         const ck = await snapshot(`${dir}/store/checkpoints`);
         return "after" in ours && [...ck.keys()].some((k) => /\/walk@\d+\//.test(k));
       });
-      // A terminal's Ctrl-C: SIGINT to the run's process group.
+      // A terminal's Ctrl-C: SIGINT to the run's process group, then the copy `deno task` forwards
+      // (not a second Ctrl-C: the jobs must still be cancelled).
       await new Deno.Command("kill", { args: ["-INT", "--", `-${child.pid}`] }).output();
+      await new Deno.Command("kill", { args: ["-INT", `${child.pid}`] }).output();
       const status = await child.status;
       const stdout = await out;
       assertEquals(status.code, 1, `${stdout}\n${await err}`);

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { type Spec, type SpecIssue, type StageDecl, suggest } from "./spec.ts";
 import type { Resources, TaskDef } from "./task.ts";
+import { hasControlChar } from "./_spec_keys.ts";
 
 /**
  * A stage's parameters validated by its task's schema with defaults filled in; `{}` (with issues)
@@ -79,9 +80,14 @@ export function checkedResources(spec: Spec, decl: StageDecl, id: string, issues
         else bad("a partition name");
         break;
       case "sbatch":
-        if (Array.isArray(value) && value.every((f) => typeof f === "string" && /^--?\w/.test(f))) {
+        if (
+          Array.isArray(value) &&
+          value.every((f) => typeof f === "string" && /^--?\w/.test(f) && !hasControlChar(f))
+        ) {
           out.sbatch = value as string[];
-        } else bad('a list of sbatch flags such as ["--qos=long", "--constraint=avx2"]');
+        } else {bad(
+            'a list of sbatch flags such as ["--qos=long", "--constraint=avx2"] (no newlines or other control characters)',
+          );}
         break;
       default:
         issues.push({

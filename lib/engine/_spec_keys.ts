@@ -58,9 +58,33 @@ export function reportUnknownKeys(
   valid: readonly string[],
   what: (key: string) => string,
 ): void {
-  for (const k of Object.keys(obj)) {
-    if (!valid.includes(k)) {
-      r.issues.push({ where: r.locate([...path, k]), message: `${what(k)} ${suggest(k, valid)}` });
-    }
+  const unknown = Object.keys(obj).filter((k) => !valid.includes(k));
+  // Locating a key costs a scan of its mapping: a runaway spec gets a summary, not a quadratic wait.
+  for (const k of unknown.slice(0, MAX_KEY_ISSUES)) {
+    r.issues.push({ where: r.locate([...path, k]), message: `${what(k)} ${suggest(k, valid)}` });
   }
+  if (unknown.length > MAX_KEY_ISSUES) {
+    r.issues.push({
+      where: r.locate(path),
+      message: `and ${unknown.length - MAX_KEY_ISSUES} more unknown keys (valid: ${valid.join(", ")})`,
+    });
+  }
+}
+
+/** Unknown keys of one mapping reported one by one; the rest are counted. */
+const MAX_KEY_ISSUES = 20;
+
+/**
+ * Does `s` contain a control character (a newline, a tab, NUL…)? Paths, ids and flags with one
+ * are refused: they would end a line of a job script and start a command of their own.
+ *
+ * @example
+ * ```ts
+ * hasControlChar("/x/st\ntouch /x/PWNED #"); // true
+ * hasControlChar("/data/store"); // false
+ * ```
+ */
+export function hasControlChar(s: string): boolean {
+  // deno-lint-ignore no-control-regex
+  return /[\x00-\x1f\x7f]/.test(s);
 }

@@ -34,6 +34,9 @@ export interface StageDecl {
   path: (string | number)[];
 }
 
+/** The most laps a loop may have (each lap is a few stages of the graph, held in memory). */
+export const MAX_LAPS = 10_000;
+
 /** A declared EM loop: a body of stages repeated `laps` times. */
 export interface LoopDecl {
   name: string;
@@ -165,6 +168,12 @@ function readLoop(name: string, body: Obj, path: YamlPath, r: SpecReader): LoopD
     r.issues.push({
       where: r.locate([...path, "loop", "laps"]),
       message: `laps of "${name}" must be a non-negative integer, got ${JSON.stringify(laps)}`,
+    });
+  }
+  if ((laps as number) > MAX_LAPS) {
+    r.issues.push({
+      where: r.locate([...path, "loop", "laps"]),
+      message: `laps of "${name}" is at most ${MAX_LAPS}, got ${laps}`,
     });
   }
   const start = loop.start ?? {};

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import YAML, { type Document, LineCounter } from "yaml";
+import YAML, { type Document, isMap, isScalar, LineCounter } from "yaml";
 import { SpecError } from "./_spec_error.ts";
 import { isObj, type Obj, type YamlPath } from "./_spec_keys.ts";
 
@@ -26,19 +26,55 @@ export interface YamlSpec {
  */
 export function readYaml(text: string, display: string): YamlSpec {
   const lines = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  // Duplicate keys are found here in one pass (yaml's own check is quadratic in a mapping's size).
+  const doc = YAML.parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
+  const at = (pos: number) => `${display}:${lines.linePos(pos).line}:${lines.linePos(pos).col}`;
   const yamlIssues = doc.errors.map((e) => ({
-    where: `${display}:${lines.linePos(e.pos[0]).line}:${lines.linePos(e.pos[0]).col}`,
-    message: e.code === "DUPLICATE_KEY"
-      ? `duplicate key (a stage id or field is declared twice): ${firstLine(e.message)}`
-      : `YAML syntax error: ${firstLine(e.message)}`,
+    where: at(e.pos[0]),
+    message: `YAML syntax error: ${firstLine(e.message)}`,
   }));
+  if (!yamlIssues.length) {
+    for (const pos of duplicateKeys(doc)) {
+      yamlIssues.push({
+        where: at(pos),
+        message: "duplicate key (a stage id or field is declared twice): Map keys must be unique",
+      });
+    }
+  }
   if (yamlIssues.length) throw new SpecError(yamlIssues);
-  const raw = doc.toJS() as unknown;
+  let raw: unknown;
+  try {
+    // Aliases are expanded with a bound (yaml's maxAliasCount): a "billion laughs" document is refused.
+    raw = doc.toJS();
+  } catch (e) {
+    throw new SpecError([{
+      where: display,
+      message: `cannot read the YAML: ${
+        firstLine((e as Error).message)
+      } (too many or too deeply nested aliases?)`,
+    }]);
+  }
   if (!isObj(raw)) {
     throw new SpecError([{ where: display, message: "a spec is a YAML mapping with a `stages:` key" }]);
   }
   return { raw, locate: (path) => locateIn(doc, lines, display, path) };
+}
+
+/** Where each repeated key of every mapping of `doc` is (its text offset), in one pass. */
+function duplicateKeys(doc: Document): number[] {
+  const out: number[] = [];
+  YAML.visit(doc, {
+    Map(_, node) {
+      if (!isMap(node)) return;
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (seen.has(key)) out.push((pair.key as { range?: number[] } | null)?.range?.[0] ?? 0);
+        seen.add(key);
+      }
+    },
+  });
+  return out;
 }
 
 function firstLine(s: string): string {

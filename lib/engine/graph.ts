@@ -166,9 +166,17 @@ function wireInputs(
       });
       continue;
     }
+    const known = issues.length;
     const ids = (Array.isArray(ref) ? ref : [ref]).flatMap((r) =>
       resolveRef(r, at, where, b.scope, issues) ?? []
     );
+    if (!slot.list && ids.length === 0 && issues.length === known) {
+      // `[]`, or `em[*].x` of a loop with no laps: nothing to read where one stage is needed.
+      issues.push({
+        where,
+        message: `input "${name}" of task "${task.name}" takes one stage, got none (${JSON.stringify(ref)})`,
+      });
+    }
     if (!slot.list && (Array.isArray(ref) || ids.length !== 1) && ids.length > 0) {
       issues.push({
         where,

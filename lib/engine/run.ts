@@ -69,6 +69,7 @@ export async function runPipeline(graph: Graph, opts: RunOptions): Promise<RunSu
     for (const d of await store.cleanDebris()) notice(`removed ${d} left by a process that died`);
     const plan = await makePlan(graph, store);
     const selection = await checkReadEntries(plan, selectStages(plan, opts), opts, notice);
+    await dropLeftoverCheckpoints(plan, selection, notice);
     for (const p of plan.stages.values()) {
       if (p.damaged && selection.run.includes(p.stage.id) && (await store.check(p.key)).state === "damaged") {
         await quarantine(store, p, p.damaged, notice);
@@ -86,6 +87,25 @@ export async function runPipeline(graph: Graph, opts: RunOptions): Promise<RunSu
     return { plan, selection, outcomes, seconds: (performance.now() - t0) / 1000, dryRun: false };
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * Remove the checkpoints of stages that are cached and not rerun: a run killed while removing them
+ * after publishing leaves them (perhaps half-removed), and nothing would ever read them.
+ */
+async function dropLeftoverCheckpoints(
+  plan: Plan,
+  selection: Selection,
+  notice: (message: string) => void,
+): Promise<void> {
+  const running = new Set(selection.run);
+  for (const p of plan.stages.values()) {
+    if (p.status !== "cached" || running.has(p.stage.id)) continue;
+    const dir = plan.store.checkpoints(p.key).dir;
+    if (!(await Deno.lstat(dir).then(() => true, () => false))) continue;
+    await plan.store.dropCheckpoints(p.key);
+    notice(`removed checkpoints of ${p.stage.id} (${p.key}), which is in the store already`);
   }
 }
 

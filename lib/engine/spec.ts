@@ -20,7 +20,14 @@
  * @module
  */
 import { SpecError } from "./_spec_error.ts";
-import { type Obj, reportUnknownKeys, type SpecReader, TOP_KEYS, type YamlPath } from "./_spec_keys.ts";
+import {
+  hasControlChar,
+  type Obj,
+  reportUnknownKeys,
+  type SpecReader,
+  TOP_KEYS,
+  type YamlPath,
+} from "./_spec_keys.ts";
 import { applyOverrides, overriddenBy, type Override } from "./_spec_overrides.ts";
 import { type LoopDecl, readItems, type StageDecl } from "./_spec_stages.ts";
 import { readYaml } from "./_spec_yaml.ts";
@@ -144,6 +151,11 @@ function readSettings(
     r.issues.push({
       where: r.locate(["store"]),
       message: `store must be a directory path, got ${JSON.stringify(store)}`,
+    });
+  } else if (hasControlChar(store)) {
+    r.issues.push({
+      where: r.locate(["store"]),
+      message: `store path ${JSON.stringify(store)} contains a control character (a newline, a tab…)`,
     });
   }
   const plugins = raw.plugins ?? [];

@@ -82,7 +82,7 @@ export async function runStage(plan: Plan, id: string, opts: RunStageOptions): P
     }
     // A damaged entry is set aside by whoever publishes the key (a shard holds only its own lock).
     if (existing.state === "damaged" && !sharded) await store.quarantine(key);
-    const checkpoints = store.checkpoints(key);
+    const checkpoints = store.checkpoints(key, { discard: (message) => emit({ type: "log", id, message }) });
     emit({ type: "start", id, key, resumed: await checkpoints.list() });
     // A shard leaves its result in a checkpoint slot and publishes nothing: it gets no entry to write.
     writer = sharded ? null : await store.begin(key);

@@ -8,6 +8,8 @@
 import type { StageCommand } from "../executor.ts";
 import type { Plan, PlannedStage, Selection } from "../plan.ts";
 import type { Resources } from "../task.ts";
+import { SpecError } from "../spec.ts";
+import { hasControlChar } from "../_spec_keys.ts";
 
 /**
  * The shard argument of a job array element: the index Slurm gives each element, expanded by the
@@ -172,6 +174,7 @@ export function jobScript(
     force,
     ...(arrayOf ? { shard: ARRAY_TASK_ID } : {}),
   });
+  refuseControlChars(id, [...directives, root, command, ...args]);
   const what = arrayOf
     ? `shard ${ARRAY_TASK_ID} of ${arrayOf} (the job that gathers them publishes the stage)`
     : p.stage.task.shards
@@ -189,6 +192,25 @@ export function jobScript(
     "",
   ].join("\n");
   return { stage: id, key: p.key, kind: arrayOf ? "shards" : "stage", text };
+}
+
+/**
+ * Refuse values with control characters before they enter a script: a newline would end a line
+ * (a directive, a comment) and start a command of its own. Words are also quoted; this is the
+ * second wall, and the one that protects `#SBATCH` lines and comments, which no quoting does.
+ */
+function refuseControlChars(id: string, values: string[]): void {
+  const bad = values.find(hasControlChar);
+  if (bad !== undefined) {
+    throw new SpecError([{
+      where: `stage ${id}`,
+      message:
+        `${
+          JSON.stringify(bad)
+        } would enter its Slurm job script but contains a control character (a newline, a tab…): ` +
+        "rename the path (store, spec directory) or fix the flag",
+    }]);
+  }
 }
 
 /**

@@ -8,6 +8,36 @@
 let tmpCounter = 0;
 
 /**
+ * A failure the user can act on (a damaged, misplaced or unusable store): the CLI prints its
+ * message alone, without a stack trace, and exits 1.
+ *
+ * @example
+ * ```ts
+ * throw new StoreError(".store/entries is a symbolic link: …");
+ * ```
+ */
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreError";
+  }
+}
+
+/**
+ * Whether `name` is a stage key as the store names its entries and checkpoints (32 hex digits):
+ * gc deletes only names the store itself made.
+ *
+ * @example
+ * ```ts
+ * isKey("0123456789abcdef0123456789abcdef"); // true
+ * isKey("notes.txt"); // false
+ * ```
+ */
+export function isKey(name: string): boolean {
+  return /^[0-9a-f]{32}$/.test(name);
+}
+
+/**
  * A number not used before in this process, for temporary names (`<name>.<pid>.<n>`): the pid
  * tells processes apart, this counter the temporaries of one process.
  *

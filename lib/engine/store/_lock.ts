@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { nextTmpNumber } from "./_files.ts";
+import { nextTmpNumber, StoreError } from "./_files.ts";
 
 /** Who holds a lock. */
 export interface LockInfo {
@@ -138,18 +138,14 @@ export async function takeLock(path: string, command: string, opts: LockOptions)
       } catch (e) {
         if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
       }
-      let holder: LockInfo | null = null;
-      try {
-        holder = JSON.parse(await Deno.readTextFile(path));
-      } catch {
-        continue; // released between link and read
-      }
-      if (holder && !holderAlive(holder)) {
+      const holder = await readHolder(path);
+      if (holder === null) continue; // released between link and read
+      if (!holderAlive(holder)) {
         await Deno.remove(path).catch(() => {});
         continue;
       }
-      if (!opts.wait) throw new StoreLockedError(holder!, path);
-      if (!told) opts.onWait?.(holder!);
+      if (!opts.wait) throw new StoreLockedError(holder, path);
+      if (!told) opts.onWait?.(holder);
       told = true;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -159,20 +155,54 @@ export async function takeLock(path: string, command: string, opts: LockOptions)
   return heldLock(path, info);
 }
 
+/** How long an unreadable lock file is watched for a change before it is judged. */
+const UNREADABLE_WAIT_MS = 2000;
+
+/**
+ * The holder recorded in the lock file at `path`, or null when it is gone. A lock is created
+ * whole (a `link` of a complete file), so one that cannot be read as a holder (empty, garbled, a
+ * directory) was not made by a live lock taker: after a bounded wait for it to change, it is an
+ * error naming the file and how to clear it, never retried forever.
+ */
+async function readHolder(path: string): Promise<LockInfo | null> {
+  const deadline = Date.now() + UNREADABLE_WAIT_MS;
+  while (true) {
+    let problem: string;
+    try {
+      const info = JSON.parse(await Deno.readTextFile(path));
+      if (isLockInfo(info)) return info;
+      problem = "does not name a holder (pid, host)";
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      problem = e instanceof SyntaxError ? "is empty or garbled" : `cannot be read (${(e as Error).message})`;
+    }
+    if (Date.now() >= deadline) {
+      throw new StoreError(
+        `lock file ${path} ${problem}: no run could have written it, so it is left by a crash or ` +
+          `damage. If no other process is using the store, remove it (rm -r ${path}) and rerun.`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function isLockInfo(v: unknown): v is LockInfo {
+  const o = v as LockInfo | null;
+  return typeof o === "object" && o !== null && Number.isInteger(o.pid) && typeof o.host === "string";
+}
+
 /** The handle of a lock taken as `info`: releasing removes the lock only while it is still ours. */
 function heldLock(path: string, info: LockInfo): HeldLock {
-  let released = false;
-  return {
-    path,
-    release: async () => {
-      if (released) return;
-      released = true;
-      try {
-        const cur = JSON.parse(await Deno.readTextFile(path)) as LockInfo;
-        if (cur.pid === info.pid && cur.started === info.started) await Deno.remove(path);
-      } catch { /* already gone */ }
-    },
+  // Every caller waits for the one release (a signal handler that exits after releasing must not
+  // exit while an earlier release is still under way).
+  let releasing: Promise<void> | null = null;
+  const release = async () => {
+    try {
+      const cur = JSON.parse(await Deno.readTextFile(path)) as LockInfo;
+      if (cur.pid === info.pid && cur.started === info.started) await Deno.remove(path);
+    } catch { /* already gone */ }
   };
+  return { path, release: () => releasing ??= release() };
 }
 
 /**
@@ -189,21 +219,41 @@ export async function removeDebris(root: string): Promise<string[]> {
   const me = hostname();
   for await (const e of Deno.readDir(`${root}/tmp`)) {
     const m = e.name.match(/\.(\d+)\.(\d+)$/);
-    const host = await Deno.readTextFile(`${root}/tmp/${e.name}/.host`).catch(() => me);
-    if (m && host.trim() === me && procStart(Number(m[1])) === undefined) {
-      await Deno.remove(`${root}/tmp/${e.name}`, { recursive: true });
+    if (!m || procStart(Number(m[1])) !== undefined) continue;
+    const dir = `${root}/tmp/${e.name}`;
+    const host = (await Deno.readTextFile(`${dir}/.host`).catch(() => "")).trim();
+    // No host recorded: killed between creating the folder and writing `.host` (a live writer
+    // anywhere writes it at once, so an old folder without one is debris).
+    if (host === me || (host === "" && await olderThan(dir, HOSTLESS_GRACE_MS))) {
+      await Deno.remove(dir, { recursive: true });
       removed.push(`tmp/${e.name}`);
     }
   }
   for await (const e of Deno.readDir(`${root}/locks`)) {
     const p = `${root}/locks/${e.name}`;
+    let info: LockInfo;
     try {
-      const info = JSON.parse(await Deno.readTextFile(p)) as LockInfo;
-      if (!holderAlive(info)) {
+      info = JSON.parse(await Deno.readTextFile(p)) as LockInfo;
+    } catch {
+      // A lock's own temporary (`<name>.<pid>.<n>`) cut short by a kill: it never became a lock.
+      if (/\.\d+\.\d+$/.test(e.name) && await olderThan(p, HOSTLESS_GRACE_MS)) {
         await Deno.remove(p);
         removed.push(`locks/${e.name}`);
       }
-    } catch { /* being written or gone */ }
+      continue;
+    }
+    if (!holderAlive(info)) {
+      await Deno.remove(p);
+      removed.push(`locks/${e.name}`);
+    }
   }
   return removed;
+}
+
+/** How old a temporary without a recorded owner must be before it is judged debris. */
+const HOSTLESS_GRACE_MS = 60_000;
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  const st = await Deno.lstat(path).catch(() => null);
+  return st !== null && (st.mtime?.getTime() ?? 0) < Date.now() - ms;
 }

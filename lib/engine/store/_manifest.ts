@@ -74,6 +74,13 @@ export async function checkEntry(dir: string, key: string): Promise<EntryState> 
         ? { state: "damaged", reason: "manifest.json is missing" }
         : { state: "missing" };
     }
+    // Replaced by a file, or its manifest by a directory: damaged, set aside like any other damage.
+    if (e instanceof Deno.errors.NotADirectory) {
+      return { state: "damaged", reason: "the entry is not a directory" };
+    }
+    if (e instanceof Deno.errors.IsADirectory) {
+      return { state: "damaged", reason: "manifest.json is a directory" };
+    }
     throw e;
   }
   let manifest: Manifest;

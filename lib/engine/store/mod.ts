@@ -26,6 +26,7 @@ export {
   type ManifestBase,
   type StageRef,
   Store,
+  StoreError,
   StoreLockedError,
 } from "./store.ts";
 export { type ArrayInfo, createGroup, readArray, readRows, writeArray } from "./zarr.ts";

@@ -23,19 +23,23 @@
  *
  * @module
  */
-import { duBytes, exists, nextTmpNumber, readDirOrNone } from "./_files.ts";
+import { duBytes, exists, isKey, nextTmpNumber, readDirOrNone, StoreError } from "./_files.ts";
 import { type HeldLock, hostname, type LockOptions, removeDebris, takeLock } from "./_lock.ts";
 import { checkEntry, type EntryState, FORMAT, type Manifest, verifyChecksums } from "./_manifest.ts";
 import { EntryReader, EntryWriter } from "./_entry.ts";
-import { CheckpointDir } from "./_checkpoints.ts";
+import { CheckpointDir, type CheckpointOptions } from "./_checkpoints.ts";
 
 export { type HeldLock, type LockInfo, type LockOptions, StoreLockedError } from "./_lock.ts";
 export type { EntryState, Manifest, ManifestBase } from "./_manifest.ts";
 export { EntryReader, EntryWriter } from "./_entry.ts";
-export { CheckpointDir } from "./_checkpoints.ts";
+export { CheckpointDir, type CheckpointOptions } from "./_checkpoints.ts";
+export { StoreError } from "./_files.ts";
 
 /** Subdirectories of every store. */
 const DIRS = ["entries", "tmp", "checkpoints", "locks", "refs", "quarantine"];
+
+/** Every subdirectory the store writes into (the Slurm executor adds `logs` and `slurm`). */
+const OWN_DIRS = [...DIRS, "logs", "slurm"];
 
 /**
  * A store rooted at a directory.
@@ -62,13 +66,14 @@ export class Store {
     const marker = `${root}/STORE`;
     if (opts.create === false) {
       if (await exists(marker)) await Store.#checkFormat(root, marker);
+      await Store.#refuseLinks(root);
       return new Store(root);
     }
     if (!(await exists(marker))) {
       // Never take over a directory that holds something else: gc would delete it.
       const [found] = await readDirOrNone(root);
       if (found) {
-        throw new Error(
+        throw new StoreError(
           `store directory ${root} is not empty and is not a store (found "${found.name}", no STORE marker); choose another \`store:\``,
         );
       }
@@ -76,8 +81,33 @@ export class Store {
     await Deno.mkdir(root, { recursive: true });
     if (await exists(marker)) await Store.#checkFormat(root, marker);
     else await Deno.writeTextFile(marker, JSON.stringify({ format: FORMAT }) + "\n");
+    await Store.#refuseLinks(root);
     for (const d of DIRS) await Deno.mkdir(`${root}/${d}`, { recursive: true });
     return new Store(root);
+  }
+
+  /**
+   * Refuse a store whose own subdirectories are symbolic links: gc and the clean-up delete what
+   * they find there, and must never delete anything outside the store.
+   */
+  static async #refuseLinks(root: string): Promise<void> {
+    for (const d of OWN_DIRS) {
+      const path = `${root}/${d}`;
+      let st: Deno.FileInfo;
+      try {
+        st = await Deno.lstat(path);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue;
+        throw e;
+      }
+      if (st.isSymlink || !st.isDirectory) {
+        const what = st.isSymlink ? `a symbolic link (to ${await Deno.readLink(path)})` : "not a directory";
+        throw new StoreError(
+          `${path} is ${what}: the store never follows links out of itself (gc would delete what ` +
+            `they point to). Move that directory into ${root} in place of the link, or choose another \`store:\`.`,
+        );
+      }
+    }
   }
 
   static async #checkFormat(root: string, marker: string): Promise<void> {
@@ -85,10 +115,10 @@ export class Store {
     try {
       m = JSON.parse(await Deno.readTextFile(marker));
     } catch {
-      throw new Error(`${marker} is not a store marker: is ${root} really a store?`);
+      throw new StoreError(`${marker} is not a store marker: is ${root} really a store?`);
     }
-    if (m.format !== FORMAT) {
-      throw new Error(`store ${root} has format ${m.format}; this version reads format ${FORMAT}`);
+    if (m?.format !== FORMAT) {
+      throw new StoreError(`store ${root} has format ${m.format}; this version reads format ${FORMAT}`);
     }
   }
 
@@ -187,9 +217,9 @@ export class Store {
 
   // ---------------------------------------------------------------- checkpoints
 
-  /** Checkpoints of an unfinished stage `key`. */
-  checkpoints(key: string): CheckpointDir {
-    return new CheckpointDir(`${this.root}/checkpoints/${key}`);
+  /** Checkpoints of an unfinished stage `key` (with `discard`, versions failing their check are removed). */
+  checkpoints(key: string, opts: CheckpointOptions = {}): CheckpointDir {
+    return new CheckpointDir(`${this.root}/checkpoints/${key}`, opts);
   }
 
   /** Remove the checkpoints of `key` (after it is published). */
@@ -216,19 +246,31 @@ export class Store {
       removed.push(rel);
       if (!dryRun) await Deno.remove(p, { recursive: true });
     };
-    for (const k of await this.keys()) if (!keep.has(k)) await drop(`entries/${k}`);
-    for await (const e of Deno.readDir(`${this.root}/checkpoints`)) {
-      if (!keep.has(e.name)) await drop(`checkpoints/${e.name}`);
+    // Only names the store made are considered (a key, `<key>.<suffix>`, `<id>.json`): nothing
+    // else is deleted, and links are removed as links (the store refuses linked subdirectories).
+    const keyOf = (name: string) => name.slice(0, 32);
+    for (const k of await this.keys()) if (isKey(k) && !keep.has(k)) await drop(`entries/${k}`);
+    for (const e of await readDirOrNone(`${this.root}/checkpoints`)) {
+      if (isKey(e.name) && !keep.has(e.name)) await drop(`checkpoints/${e.name}`);
     }
-    for await (const e of Deno.readDir(`${this.root}/quarantine`)) await drop(`quarantine/${e.name}`);
+    for (const e of await readDirOrNone(`${this.root}/quarantine`)) {
+      if (isKey(keyOf(e.name)) && e.name[32] === ".") await drop(`quarantine/${e.name}`);
+    }
     // Cluster logs and job records are named after the key they ran: `<key>.<job>.out`, `<key>.json`, `<key>.sh`.
     for (const dir of ["logs", "slurm"]) {
       for (const e of await readDirOrNone(`${this.root}/${dir}`)) {
-        if (!keep.has(e.name.slice(0, e.name.indexOf(".")))) await drop(`${dir}/${e.name}`);
+        const k = keyOf(e.name);
+        if (isKey(k) && e.name[32] === "." && !keep.has(k)) await drop(`${dir}/${e.name}`);
       }
     }
-    for await (const e of Deno.readDir(`${this.root}/refs`)) {
-      const id = decodeURIComponent(e.name.replace(/\.json$/, ""));
+    for (const e of await readDirOrNone(`${this.root}/refs`)) {
+      if (!e.isFile || !e.name.endsWith(".json")) continue;
+      let id: string;
+      try {
+        id = decodeURIComponent(e.name.replace(/\.json$/, ""));
+      } catch {
+        continue; // not a name the store wrote
+      }
       if (!keepIds.has(id)) await drop(`refs/${e.name}`);
     }
     return { removed, bytes };
