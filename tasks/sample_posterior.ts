@@ -23,7 +23,7 @@
  */
 import { z } from "zod";
 import { priorFromArrays, sampleGaussianPosterior } from "../lib/gaussian/mod.ts";
-import { covarianceKinds } from "../lib/guidance/mod.ts";
+import { covarianceKinds, defaultExactMax, mmpsSolvers } from "../lib/guidance/mod.ts";
 import { type PosteriorShardInput, type PosteriorShardOutput, workerJobs } from "../lib/sampling/mod.ts";
 import { sampleMoments } from "../lib/metrics/mod.ts";
 import type { InputEntry, StageContext, TaskDef } from "../lib/engine/mod.ts";
@@ -45,8 +45,10 @@ const params = z.object({
   /** Langevin corrections per step of the predictor–corrector sampler. */
   corrections: z.number().int().min(0).default(1),
   covariance: z.enum(covarianceKinds as unknown as ["mmps", "zero", "cov_t", "cov_x"]).default("mmps"),
-  /** Linear solver inside MMPS: cg (exact for a symmetric system) or mr (minimal residual, GMRES(1) restarted: robust to a learned, non-symmetric Jacobian). */
-  solver: z.enum(["cg", "mr"]).default("cg"),
+  /** Linear solver inside MMPS: exact (covariance mmps, m ≤ exact_max: G = Jᵀ Aᵀ from one batched backward pass, LU per row), cg (exact for a symmetric system), mr (minimal residual, GMRES(1) restarted: robust to a learned, non-symmetric Jacobian), or auto (exact where it applies, else cg). */
+  solver: z.enum(mmpsSolvers as unknown as ["auto", "exact", "cg", "mr"]).default("auto"),
+  /** Largest observation size m for which solver auto takes the exact path. */
+  exact_max: z.number().int().positive().default(defaultExactMax),
   /** Solver iterations per denoiser call (default: the observation size, where CG is exact). */
   solver_maxiter: z.number().int().positive().optional(),
   /** Solver relative tolerance per row. */
@@ -231,6 +233,7 @@ function shardInput(
     covariance: p.covariance,
     covX,
     solver: p.solver,
+    exactMax: p.exact_max,
     solverMaxiter: p.solver_maxiter,
     solverRtol: p.solver_rtol,
     batchSize: p.batch_size,
@@ -275,7 +278,8 @@ async function sampleInWorkers(
     const maxResidual = Math.max(...solves.map((c) => c!.maxRelResidual));
     const meanIterations = solves.reduce((a, c) => a + c!.meanIterations, 0) / solves.length;
     ctx.metrics({ solver_max_rel_residual: maxResidual, solver_mean_iterations: meanIterations });
-    ctx.meta({ solver: solves });
+    // Which solve ran (exact, cg, mr, none): the same in every shard, decided by the parameters and m.
+    ctx.meta({ solver: solves, solver_method: solves[0]!.method });
   }
   ctx.meta({ workers });
 }
@@ -283,7 +287,7 @@ async function sampleInWorkers(
 /** The sample-posterior task. */
 export const samplePosteriorTask: TaskDef<typeof params> = {
   name: "sample-posterior",
-  version: 3,
+  version: 4,
   description:
     "sample the posterior of every observation (exact Gaussian, MMPS, or a conditional model), sharded and resumable",
   params,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { identity, type Matrix, symmetrize, transpose } from "./_matrix.ts";
+import type { Matrix } from "./_matrix.ts";
 
 /**
  * In-place Cholesky factorisation of the `n × n` SPD block of `buf` starting at `offset`: on
