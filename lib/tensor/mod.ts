@@ -14,7 +14,14 @@
  *
  * @module
  */
-export { type BackendChoice, type BackendInfo, initBackend, probeGpuAdapter, tf } from "./backend.ts";
+export {
+  type BackendChoice,
+  type BackendInfo,
+  initBackend,
+  probeGpuAdapter,
+  setBlasThreads,
+  tf,
+} from "./backend.ts";
 export {
   defineWorkerJobs,
   type PoolOptions,

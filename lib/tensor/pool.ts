@@ -187,7 +187,9 @@ export class WorkerPool {
           };
         }),
       );
-      w.postMessage({ type: "init", backend: this.#backend });
+      // BLAS threads per Worker: the cores shared among the Workers (no oversubscription).
+      const blasThreads = Math.max(1, Math.floor((navigator.hardwareConcurrency ?? 1) / this.size));
+      w.postMessage({ type: "init", backend: this.#backend, blasThreads });
     }
   }
 
