@@ -28,7 +28,7 @@ import { type PosteriorShardInput, type PosteriorShardOutput, workerJobs } from 
 import { sampleMoments } from "../lib/metrics/mod.ts";
 import type { InputEntry, StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { type NDArray, numel, sliceRows } from "../lib/array.ts";
-import { WorkerPool } from "../lib/tensor/mod.ts";
+import { blasThreadsPerWorker, WorkerPool } from "../lib/tensor/mod.ts";
 import { useBackend } from "./_backend.ts";
 import { modelOf, readPrior, type StoredPrior } from "./_model.ts";
 import { type Observations, readObservations } from "./_observations.ts";
@@ -281,7 +281,7 @@ async function sampleInWorkers(
     // Which solve ran (exact, cg, mr, none): the same in every shard, decided by the parameters and m.
     ctx.meta({ solver: solves, solver_method: solves[0]!.method });
   }
-  ctx.meta({ workers });
+  ctx.meta({ workers, blas_threads_per_worker: info.blas && workers ? blasThreadsPerWorker(workers) : null });
 }
 
 /** The sample-posterior task. */

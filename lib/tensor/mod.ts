@@ -23,6 +23,7 @@ export {
   tf,
 } from "./backend.ts";
 export {
+  blasThreadsPerWorker,
   defineWorkerJobs,
   type PoolOptions,
   type RunOptions,
