@@ -119,6 +119,49 @@ function float32(...t: tf.TensorInfo[]): boolean {
   return t.every((v) => v.dtype === "float32");
 }
 
+/** What one conv kernel body receives: the geometry, heap views of its two inputs and its output. */
+interface ConvCall {
+  info: Conv2DInfo;
+  first: Float32Array;
+  second: Float32Array;
+  out: Float32Array;
+  /** KH·KW·Ci, the rows of the filter matrix. */
+  k: number;
+  co: number;
+  /** Output pixels per image. */
+  pixels: number;
+}
+
+/**
+ * A conv kernel: check dtypes and data format (else `fallback`), allocate the output of `outShape`,
+ * then take the heap views (after the allocation, which can grow the heap) and run `body`.
+ */
+function convKernel(
+  names: [string, string],
+  shapes: (args: BlasKernelArgs) => { x: number[]; filter: number[] },
+  outShape: (info: Conv2DInfo, args: BlasKernelArgs) => number[],
+  fallback: BlasKernel,
+  body: (c: ConvCall) => void,
+): BlasKernel {
+  return (args) => {
+    const first = args.inputs[names[0]]!, second = args.inputs[names[1]]!;
+    const { x, filter } = shapes(args);
+    const info = float32(first, second) ? convInfo(args.attrs, x, filter) : null;
+    if (!info) return fallback(args);
+    const out = args.backend.makeOutput(outShape(info, args), "float32");
+    body({
+      info,
+      first: args.backend.typedArrayFromHeap(first),
+      second: args.backend.typedArrayFromHeap(second),
+      out: args.backend.typedArrayFromHeap(out),
+      k: info.filterHeight * info.filterWidth * info.inChannels,
+      co: info.outChannels,
+      pixels: info.outHeight * info.outWidth,
+    });
+    return out;
+  };
+}
+
 /**
  * The three conv kernels through BLAS; each falls back to `originals[name]` where it does not apply.
  *
@@ -131,72 +174,71 @@ export function blasConvKernels(
   blas: Blas,
   originals: Record<string, BlasKernel>,
 ): Record<string, BlasKernel> {
-  const conv2D: BlasKernel = (args) => {
-    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-    const info = float32(x, filter) ? convInfo(args.attrs, x.shape, filter.shape) : null;
-    if (!info) return originals.Conv2D(args);
-    const out = args.backend.makeOutput([...info.outShape], "float32");
-    const xv = args.backend.typedArrayFromHeap(x), wv = args.backend.typedArrayFromHeap(filter);
-    const yv = args.backend.typedArrayFromHeap(out);
-    const k = info.filterHeight * info.filterWidth * info.inChannels, co = info.outChannels;
-    const pixels = info.outHeight * info.outWidth;
-    if (isPointwise(info)) {
-      blas.sgemm(false, false, info.batchSize * pixels, co, k, 1, xv, k, wv, co, 0, yv, co);
-      return out;
-    }
-    for (const [b0, b1] of chunks(info)) {
-      const col = im2col(info, xv, b0, b1);
-      const rows = (b1 - b0) * pixels;
-      blas.sgemm(false, false, rows, co, k, 1, col, k, wv, co, 0, yv.subarray(b0 * pixels * co), co);
-    }
-    return out;
-  };
+  const conv2D = convKernel(
+    ["x", "filter"],
+    (args) => ({ x: args.inputs.x!.shape, filter: args.inputs.filter!.shape }),
+    (info) => [...info.outShape],
+    originals.Conv2D,
+    ({ info, first: x, second: w, out: y, k, co, pixels }) => {
+      if (isPointwise(info)) {
+        return blas.sgemm(false, false, info.batchSize * pixels, co, k, 1, x, k, w, co, 0, y, co);
+      }
+      for (const [b0, b1] of chunks(info)) {
+        const col = im2col(info, x, b0, b1);
+        blas.sgemm(
+          false,
+          false,
+          (b1 - b0) * pixels,
+          co,
+          k,
+          1,
+          col,
+          k,
+          w,
+          co,
+          0,
+          y.subarray(b0 * pixels * co),
+          co,
+        );
+      }
+    },
+  );
 
-  const backpropFilter: BlasKernel = (args: BlasKernelArgs) => {
-    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const filterShape = args.attrs.filterShape as number[];
-    const info = float32(x, dy) ? convInfo(args.attrs, x.shape, filterShape) : null;
-    if (!info) return originals.Conv2DBackpropFilter(args);
-    const out = args.backend.makeOutput([...filterShape], "float32");
-    const xv = args.backend.typedArrayFromHeap(x), dyv = args.backend.typedArrayFromHeap(dy);
-    const dw = args.backend.typedArrayFromHeap(out);
-    const k = info.filterHeight * info.filterWidth * info.inChannels, co = info.outChannels;
-    const pixels = info.outHeight * info.outWidth;
-    if (isPointwise(info)) {
-      blas.sgemm(true, false, k, co, info.batchSize * pixels, 1, xv, k, dyv, co, 0, dw, co);
-      return out;
-    }
-    chunks(info).forEach(([b0, b1], i) => {
-      const col = im2col(info, xv, b0, b1);
-      const rows = (b1 - b0) * pixels;
-      blas.sgemm(true, false, k, co, rows, 1, col, k, dyv.subarray(b0 * pixels * co), co, i ? 1 : 0, dw, co);
-    });
-    return out;
-  };
+  const backpropFilter = convKernel(
+    ["x", "dy"],
+    (args) => ({ x: args.inputs.x!.shape, filter: args.attrs.filterShape as number[] }),
+    (_, args) => [...(args.attrs.filterShape as number[])],
+    originals.Conv2DBackpropFilter,
+    ({ info, first: x, second: dy, out: dw, k, co, pixels }) => {
+      if (isPointwise(info)) {
+        return blas.sgemm(true, false, k, co, info.batchSize * pixels, 1, x, k, dy, co, 0, dw, co);
+      }
+      chunks(info).forEach(([b0, b1], i) => {
+        const col = im2col(info, x, b0, b1);
+        const rows = (b1 - b0) * pixels;
+        blas.sgemm(true, false, k, co, rows, 1, col, k, dy.subarray(b0 * pixels * co), co, i ? 1 : 0, dw, co);
+      });
+    },
+  );
 
-  const backpropInput: BlasKernel = (args: BlasKernelArgs) => {
-    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const inputShape = args.attrs.inputShape as number[];
-    const info = float32(dy, filter) ? convInfo(args.attrs, inputShape, filter.shape) : null;
-    if (!info) return originals.Conv2DBackpropInput(args);
-    const out = args.backend.makeOutput([...inputShape], "float32");
-    const dyv = args.backend.typedArrayFromHeap(dy), wv = args.backend.typedArrayFromHeap(filter);
-    const dx = args.backend.typedArrayFromHeap(out);
-    const k = info.filterHeight * info.filterWidth * info.inChannels, co = info.outChannels;
-    const pixels = info.outHeight * info.outWidth;
-    if (isPointwise(info)) {
-      blas.sgemm(false, true, info.batchSize * pixels, k, co, 1, dyv, co, wv, co, 0, dx, k);
-      return out;
-    }
-    dx.fill(0);
-    for (const [b0, b1] of chunks(info)) {
-      const rows = (b1 - b0) * pixels;
-      const col = scratchOf(rows * k);
-      blas.sgemm(false, true, rows, k, co, 1, dyv.subarray(b0 * pixels * co), co, wv, co, 0, col, k);
-      col2imAdd(info, col, dx, b0, b1);
-    }
-    return out;
-  };
+  const backpropInput = convKernel(
+    ["dy", "filter"],
+    (args) => ({ x: args.attrs.inputShape as number[], filter: args.inputs.filter!.shape }),
+    (_, args) => [...(args.attrs.inputShape as number[])],
+    originals.Conv2DBackpropInput,
+    ({ info, first: dy, second: w, out: dx, k, co, pixels }) => {
+      if (isPointwise(info)) {
+        return blas.sgemm(false, true, info.batchSize * pixels, k, co, 1, dy, co, w, co, 0, dx, k);
+      }
+      dx.fill(0);
+      for (const [b0, b1] of chunks(info)) {
+        const rows = (b1 - b0) * pixels;
+        const col = scratchOf(rows * k);
+        blas.sgemm(false, true, rows, k, co, 1, dy.subarray(b0 * pixels * co), co, w, co, 0, col, k);
+        col2imAdd(info, col, dx, b0, b1);
+      }
+    },
+  );
 
   return { Conv2D: conv2D, Conv2DBackpropFilter: backpropFilter, Conv2DBackpropInput: backpropInput };
 }
