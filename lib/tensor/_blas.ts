@@ -113,22 +113,11 @@ function wrap(lib: Library, path: string): Blas {
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       // Process-wide setting, isolate-local wish: cheap enough to set on every call.
       setter?.(wanted);
-      s.cblas_sgemm(
-        101,
-        transA ? 112 : 111,
-        transB ? 112 : 111,
-        m,
-        n,
-        k,
-        alpha,
-        a,
-        lda,
-        b,
-        ldb,
-        beta,
-        c,
-        ldc,
-      );
+      const [ta, tb] = [transA ? 112 : 111, transB ? 112 : 111];
+      const call = (rows: number, av: Float32Array, ldA: number, cv: Float32Array, ldC: number) =>
+        s.cblas_sgemm(101, ta, tb, rows, n, k, alpha, av, ldA, b, ldb, beta, cv, ldC);
+      if (transA) call(m, a, lda, c, ldc);
+      else rowBlocked(m, n, k, a, lda, c, ldc, beta, call);
     },
     threads: () => (setter ? wanted : null),
     setThreads(n) {
@@ -136,6 +125,45 @@ function wrap(lib: Library, path: string): Blas {
       wanted = n;
     },
   };
+}
+
+/**
+ * Rows per GEMM call when A is not transposed. A BLAS picks its kernels (small-matrix paths, edge
+ * kernels, thread splits) by the problem's shape, so a row's result could depend on how many rows
+ * share its call; always calling with exactly this many rows (the last block zero-padded) makes
+ * every output row a function of its own input row only, as the samplers' shard invariance
+ * (docs/design.md §9) needs: the same rows give bit-identical results in any batch or Worker.
+ */
+const ROW_BLOCK = 128;
+let padA = new Float32Array(0), padC = new Float32Array(0);
+
+function rowBlocked(
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  lda: number,
+  c: Float32Array,
+  ldc: number,
+  beta: number,
+  call: (rows: number, a: Float32Array, lda: number, c: Float32Array, ldc: number) => void,
+): void {
+  const full = Math.floor(m / ROW_BLOCK) * ROW_BLOCK;
+  for (let r = 0; r < full; r += ROW_BLOCK) {
+    call(ROW_BLOCK, a.subarray(r * lda), lda, c.subarray(r * ldc), ldc);
+  }
+  const rest = m - full;
+  if (rest === 0) return;
+  if (padA.length < ROW_BLOCK * k) padA = new Float32Array(ROW_BLOCK * k);
+  if (padC.length < ROW_BLOCK * n) padC = new Float32Array(ROW_BLOCK * n);
+  padA.fill(0, 0, ROW_BLOCK * k);
+  padC.fill(0, 0, ROW_BLOCK * n);
+  for (let i = 0; i < rest; i++) {
+    padA.set(a.subarray((full + i) * lda, (full + i) * lda + k), i * k);
+    if (beta !== 0) padC.set(c.subarray((full + i) * ldc, (full + i) * ldc + n), i * n);
+  }
+  call(ROW_BLOCK, padA, k, padC, n);
+  for (let i = 0; i < rest; i++) c.set(padC.subarray(i * n, (i + 1) * n), (full + i) * ldc);
 }
 
 let loaded: { blas: Blas | null; note: string } | null = null;
