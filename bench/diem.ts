@@ -66,7 +66,7 @@ export function lastLap(
 let defaultRun: Promise<{ seconds: number; metrics: Record<string, Record<string, number>> }> | null = null;
 const runDefault = () => (defaultRun ??= runSpecFromScratch("pipeline.yaml"));
 
-/** One MMPS sampler step for `rows` observations (projection m = 2, D = 5), over the Workers. */
+/** One MMPS sampler step for `rows` observations (projection m = 2, D = 5, the exact solve), over the Workers. */
 async function mmpsStepMs(rows: number): Promise<number> {
   await initBackend("wasm");
   const net = new MLP({ features: 5 }, 0);
@@ -97,6 +97,8 @@ async function mmpsStepMs(rows: number): Promise<number> {
         sampler: "ddpm",
         steps,
         covariance: "mmps",
+        // auto: the exact path for m = 2 (the default pipeline's); maxiter 1 applies when it falls back to cg.
+        solver: "auto",
         solverMaxiter: 1,
         batchSize: b - a,
       }));

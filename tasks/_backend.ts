@@ -10,7 +10,7 @@ import type { StageContext } from "../lib/engine/mod.ts";
 /** Initialise the spec's backend for this stage and record which one runs it. */
 export async function useBackend(ctx: StageContext): Promise<BackendInfo> {
   const info = await initBackend(ctx.backend as BackendChoice);
-  ctx.meta({ backend: info.backend, adapter: info.adapter, backend_detail: info.detail });
+  ctx.meta({ backend: info.backend, adapter: info.adapter, backend_detail: info.detail, blas: info.blas });
   ctx.log(`backend: ${info.detail}`);
   return info;
 }

@@ -23,12 +23,12 @@
  */
 import { z } from "zod";
 import { priorFromArrays, sampleGaussianPosterior } from "../lib/gaussian/mod.ts";
-import { covarianceKinds } from "../lib/guidance/mod.ts";
+import { covarianceKinds, defaultExactMax, mmpsSolvers } from "../lib/guidance/mod.ts";
 import { type PosteriorShardInput, type PosteriorShardOutput, workerJobs } from "../lib/sampling/mod.ts";
 import { sampleMoments } from "../lib/metrics/mod.ts";
 import type { InputEntry, StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { type NDArray, numel, sliceRows } from "../lib/array.ts";
-import { WorkerPool } from "../lib/tensor/mod.ts";
+import { blasThreadsPerWorker, WorkerPool } from "../lib/tensor/mod.ts";
 import { useBackend } from "./_backend.ts";
 import { modelOf, readPrior, type StoredPrior } from "./_model.ts";
 import { type Observations, readObservations } from "./_observations.ts";
@@ -43,8 +43,10 @@ const params = z.object({
   /** Langevin corrections per step of the predictor–corrector sampler. */
   corrections: z.number().int().min(0).default(1),
   covariance: z.enum(covarianceKinds as unknown as ["mmps", "zero", "cov_t", "cov_x"]).default("mmps"),
-  /** Linear solver inside MMPS: cg (exact for a symmetric system) or mr (minimal residual, GMRES(1) restarted: robust to a learned, non-symmetric Jacobian). */
-  solver: z.enum(["cg", "mr"]).default("cg"),
+  /** Linear solver inside MMPS: exact (covariance mmps, m ≤ exact_max: G = Jᵀ Aᵀ from one batched backward pass, LU per row), cg (exact for a symmetric system), mr (minimal residual, GMRES(1) restarted: robust to a learned, non-symmetric Jacobian), or auto (exact where it applies, else cg). */
+  solver: z.enum(mmpsSolvers as unknown as ["auto", "exact", "cg", "mr"]).default("auto"),
+  /** Largest observation size m for which solver auto takes the exact path. */
+  exact_max: z.number().int().positive().default(defaultExactMax),
   /** Solver iterations per denoiser call (default: the observation size, where CG is exact). */
   solver_maxiter: z.number().int().positive().optional(),
   /** Solver relative tolerance per row. */
@@ -236,6 +238,7 @@ function shardInput(
     covariance: p.covariance,
     covX,
     solver: p.solver,
+    exactMax: p.exact_max,
     solverMaxiter: p.solver_maxiter,
     solverRtol: p.solver_rtol,
     batchSize: p.batch_size,
@@ -273,7 +276,7 @@ async function sampleInWorkers(
   } finally {
     pool.close();
   }
-  ctx.meta({ workers });
+  ctx.meta({ workers, blas_threads_per_worker: info.blas && workers ? blasThreadsPerWorker(workers) : null });
 }
 
 /** One shard's solver statistics (null where no linear solve ran: exact or unguided sampling). */
@@ -286,14 +289,15 @@ function recordSolverStats(ctx: StageContext<Params>, stats: ShardSolverStats[])
     const maxResidual = Math.max(...solves.map((c) => c!.maxRelResidual));
     const meanIterations = solves.reduce((a, c) => a + c!.meanIterations, 0) / solves.length;
     ctx.metrics({ solver_max_rel_residual: maxResidual, solver_mean_iterations: meanIterations });
-    ctx.meta({ solver: solves });
+    // Which solve ran (exact, cg, mr, none): the same in every shard, decided by the parameters and m.
+    ctx.meta({ solver: solves, solver_method: solves[0]!.method });
   }
 }
 
 /** The sample-posterior task. */
 export const samplePosteriorTask: TaskDef<typeof params> = {
   name: "sample-posterior",
-  version: 3,
+  version: 4,
   description:
     "sample the posterior of every observation (exact Gaussian, MMPS, or a conditional model), sharded and resumable",
   params,

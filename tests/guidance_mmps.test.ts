@@ -14,7 +14,12 @@ import { Rng } from "../lib/random.ts";
 import { matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/mod.ts";
 import { blurOperator, maskOperator, type OperatorFamily, projectionOperator } from "../lib/operators/mod.ts";
 import { denseOperatorMatrix, inverseSPD, randomSPD } from "./linalg_fixtures.ts";
-import { type CovarianceKind, mmpsDenoiser, solveStatsCollector } from "../lib/guidance/mod.ts";
+import {
+  type CovarianceKind,
+  mmpsDenoiser,
+  type MMPSSolver,
+  solveStatsCollector,
+} from "../lib/guidance/mod.ts";
 
 /** N(mu, cov) from plain arrays (cov row-major D×D). */
 function gaussianOf(mu: ArrayLike<number>, cov: ArrayLike<number>): GaussianPrior {
@@ -69,8 +74,9 @@ const setups: Setup[] = [
 const SIGMAS = [0.01, 0.1, 1, 10];
 
 for (const { name, family } of setups) {
-  for (const kind of ["mmps", "cov_x"] as CovarianceKind[]) {
-    Deno.test(`mmps: ${name}, ${kind}: equals the analytic E[x | x_t, y]`, () => {
+  const variants: [CovarianceKind, MMPSSolver][] = [["mmps", "exact"], ["mmps", "cg"], ["cov_x", "auto"]];
+  for (const [kind, solver] of variants) {
+    Deno.test(`mmps: ${name}, ${kind}, solver ${solver}: equals the analytic E[x | x_t, y]`, () => {
       const d = family.xShape.reduce((a, b) => a * b, 1);
       const bsz = 6, sigmaY = 0.1;
       const rng = Rng.fromSeed(1, name);
@@ -86,6 +92,7 @@ for (const { name, family } of setups) {
       const cg = solveStatsCollector();
       const post = mmpsDenoiser(den, op, yt, sigmaY, {
         covariance: kind,
+        solver,
         covX: sigmaX,
         maxiter: 100,
         rtol: 1e-7,

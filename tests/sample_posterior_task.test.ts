@@ -1,7 +1,8 @@
 /**
  * `sample-posterior` as a stage: which prior it was given is read from what that stage published;
  * exact Gaussian posteriors for every linear operator (blur included); `cov_x` with Σ_x from a Gaussian
- * fit wired as input `gaussian`, with a Gaussian or a trained prior; renamed solver parameters.
+ * fit wired as input `gaussian`, with a Gaussian or a trained prior; which solver ran (exact for small m);
+ * renamed solver parameters.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, scratch, show } from "./cli_helpers.ts";
@@ -34,6 +35,10 @@ stages:
     task: sample-posterior
     inputs: { obs: obs, prior: fit, gaussian: gauss }
     params: { covariance: cov_x, steps: 8, shards: 1, workers: 0 }
+  mmps_network:
+    task: sample-posterior
+    inputs: { obs: obs, prior: fit }
+    params: { steps: 8, shards: 1, workers: 0 }
 `;
 
 Deno.test("sample-posterior: exact posteriors for blur, cov_x from a Gaussian fit with any prior", async () => {
@@ -53,6 +58,12 @@ Deno.test("sample-posterior: exact posteriors for blur, cov_x from a Gaussian fi
   assertEquals(((await show(dir, "covx_network")).meta as { method: string }).method, "mmps");
   assert(Number.isFinite(metrics.covx_network.mean_norm), JSON.stringify(metrics.covx_network));
   assert(metrics.covx_network.solver_mean_iterations > 0, JSON.stringify(metrics.covx_network));
+  // The metadata says which solve ran: auto is exact for covariance mmps and m = 5 ≤ exact_max, cg for cov_x.
+  const solverOf = async (id: string) =>
+    ((await show(dir, id)).meta as { solver_method: string }).solver_method;
+  assertEquals(await solverOf("mmps_network"), "exact");
+  assertEquals(await solverOf("covx_network"), "cg");
+  assert(metrics.mmps_network.solver_max_rel_residual < 1e-6, JSON.stringify(metrics.mmps_network));
 });
 
 Deno.test("sample-posterior: cov_x with a trained prior and no Gaussian says what to wire", async () => {

@@ -18,6 +18,11 @@ export async function sumSquares(
   return { value, backend: ctx.backend.backend };
 }
 
+/** The BLAS threads this Worker's backend reports (null without a BLAS). */
+export function blasThreads(_x: unknown, ctx: ShardContext): number | null {
+  return ctx.backend.blas?.threads ?? null;
+}
+
 /** Doubles the input (tests buffer transfer of results). */
 export function double(x: Float32Array): Float32Array {
   return x.map((v) => 2 * v);
@@ -42,4 +47,10 @@ export async function matmulWork(reps: number): Promise<{ start: number; end: nu
 }
 
 /** The jobs above, for the Workers of the pool tests. */
-export const workerJobs = defineWorkerJobs(import.meta.url, { sumSquares, double, fails, matmulWork });
+export const workerJobs = defineWorkerJobs(import.meta.url, {
+  sumSquares,
+  double,
+  fails,
+  matmulWork,
+  blasThreads,
+});

@@ -19,9 +19,13 @@
  *   fit's with any prior, as the DiEM paper's manifold E-step does), applied in Σ_x's eigenbasis so
  *   every row's σ costs the same (equals `"mmps"` for a Gaussian prior with Σ_x its covariance).
  *
- * Cost: TF.js has no public way to keep a forward pass's tape for several backward passes, so every
- * VJP re-runs the denoiser forward (forward + backward per solver iteration, plus one for x̂ and one
- * for the final term). Everything runs inside `tf.tidy`; the solvers free each iteration's tensors.
+ * Solvers (`solver`): `exact` (for `"mmps"` with m ≤ `exactMax` entries per observation, `_exact.ts`)
+ * forms G = Jᵀ Aᵀ with ONE forward + backward pass over the batch tiled m times and solves the m × m
+ * system by LU on the host: exact for any network, no further VJP. `cg` / `mr` iterate with one VJP
+ * per iteration: TF.js has no public way to keep a forward pass's tape for several backward passes,
+ * so every VJP re-runs the denoiser forward (forward + backward per solver iteration, plus one for x̂
+ * and one for the final term). `auto` takes `exact` when it applies, else `cg`. Everything runs
+ * inside `tf.tidy`; the solvers free each iteration's tensors.
  *
  * @module
  */
@@ -31,6 +35,7 @@ import type { Denoiser } from "../diffusion/mod.ts";
 import { type Matrix, symmetricEigen } from "../linalg/mod.ts";
 import type { BoundOperator } from "../operators/mod.ts";
 import { type SolverName, type SolverResult, solvers } from "./solvers.ts";
+import { exactMmpsStep } from "./_exact.ts";
 
 /** Which covariance of x | x_t enters the linear system. */
 export type CovarianceKind = "mmps" | "zero" | "cov_t" | "cov_x";
@@ -38,8 +43,19 @@ export type CovarianceKind = "mmps" | "zero" | "cov_t" | "cov_x";
 /** The covariance kinds, for parameter schemas. */
 export const covarianceKinds: readonly CovarianceKind[] = ["mmps", "zero", "cov_t", "cov_x"];
 
+/** The solver choices of {@link MMPSOptions.solver}: the iterative ones, `exact`, and `auto`. */
+export type MMPSSolver = "auto" | "exact" | SolverName;
+
+/** The solver choices, for parameter schemas. */
+export const mmpsSolvers: readonly MMPSSolver[] = ["auto", "exact", "cg", "mr"];
+
+/** Default largest observation size m for which `auto` takes the exact path. */
+export const defaultExactMax = 16;
+
 /** What one posterior-denoiser call reports about its linear solve. */
 export interface SolveStats {
+  /** Which solve ran: `exact`, `cg`, `mr`, or `none` (covariance `"zero"`). */
+  method: "exact" | SolverName | "none";
   /** Solver iterations run in this call (0 for `"zero"`). */
   iterations: number;
   /** Largest per-row relative residual ‖r − M v‖ / ‖r‖ at exit. */
@@ -58,11 +74,14 @@ export interface MMPSOptions {
   /** Covariance Σ_x of x (D × D), required by `"cov_x"`. */
   covX?: Matrix;
   /**
-   * Linear solver: `cg` (conjugate gradient, exact for a symmetric positive definite system) or `mr`
-   * (minimal residual iteration, GMRES(1) restarted: robust when a learned Jacobian makes the
-   * system non-symmetric or indefinite). Default `cg`.
+   * Linear solver: `exact` (covariance `"mmps"` only, m ≤ `exactMax`: G = Jᵀ Aᵀ from one batched
+   * backward pass, LU per row), `cg` (conjugate gradient, exact for a symmetric positive definite
+   * system), `mr` (minimal residual iteration, GMRES(1) restarted: robust when a learned Jacobian
+   * makes the system non-symmetric or indefinite), or `auto` (default: `exact` where it applies, else `cg`).
    */
-  solver?: SolverName;
+  solver?: MMPSSolver;
+  /** Largest observation size m for which `auto` takes `exact` (default 16). */
+  exactMax?: number;
   /** Solver iteration cap (default: the observation size m, where exact CG terminates; the paper uses 1 for images). */
   maxiter?: number;
   /** Solver relative tolerance per row (default 1e-6). */
@@ -92,6 +111,7 @@ export interface MMPSOptions {
 export function solveStatsCollector(): {
   onSolve: (s: SolveStats) => void;
   summary: () => {
+    method: SolveStats["method"] | null;
     calls: number;
     meanIterations: number;
     maxIterations: number;
@@ -100,8 +120,10 @@ export function solveStatsCollector(): {
   };
 } {
   let calls = 0, iters = 0, maxIters = 0, maxRel = 0, sumRel = 0;
+  let method: SolveStats["method"] | null = null;
   return {
     onSolve(s) {
+      method = s.method;
       calls++;
       iters += s.iterations;
       maxIters = Math.max(maxIters, s.iterations);
@@ -109,6 +131,7 @@ export function solveStatsCollector(): {
       sumRel += s.meanRelResidual;
     },
     summary: () => ({
+      method,
       calls,
       meanIterations: calls ? iters / calls : 0,
       maxIterations: maxIters,
@@ -148,7 +171,8 @@ export function mmpsDenoiser(
   if (operator.batch !== null && y.shape[0] !== operator.batch) {
     throw new Error(`y has ${y.shape[0]} rows, operator is bound to ${operator.batch} observations`);
   }
-  const solve = solvers[options.solver ?? "cg"];
+  const method = resolveSolver(kind, y.size / y.shape[0], options);
+  const solve = solvers[method === "exact" ? "cg" : method];
   const solverOptions = {
     maxiter: options.maxiter ?? y.size / y.shape[0],
     rtol: options.rtol ?? 1e-6,
@@ -166,23 +190,65 @@ export function mmpsDenoiser(
       // Jᵀu by reverse mode: the gradient of Σ d(x)·u with respect to x.
       const vjp = (u: tf.Tensor): tf.Tensor => grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), u)))(xt);
 
+      if (method === "exact") {
+        const step = exactMmpsStep(prior, operator, y, sy2, xt, sigma);
+        const { maxRelResidual, meanRelResidual } = step;
+        options.onSolve?.({ method, iterations: 0, maxRelResidual, meanRelResidual, ...sigmaRange(sigma) });
+        return step.mean;
+      }
       const xhat = f(xt);
       const r = tf.sub(y, operator.apply(xhat));
       const cov = covarianceOperator(kind, sigma, s2, vjp, eigen);
       let v: tf.Tensor;
       if (cov === null) {
         v = tf.div(r, sy2);
-        options.onSolve?.({ iterations: 0, maxRelResidual: 0, meanRelResidual: 0, ...sigmaRange(sigma) });
+        options.onSolve?.({
+          method: "none",
+          iterations: 0,
+          maxRelResidual: 0,
+          meanRelResidual: 0,
+          ...sigmaRange(sigma),
+        });
       } else {
         const matvec = (u: tf.Tensor) => tf.add(tf.mul(u, sy2), operator.apply(cov(operator.adjoint(u))));
         const res = solve(matvec, r, solverOptions);
         v = res.x;
-        if (options.onSolve) options.onSolve(solveStats(res, sigma));
+        if (options.onSolve) options.onSolve({ method, ...solveStats(res, sigma) });
       }
       return tf.add(xhat, tf.mul(s2, vjp(operator.adjoint(v))));
     });
 
   return Object.assign(denoise, { dispose: () => tf.dispose(eigen ? [eigen.u, eigen.lambda] : []) });
+}
+
+/**
+ * Which solver a posterior denoiser with these options runs for observations of `m` entries:
+ * `auto` is `exact` for covariance `"mmps"` with m ≤ `exactMax` and synchronous reads (the exact
+ * path solves on the host), else `cg`. An explicit `exact` that cannot run is an error.
+ *
+ * @example
+ * ```ts
+ * resolveSolver("mmps", 2, { solver: "auto" }); // "exact"
+ * resolveSolver("mmps", 784, {});               // "cg"
+ * ```
+ */
+export function resolveSolver(
+  kind: CovarianceKind,
+  m: number,
+  options: Pick<MMPSOptions, "solver" | "exactMax" | "earlyExit">,
+): "exact" | SolverName {
+  const requested = options.solver ?? "auto";
+  if (!mmpsSolvers.includes(requested)) throw new Error(`unknown MMPS solver "${requested}"`);
+  const exactMax = options.exactMax ?? defaultExactMax;
+  const exactPossible = kind === "mmps" && m <= exactMax && options.earlyExit !== false;
+  if (requested === "exact" && !exactPossible) {
+    throw new Error(
+      `solver exact needs covariance mmps, m ≤ exact_max (${exactMax}) and synchronous reads; ` +
+        `got covariance ${kind}, m = ${m}${options.earlyExit === false ? ", no synchronous reads" : ""}`,
+    );
+  }
+  if (requested === "auto") return exactPossible ? "exact" : "cg";
+  return requested;
 }
 
 /** Σ_x = U diag(λ) Uᵀ as tensors (λ clipped at 0), for `"cov_x"`. */
@@ -227,7 +293,7 @@ function covarianceOperator(
 }
 
 /** Relative residuals of one solve (a small host read). */
-function solveStats(res: SolverResult, sigma: tf.Tensor1D): SolveStats {
+function solveStats(res: SolverResult, sigma: tf.Tensor1D): Omit<SolveStats, "method"> {
   const rn = res.residualNorm.dataSync(), bn = res.rhsNorm.dataSync();
   let maxRel = 0, sumRel = 0;
   for (let i = 0; i < rn.length; i++) {

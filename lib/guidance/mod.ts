@@ -16,8 +16,12 @@
 export {
   type CovarianceKind,
   covarianceKinds,
+  defaultExactMax,
   mmpsDenoiser,
   type MMPSOptions,
+  type MMPSSolver,
+  mmpsSolvers,
+  resolveSolver,
   type SolveStats,
   solveStatsCollector,
   type SolveSummary,

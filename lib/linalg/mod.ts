@@ -1,7 +1,8 @@
 /**
  * Small dense linear algebra on the host, in float64: matrices, Cholesky solves, the symmetric
- * eigendecomposition. For the D × D and k × k systems of Gaussian EM and exact posteriors
- * (D = 5 on the manifold), where a GPU round trip would cost more than the arithmetic.
+ * eigendecomposition, batched LU solves of small general systems. For the D × D and k × k systems
+ * of Gaussian EM and exact posteriors (D = 5 on the manifold) and the m × m systems of exact MMPS,
+ * where a GPU round trip would cost more than the arithmetic.
  *
  * Matrices are row-major `Float64Array`s with explicit sizes ({@link Matrix}). The routines are
  * written for the sizes of Gaussian posteriors in this project (D up to a few hundred): plain
@@ -20,3 +21,4 @@
 export { identity, matmul, type Matrix, matrix, matvec, symmetrize, transpose } from "./_matrix.ts";
 export { cholesky, choleskyInPlace, forwardSubstituteInPlace } from "./_cholesky.ts";
 export { clipEigenvalues, symmetricEigen } from "./_eigen.ts";
+export { luSolveBatchedInPlace } from "./_lu.ts";

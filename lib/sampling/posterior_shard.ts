@@ -20,7 +20,7 @@ import { checkConditionEncoding, encodeCondition } from "../diffem/mod.ts";
 import {
   type CovarianceKind,
   mmpsDenoiser,
-  type SolverName,
+  type MMPSSolver,
   type SolveStats,
   solveStatsCollector,
   type SolveSummary,
@@ -54,8 +54,10 @@ export interface PosteriorShardInput {
   covariance: CovarianceKind;
   /** Σ_x for `cov_x` (D × D): the prior's covariance, or a Gaussian fit's with any prior. */
   covX?: NDArray;
-  /** Linear solver of MMPS: conjugate gradient or minimal residual iteration. */
-  solver?: SolverName;
+  /** Linear solver of MMPS: exact (small m), conjugate gradient, minimal residual iteration, or auto. */
+  solver?: MMPSSolver;
+  /** Largest m for which `auto` takes the exact path. */
+  exactMax?: number;
   /** Solver iterations per denoiser call. */
   solverMaxiter?: number;
   /** Solver relative tolerance per row. */
@@ -166,6 +168,7 @@ function batchDenoiser(
     covariance: input.covariance,
     covX: input.covX ? matrix(d, d, Float64Array.from(input.covX.data)) : undefined,
     solver: input.solver,
+    exactMax: input.exactMax,
     maxiter: input.solverMaxiter,
     rtol: input.solverRtol,
     ...guide,

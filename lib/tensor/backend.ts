@@ -2,7 +2,10 @@
  * Backend selection for TensorFlow.js in Deno: `auto | webgpu | wasm | cpu`.
  *
  * - `wasm` is the fast path on a CPU (XNNPACK, SIMD). Its holes are patched by {@link registerWasmKernelPatches}
- *   before the backend initialises (kernel setup functions run only at initialisation).
+ *   before the backend initialises (kernel setup functions run only at initialisation). Where the platform has a
+ *   BLAS (lib/tensor/_blas.ts: OpenBLAS, MKL, BLIS, Accelerate; `DIEM_BLAS` names one or turns it off), its
+ *   matmul and conv kernels call `cblas_sgemm` on the wasm heap ({@link registerBlasKernels}), on
+ *   {@link setBlasThreads} threads (all cores; cores / Workers inside a {@link WorkerPool}'s Workers).
  * - `webgpu` is the path on a real GPU. `auto` takes it only when the adapter is a hardware GPU: a fallback or
  *   software adapter (llvmpipe, SwiftShader, lavapipe) is 10–30× slower than wasm on this kind of machine.
  * - `cpu` is the pure-JS reference the patched kernels are tested against.
@@ -15,7 +18,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { registerWasmKernelPatches } from "./wasm_kernels.ts";
+import { registerBlasKernels, registerWasmKernelPatches } from "./wasm_kernels.ts";
+import { loadBlas } from "./_blas.ts";
 
 /** What the caller asks for. */
 export type BackendChoice = "auto" | "webgpu" | "wasm" | "cpu";
@@ -26,8 +30,10 @@ export interface BackendInfo {
   backend: "webgpu" | "wasm" | "cpu";
   /** The GPU adapter's description for `webgpu` (e.g. `"NVIDIA RTX 4090"`), else null. */
   adapter: string | null;
-  /** One human-readable line: backend, adapter or wasm features, threads. */
+  /** One human-readable line: backend, adapter or wasm features, threads, BLAS. */
   detail: string;
+  /** The BLAS behind the wasm matmul/conv kernels and its threads in this isolate, or null (wasm kernels). */
+  blas: { name: string; threads: number | null } | null;
 }
 
 let current: { choice: BackendChoice; info: BackendInfo } | null = null;
@@ -96,8 +102,12 @@ async function activate(choice: BackendChoice): Promise<BackendInfo> {
     target = choice;
   }
 
+  let blasNote = "";
   if (target === "wasm") {
     registerWasmKernelPatches();
+    const { blas, note } = loadBlas();
+    if (blas) registerBlasKernels(blas);
+    blasNote = note;
     setWasmPaths(wasmDirectory());
   } else if (target === "webgpu") {
     // Loaded on demand: it is large and only useful with a GPU.
@@ -114,13 +124,39 @@ async function activate(choice: BackendChoice): Promise<BackendInfo> {
   let detail: string;
   if (target === "wasm") {
     const simd = tf.env().getBool("WASM_HAS_SIMD_SUPPORT");
-    detail = `wasm (${simd ? "SIMD" : "no SIMD"}, 1 thread, patched kernels)`;
+    const blas = loadBlas().blas;
+    const threads = blas?.threads();
+    detail = `wasm (${simd ? "SIMD" : "no SIMD"}, 1 thread, patched kernels; ${blasNote}${
+      threads ? `, ${threads} BLAS thread${threads > 1 ? "s" : ""}` : ""
+    })`;
   } else if (target === "webgpu") {
     detail = `webgpu on ${adapter}`;
   } else {
     detail = "cpu (pure JavaScript reference)";
   }
-  return { backend: target, adapter, detail };
+  const blas = target === "wasm" ? loadBlas().blas : null;
+  return {
+    backend: target,
+    adapter,
+    detail,
+    blas: blas ? { name: blas.name, threads: blas.threads() } : null,
+  };
+}
+
+/**
+ * Threads the BLAS kernels of this isolate use (default: all cores). A {@link WorkerPool} sets
+ * cores / Workers in each Worker so that shards running side by side do not oversubscribe the cores.
+ * No-op without a BLAS (or before one is loaded by the wasm backend).
+ *
+ * @example
+ * ```ts
+ * setBlasThreads(1); // one BLAS thread per call from here on
+ * ```
+ */
+export function setBlasThreads(threads: number): void {
+  const { blas } = loadBlas();
+  blas?.setThreads(threads);
+  if (current?.info.blas) current.info.blas.threads = blas?.threads() ?? null;
 }
 
 /**

@@ -22,3 +22,5 @@ export const grad: typeof tf.grad = tf.grad;
 export const grads: typeof tf.grads = tf.grads;
 /** `tf.variableGrads`: the value of a scalar loss and its gradients with respect to variables. */
 export const variableGrads: typeof tf.variableGrads = tf.variableGrads;
+/** `tf.valueAndGrad`: a function's value and its vector–Jacobian product with a given cotangent `dy`. */
+export const valueAndGrad: typeof tf.valueAndGrad = tf.valueAndGrad;

@@ -14,8 +14,16 @@
  *
  * @module
  */
-export { type BackendChoice, type BackendInfo, initBackend, probeGpuAdapter, tf } from "./backend.ts";
 export {
+  type BackendChoice,
+  type BackendInfo,
+  initBackend,
+  probeGpuAdapter,
+  setBlasThreads,
+  tf,
+} from "./backend.ts";
+export {
+  blasThreadsPerWorker,
   defineWorkerJobs,
   type PoolOptions,
   type RunOptions,

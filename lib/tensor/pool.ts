@@ -149,6 +149,19 @@ export class ShardError extends Error {
 }
 
 /**
+ * BLAS threads each of `workers` Workers uses: the cores shared among them, at least 1 (Workers
+ * that run side by side must not oversubscribe the cores).
+ *
+ * @example
+ * ```ts
+ * blasThreadsPerWorker(2); // 1 on a 2-core machine, 4 on an 8-core one
+ * ```
+ */
+export function blasThreadsPerWorker(workers: number): number {
+  return Math.max(1, Math.floor((navigator.hardwareConcurrency ?? 1) / Math.max(1, workers)));
+}
+
+/**
  * A reusable set of Workers. Create once, `run` several batches of shards, then `close`.
  *
  * @example
@@ -187,7 +200,7 @@ export class WorkerPool {
           };
         }),
       );
-      w.postMessage({ type: "init", backend: this.#backend });
+      w.postMessage({ type: "init", backend: this.#backend, blasThreads: blasThreadsPerWorker(this.size) });
     }
   }
 

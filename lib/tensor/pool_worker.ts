@@ -5,11 +5,11 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { type BackendChoice, type BackendInfo, initBackend } from "./backend.ts";
+import { type BackendChoice, type BackendInfo, initBackend, setBlasThreads } from "./backend.ts";
 import { jobOf, transferables } from "./pool.ts";
 
 type ToWorker =
-  | { type: "init"; backend: BackendChoice }
+  | { type: "init"; backend: BackendChoice; blasThreads: number }
   | { type: "run"; shard: number; module: string; name: string; input: unknown };
 
 let backend: BackendInfo | null = null;
@@ -24,6 +24,8 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   if (m.type === "init") {
     try {
+      // Before the backend starts, so that its detail line says this Worker's share of the cores.
+      if (m.backend === "wasm" || m.backend === "auto") setBlasThreads(m.blasThreads);
       backend = await initBackend(m.backend);
       self.postMessage({ type: "ready", backend });
     } catch (err) {

@@ -9,6 +9,9 @@
  * 3. `Conv2DBackpropInput` is a naive loop on wasm (~1.6 GFLOP/s). It is written as a 'valid' forward
  *    convolution of the zero-dilated, padded dy with the spatially flipped, in/out-swapped filter.
  *
+ * 4. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
+ *    the kernels above remain their fallbacks.
+ *
  * Kernels 2 and 3 are composed of ordinary `tf.*` ops: inside a kernel the engine does not record them on the
  * gradient tape, and `tf.tidy` frees their intermediates. Each patch is tested against the `cpu` backend.
  *
@@ -16,6 +19,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
+import type { Blas } from "./_blas.ts";
+import { blasBatchMatMul, blasFusedMatMul, type BlasKernel } from "./_blas_matmul.ts";
+import { blasConvKernels } from "./_blas_conv.ts";
 
 type Attrs = Record<string, unknown>;
 interface KernelArgs {
@@ -192,4 +198,52 @@ export function registerWasmKernelPatches(): void {
     tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fn as unknown as tf.KernelFunc });
   }
   registered = true;
+}
+
+let blasRegistered: string | null = null;
+
+/**
+ * Replace the wasm backend's GEMM-shaped kernels (`BatchMatMul`, `_FusedMatMul`, `Conv2D`,
+ * `Conv2DBackpropInput`, `Conv2DBackpropFilter`) by ones that call the platform's BLAS
+ * (lib/tensor/_blas.ts) on the wasm heap in place; each keeps the kernel it replaces (patched or
+ * not) for the cases it does not cover, and that kernel's setup function. Call after
+ * {@link registerWasmKernelPatches} and before the wasm backend initialises. Idempotent.
+ *
+ * @example
+ * ```ts
+ * registerWasmKernelPatches();
+ * const { blas } = loadBlas();
+ * if (blas) registerBlasKernels(blas);
+ * await tf.setBackend("wasm");
+ * ```
+ */
+export function registerBlasKernels(blas: Blas): void {
+  if (blasRegistered !== null) {
+    if (blasRegistered !== blas.name) throw new Error(`BLAS kernels already use ${blasRegistered}`);
+    return;
+  }
+  const names = ["BatchMatMul", "_FusedMatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"];
+  const originals: Record<string, tf.KernelConfig> = {};
+  for (const name of names) {
+    const k = tf.getKernel(name, "wasm");
+    if (!k) throw new Error(`wasm backend has no ${name} kernel`);
+    originals[name] = k;
+  }
+  const kernelOf = (name: string) => originals[name].kernelFunc as unknown as BlasKernel;
+  const replacements: Record<string, BlasKernel> = {
+    BatchMatMul: blasBatchMatMul(blas, kernelOf("BatchMatMul")),
+    _FusedMatMul: blasFusedMatMul(blas, kernelOf("_FusedMatMul")),
+    ...blasConvKernels(blas, Object.fromEntries(names.map((n) => [n, kernelOf(n)]))),
+  };
+  for (const name of names) {
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({
+      kernelName: name,
+      backendName: "wasm",
+      setupFunc: originals[name].setupFunc,
+      disposeFunc: originals[name].disposeFunc,
+      kernelFunc: replacements[name] as unknown as tf.KernelFunc,
+    });
+  }
+  blasRegistered = blas.name;
 }
