@@ -149,12 +149,12 @@ backend: wasm
 stages:
   data: { task: dataset, params: { samples: 96 } }
   obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: blur, width: 1 }, sigma_y: 0.05 } }
-  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { iterations: 2 } }
+  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { max_iterations: 2 } }
   mm:
     task: sample-posterior
     seed: 5
     inputs: { obs: obs, prior: gauss }
-    params: { method: mmps, steps: 4, shards: 3, workers: 0 }
+    params: { method: mmps, solver: cg, steps: 4, shards: 3, workers: 0 }
 `;
   const clean = await scratch(spec);
   assertEquals((await cli(clean, "run")).code, 0);
