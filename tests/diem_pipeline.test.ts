@@ -39,11 +39,13 @@ Deno.test("a short DiEM run beats its Gaussian start and reports it", async () =
   const r = await cli(dir, "run");
   assertEquals(r.code, 0, r.stderr);
   const metrics = JSON.parse((await cli(dir, "metrics", "--json")).stdout);
-  const gaussian = metrics.gauss_evaluate.sinkhorn as number;
-  const laps = [metrics["em[0].evaluate"].sinkhorn, metrics["em[1].evaluate"].sinkhorn] as number[];
+  // Means over 4 subsets: one Sinkhorn number on 256 points moves by more than what two short laps gain over a
+  // converged Gaussian start.
+  const gaussian = metrics.gauss_evaluate.sinkhorn_mean as number;
+  const laps = [metrics["em[0].evaluate"].sinkhorn_mean, metrics["em[1].evaluate"].sinkhorn_mean] as number[];
   assert(
     laps[1] < gaussian,
-    `the learned prior's Sinkhorn (${
+    `the learned prior's mean Sinkhorn (${
       laps.map((v) => v.toFixed(3)).join(" → ")
     }) should fall below the Gaussian start's (${gaussian.toFixed(3)})`,
   );
