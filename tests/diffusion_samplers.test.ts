@@ -4,7 +4,8 @@
  */
 import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { RowStreams } from "../lib/random.ts";
-import { gaussianDenoiser, type GaussianPrior } from "../lib/gaussian/mod.ts";
+import { gaussianDenoiser } from "../lib/gaussian/mod.ts";
+import { gaussianOf } from "./linalg_fixtures.ts";
 import {
   initialSample,
   sampleDDIM,
@@ -14,14 +15,6 @@ import {
   veSchedule,
 } from "../lib/diffusion/mod.ts";
 import { assert } from "./tensor_assert.ts";
-
-/** N(mu, cov) from plain arrays (cov row-major D×D). */
-function gaussianOf(mu: ArrayLike<number>, cov: ArrayLike<number>): GaussianPrior {
-  return {
-    mean: Float64Array.from(mu),
-    cov: { rows: mu.length, cols: mu.length, data: Float64Array.from(cov) },
-  };
-}
 
 const MU = [1, -2, 0.5];
 // Σ = L Lᵀ with eigenvalues spread over about two decades.

@@ -9,25 +9,17 @@
  * "zero" must equal the DPS form x̂ + σ²/σ_y² Jᵀ Aᵀ (y − A x̂).
  */
 import { initBackend, tf } from "../lib/tensor/mod.ts";
-import { gaussianDenoiser, type GaussianPrior } from "../lib/gaussian/mod.ts";
+import { gaussianDenoiser } from "../lib/gaussian/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { matmul, type Matrix, matrix, matvec, transpose } from "../lib/linalg/mod.ts";
 import { blurOperator, maskOperator, type OperatorFamily, projectionOperator } from "../lib/operators/mod.ts";
-import { denseOperatorMatrix, inverseSPD, randomSPD } from "./linalg_fixtures.ts";
+import { denseOperatorMatrix, gaussianOf, inverseSPD, randomSPD } from "./linalg_fixtures.ts";
 import {
   type CovarianceKind,
   mmpsDenoiser,
   type MMPSSolver,
   solveStatsCollector,
 } from "../lib/guidance/mod.ts";
-
-/** N(mu, cov) from plain arrays (cov row-major D×D). */
-function gaussianOf(mu: ArrayLike<number>, cov: ArrayLike<number>): GaussianPrior {
-  return {
-    mean: Float64Array.from(mu),
-    cov: { rows: mu.length, cols: mu.length, data: Float64Array.from(cov) },
-  };
-}
 
 await initBackend("cpu");
 

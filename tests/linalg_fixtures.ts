@@ -6,6 +6,7 @@
 import { matmul, type Matrix, matrix, matvec, symmetricEigen, transpose } from "../lib/linalg/mod.ts";
 import type { OperatorFamily, OperatorParams } from "../lib/operators/mod.ts";
 import type { Rng } from "../lib/random.ts";
+import type { GaussianPrior } from "../lib/gaussian/mod.ts";
 
 /** A random symmetric positive definite d×d matrix: G Gᵀ / d + 0.2 I. */
 export function randomSPD(d: number, rng: Rng): Matrix {
@@ -52,4 +53,12 @@ export function inverseSPD(a: Matrix): Matrix {
 /** A⁻¹ b for a symmetric positive definite A (see {@link inverseSPD}). */
 export function solveSPD(a: Matrix, b: ArrayLike<number>): Float64Array {
   return matvec(inverseSPD(a), b);
+}
+
+/** N(mu, cov) from plain arrays (cov row-major D×D). */
+export function gaussianOf(mu: ArrayLike<number>, cov: ArrayLike<number>): GaussianPrior {
+  return {
+    mean: Float64Array.from(mu),
+    cov: { rows: mu.length, cols: mu.length, data: Float64Array.from(cov) },
+  };
 }
