@@ -8,6 +8,7 @@
  */
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
+import { numel } from "../lib/array.ts";
 
 /** An array as read: its shape, its values and its Zarr dtype. */
 export type RawArray = { shape: number[]; data: ArrayLike<number | bigint | boolean>; dtype: string };
@@ -115,7 +116,7 @@ function checkSize(name: string, shape: number[]): void {
   if (shape.some((v) => v === 0)) {
     throw new Error(`array "${name}" has shape [${shape}]: it holds no values`);
   }
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = numel(shape);
   const available = availableMemory();
   // Typed arrays hold at most 2^32 − 1 elements here; memory is the other bound.
   if (count >= 2 ** 32 || count * BYTES_PER_ELEMENT_READ > available) {

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { operatorFamily } from "../lib/operators/mod.ts";
 import type { TaskDef } from "../lib/engine/mod.ts";
 import { writeObservations } from "./_observations.ts";
+import { numel } from "../lib/array.ts";
 
 /** The operator as written in a spec (its xShape comes from the data). */
 export const operatorSpec = z.discriminatedUnion("kind", [
@@ -40,6 +41,6 @@ export const corruptTask: TaskDef<typeof params> = {
     const family = operatorFamily(kind, config);
     const { y, params: opParams } = family.corrupt(x, ctx.seed, sigma_y);
     await writeObservations(ctx, { kind, config, sigma_y, n: x.shape[0] }, y, opParams);
-    ctx.metrics({ observations: x.shape[0], y_dim: y.shape.slice(1).reduce((a, b) => a * b, 1) });
+    ctx.metrics({ observations: x.shape[0], y_dim: numel(y.shape.slice(1)) });
   },
 };

@@ -25,6 +25,7 @@ import { deriveSeed } from "../lib/random.ts";
 import { useBackend } from "./_backend.ts";
 import { readObservations } from "./_observations.ts";
 import { denoiserTrainingParams, fitDenoiser, readTrainingSamples } from "./_training.ts";
+import { numel } from "../lib/array.ts";
 
 const params = z.object({
   ...denoiserTrainingParams,
@@ -52,7 +53,7 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   await useBackend(ctx);
   const obs = await readObservations(ctx.input("obs"));
   const kept = await readTrainingSamples(ctx, "fit-conditional");
-  const d = obs.family.xShape.reduce((a, b) => a * b, 1);
+  const d = numel(obs.family.xShape);
   if (obs.family.xShape.length !== 1 || kept.features !== d) {
     throw new Error(
       `fit-conditional: samples have ${kept.features} features, the observations' x has shape [${obs.family.xShape}]`,

@@ -19,6 +19,7 @@ import type { TaskDef } from "../lib/engine/mod.ts";
 import { readObservations } from "./_observations.ts";
 import { describeModel } from "./_model.ts";
 import { renamed } from "./_params.ts";
+import { numel } from "../lib/array.ts";
 
 const params = z.object({
   /** Stop once the relative change of the log evidence between successive iterates is below this. */
@@ -56,7 +57,7 @@ export const fitGaussianTask: TaskDef<typeof params> = {
   async run(ctx) {
     const { tol, max_iterations, mode, acceleration } = ctx.params;
     const obs = await readObservations(ctx.input("obs"));
-    const d = obs.family.xShape.reduce((a, b) => a * b, 1);
+    const d = numel(obs.family.xShape);
     let prior: GaussianPrior = standardGaussianPrior(d);
     let history: HistoryRow[] = [];
     let converged = false;

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { RowStreams } from "../random.ts";
-import type { NDArray } from "../array.ts";
+import { type NDArray, numel } from "../array.ts";
 import { initialSample, type SamplerName, SAMPLERS } from "./samplers.ts";
 import { sigmaGrid, veSchedule } from "./schedule.ts";
 import type { Denoiser } from "./types.ts";
@@ -47,7 +47,7 @@ export async function sampleRows(
   job: SampleJob,
   onProgress?: (rowsDone: number, rowsTotal: number) => void,
 ): Promise<NDArray<Float32Array>> {
-  const size = job.eventShape.reduce((a, b) => a * b, 1);
+  const size = numel(job.eventShape);
   const out = new Float32Array(job.count * size);
   const sigmas = sigmaGrid(veSchedule(job.sigmaMin ?? 1e-3, job.sigmaMax ?? 10), job.steps);
   const batch = job.batchSize ?? 8192;

@@ -7,7 +7,7 @@
  */
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import type { DType, NDArray } from "../array.ts";
+import { type DType, type NDArray, numel } from "../array.ts";
 import { dtypeName } from "./_npy.ts";
 
 /** Zarr v2's (NumPy's) type string for each dtype the store keeps. */
@@ -71,6 +71,6 @@ export async function writeArrayV2(
   await writeJson(`${dir}/${name}/.zattrs`, scalar ? { ...attributes, scalar: true } : attributes);
   const arr = await zarr.open.v2(zarr.root(new FileSystemStore(dir)).resolve(name), { kind: "array" });
   if (array.data.length === 0) return;
-  const stride = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const stride = shape.map((_, i) => numel(shape.slice(i + 1)));
   await zarr.set(arr, null, { data: array.data, shape, stride } as never);
 }

@@ -36,6 +36,7 @@ import { type Matrix, symmetricEigen } from "../linalg/mod.ts";
 import type { BoundOperator } from "../operators/mod.ts";
 import { type SolverName, type SolverResult, solvers } from "./solvers.ts";
 import { exactMmpsStep } from "./_exact.ts";
+import { numel } from "../array.ts";
 
 /** Which covariance of x | x_t enters the linear system. */
 export type CovarianceKind = "mmps" | "zero" | "cov_t" | "cov_x";
@@ -256,7 +257,7 @@ function covXEigenbasis(
   covX: Matrix | undefined,
   xShape: readonly number[],
 ): { u: tf.Tensor2D; lambda: tf.Tensor2D } {
-  const d = xShape.reduce((a, b) => a * b, 1);
+  const d = numel(xShape);
   if (!covX) throw new Error(`covariance "cov_x" needs a covariance of x (options.covX)`);
   if (covX.rows !== d || covX.cols !== d) {
     throw new Error(`covX is ${covX.rows}×${covX.cols}, x has ${d} entries`);

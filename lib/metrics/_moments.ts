@@ -10,12 +10,12 @@
  * @module
  */
 import type { Matrix } from "../linalg/mod.ts";
-import type { NDArray } from "../array.ts";
+import { type NDArray, numel } from "../array.ts";
 
 function dims(x: NDArray, name: string): { n: number; d: number } {
   if (x.shape.length < 1) throw new Error(`${name} must be [N, ...], got a scalar`);
   const n = x.shape[0];
-  const d = n === 0 ? x.shape.slice(1).reduce((a, b) => a * b, 1) : x.data.length / n;
+  const d = n === 0 ? numel(x.shape.slice(1)) : x.data.length / n;
   return { n, d };
 }
 

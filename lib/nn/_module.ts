@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { Rng } from "../random.ts";
-import type { NDArray } from "../array.ts";
+import { type NDArray, numel } from "../array.ts";
 
 /** Anything with named trainable parameters. */
 export interface Module {
@@ -64,7 +64,7 @@ export class ParamBuilder {
   /** U(−bound, bound) values (PyTorch's default for linear and conv layers uses bound = 1/√fan_in). */
   uniform(name: string, shape: number[], bound: number): tf.Variable {
     const rng = Rng.fromSeed(this.seed, "param", name);
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = numel(shape);
     const a = new Float32Array(n);
     for (let i = 0; i < n; i++) a[i] = (2 * rng.uniform() - 1) * bound;
     return this.#add(name, a, shape);
@@ -72,7 +72,7 @@ export class ParamBuilder {
 
   /** A constant-filled parameter. */
   constant(name: string, shape: number[], value: number): tf.Variable {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = numel(shape);
     return this.#add(name, new Float32Array(n).fill(value), shape);
   }
 

@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Blas } from "./_blas.ts";
+import { numel } from "../array.ts";
 
 /** The parts of the wasm backend the BLAS kernels use. */
 export interface WasmBackendLike {
@@ -28,14 +29,12 @@ export interface BlasKernelArgs {
 }
 export type BlasKernel = (args: BlasKernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
 /** The GEMM layout of a batched product, or null when the batches broadcast in a general way. */
 function layout(a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean, tb: boolean) {
   const ra = a.shape.length, rb = b.shape.length;
   const m = ta ? a.shape[ra - 1] : a.shape[ra - 2], k = ta ? a.shape[ra - 2] : a.shape[ra - 1];
   const n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
-  const batchA = size(a.shape.slice(0, -2)), batchB = size(b.shape.slice(0, -2));
+  const batchA = numel(a.shape.slice(0, -2)), batchB = numel(b.shape.slice(0, -2));
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
   if (batchA === batchB && batchA > 1 && a.shape.slice(0, -2).join() !== b.shape.slice(0, -2).join()) {
     return null;
@@ -147,7 +146,7 @@ export function blasFusedMatMul(blas: Blas, original: BlasKernel): BlasKernel {
     const act = activation ?? "linear";
     if (!supported(a!, b!, ta, tb) || preluActivationWeights || !(act in epilogues)) return original(args);
     const l = layout(a!, b!, ta, tb)!;
-    if (bias && (bias.dtype !== "float32" || size(bias.shape) !== l.n || bias.shape.length !== 1)) {
+    if (bias && (bias.dtype !== "float32" || numel(bias.shape) !== l.n || bias.shape.length !== 1)) {
       return original(args);
     }
     const out = args.backend.makeOutput(l.outShape, "float32");

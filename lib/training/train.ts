@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { variableGrads } from "../tensor/gradients.ts";
 import { Rng } from "../random.ts";
-import type { NDArray } from "../array.ts";
+import { type NDArray, numel } from "../array.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../nn/mod.ts";
 import { drawTrainingNoise, dsmLoss, edmDenoiser, type VESchedule } from "../diffusion/mod.ts";
 import { Adam, constantLR, EMA, linearDecayLR } from "./optim.ts";
@@ -126,7 +126,7 @@ export async function trainDenoiser(opts: TrainOptions): Promise<TrainResult> {
   const { net, data, schedule, batchSize, seed } = opts;
   const sigmaData = opts.sigmaData ?? 1;
   const event = [...net.eventShape];
-  const width = event.reduce((a, b) => a * b, 1);
+  const width = numel(event);
   if (data.length % width !== 0) {
     throw new Error(`train: ${data.length} values is not a multiple of ${width}`);
   }
