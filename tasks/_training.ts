@@ -14,6 +14,7 @@ import {
   trainingStateFrom,
 } from "../lib/training/mod.ts";
 import { veSchedule } from "../lib/diffusion/mod.ts";
+import { rowsInsideBox } from "../lib/metrics/mod.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/mod.ts";
 import type { StageContext } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
@@ -106,18 +107,7 @@ export async function readTrainingSamples(
       total,
     };
   }
-  const kept: number[] = [];
-  for (let i = 0; i < total; i++) {
-    let inside = true;
-    for (let j = 0; j < d; j++) {
-      const v = all[i * d + j];
-      if (!(v > -p.box && v < p.box)) {
-        inside = false;
-        break;
-      }
-    }
-    if (inside) kept.push(i);
-  }
+  const kept = rowsInsideBox({ shape: [total, d], data: all }, -p.box, p.box);
   const data = new Float32Array(kept.length * d);
   kept.forEach((r, k) => data.set(all.subarray(r * d, (r + 1) * d), k * d));
   if (kept.length < total) {
@@ -128,7 +118,7 @@ export async function readTrainingSamples(
       `only ${kept.length} of ${total} samples lie inside the box [−${p.box}, ${p.box}]^D: fewer than one batch`,
     );
   }
-  return { data, features: d, rows: Int32Array.from(kept), total };
+  return { data, features: d, rows: kept, total };
 }
 
 /**

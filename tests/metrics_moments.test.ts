@@ -2,7 +2,7 @@
  * Moment helpers: exact values on hand-made samples (1e-12), errors against given moments, and
  * the box fraction (exact counts).
  */
-import { fractionOutsideBox, momentErrors, sampleMoments } from "../lib/metrics/mod.ts";
+import { fractionOutsideBox, momentErrors, rowsInsideBox, sampleMoments } from "../lib/metrics/mod.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
@@ -27,4 +27,7 @@ Deno.test("metrics_moments: fraction outside the box", () => {
   assert(close(fractionOutsideBox(x), 3 / 5), `fraction ${fractionOutsideBox(x)}`);
   assert(fractionOutsideBox(x, -2.8, 3) === 4 / 5, "a bound cuts the rows it excludes");
   assert(fractionOutsideBox(x, -20, 20) === 1 / 5, "NaN rows count as outside");
+  // The rows training keeps are the same test: the open box, NaN outside.
+  assert(rowsInsideBox(x).join() === "0,2", `inside ${rowsInsideBox(x)}`);
+  assert(rowsInsideBox(x, -20, 20).join() === "0,1,2,4", `inside ${rowsInsideBox(x, -20, 20)}`);
 });

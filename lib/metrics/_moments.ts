@@ -101,9 +101,21 @@ export function momentErrors(
  * ```
  */
 export function fractionOutsideBox(x: NDArray, lo = -3, hi = 3): number {
+  const { n } = dims(x, "x");
+  return n === 0 ? 0 : (n - rowsInsideBox(x, lo, hi).length) / n;
+}
+
+/**
+ * Indices of the rows of `x` `[N, D]` whose every entry lies in the open box (lo, hi) (NaN is outside).
+ *
+ * @example
+ * ```ts
+ * rowsInsideBox({ shape: [2, 1], data: Float32Array.of(0, 5) }); // Int32Array [0]
+ * ```
+ */
+export function rowsInsideBox(x: NDArray, lo = -3, hi = 3): Int32Array {
   const { n, d } = dims(x, "x");
-  if (n === 0) return 0;
-  let inside = 0;
+  const kept: number[] = [];
   for (let i = 0; i < n; i++) {
     let rowInside = true;
     for (let j = 0; j < d; j++) {
@@ -113,7 +125,7 @@ export function fractionOutsideBox(x: NDArray, lo = -3, hi = 3): number {
         break;
       }
     }
-    if (rowInside) inside++;
+    if (rowInside) kept.push(i);
   }
-  return (n - inside) / n;
+  return Int32Array.from(kept);
 }

@@ -11,7 +11,13 @@
  *
  * @module
  */
-export { fractionOutsideBox, type MomentErrors, momentErrors, sampleMoments } from "./_moments.ts";
+export {
+  fractionOutsideBox,
+  type MomentErrors,
+  momentErrors,
+  rowsInsideBox,
+  sampleMoments,
+} from "./_moments.ts";
 export {
   meanAndStandardError,
   subsetCount,
