@@ -234,6 +234,7 @@ const blurMethods: FamilyMethods<Blur> = {
     for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) a[i * d + j] = cols[j * d + i];
     return { a, rows: d, cols: d, yIndex: rangeIndex(d) };
   },
+  normal: () => null, // AᵀA has no known diagonalising basis here
   sliceParams: (_blur, params) => params,
   validateParams(blur, params) {
     const k = requireParam(params, "kernel", "blur");

@@ -60,6 +60,7 @@ export function familyOf<C>(c: C, head: FamilyHead, methods: FamilyMethods<C>): 
     applyHost: (x, params) => methods.applyHost(c, x, params),
     adjointHost: (y, params) => methods.adjointHost(c, y, params),
     denseRows: (params, index) => methods.denseRows(c, params, index),
+    normal: (params, index) => methods.normal(c, params, index),
     sliceParams: (params, start, stop) => methods.sliceParams(c, params, start, stop),
     validateParams: (params, n) => methods.validateParams(c, params, n),
   };

@@ -138,6 +138,14 @@ const maskMethods: FamilyMethods<Mask> = {
     }
     return { a, rows: k, cols: d, yIndex };
   },
+  normal({ d }, params, index) {
+    const weights = Float64Array.from(maskOf(params).data.subarray(index * d, (index + 1) * d));
+    return {
+      basis: "pixel",
+      weights,
+      applyFunction: (f, v) => v.map((vi, i) => f(weights[i]) * vi),
+    };
+  },
   sliceParams: (_mask, params, start, stop) => ({ ...params, mask: sliceRows(maskOf(params), start, stop) }),
   validateParams({ xShape }, params, n) {
     const mask = maskOf(params);

@@ -167,6 +167,7 @@ const projectionMethods: FamilyMethods<Projection> = {
     const a = Float64Array.from(mats.data.subarray(index * m * d, (index + 1) * m * d));
     return { a, rows: m, cols: d, yIndex: rangeIndex(m) };
   },
+  normal: () => null, // AᵀA has no known diagonalising basis here
   sliceParams: (_p, params, start, stop) => ({
     ...params,
     matrices: sliceRows(matricesOf(params), start, stop),

@@ -54,6 +54,24 @@ export interface DenseRows {
   yIndex: Int32Array;
 }
 
+/**
+ * AᵀA of one observation's operator, in the orthonormal basis Q where it is diagonal: AᵀA = Q diag(w) Qᵀ.
+ * Masks (and boxes) are diagonal in the pixel basis (w = the mask); Fourier under-sampling is diagonal in the
+ * basis of the orthonormal 2-D DFT of each channel. The low-rank Gaussian's exact posterior uses it
+ * (docs/design.md §3): with an isotropic part of Σ, (c I + AᵀA/σ²)⁻¹ is a function of AᵀA.
+ */
+export interface NormalOperator {
+  /** `pixel`: Q = I; `fourier`: Q = the orthonormal 2-D DFT of each channel of an `[H, W, C]` image. */
+  basis: "pixel" | "fourier";
+  /** The eigenvalues w of AᵀA, one per entry of the flattened x (length D), in Q's order. */
+  weights: Float64Array;
+  /**
+   * Q diag(f(w)) Qᵀ v for a real v of length D, in float64: any function of AᵀA applied to v,
+   * e.g. `applyFunction((w) => 1 / (c + w / s2), v)` = (c I + AᵀA/σ²)⁻¹ v.
+   */
+  applyFunction(f: (w: number) => number, v: Float64Array): Float64Array;
+}
+
 /** Result of {@link OperatorFamily.corrupt}. */
 export interface Corruption {
   /** Observations `[N, ...yShape]`, float32. */
@@ -89,6 +107,11 @@ export interface OperatorFamily {
   adjointHost(y: NDArray, params: OperatorParams): NDArray<Float64Array>;
   /** Dense informative rows of A for observation `index` of `params`. */
   denseRows(params: OperatorParams, index: number): DenseRows;
+  /**
+   * AᵀA of observation `index` in the basis where it is diagonal, or null when the family has no such
+   * basis (projection, blur): see {@link NormalOperator}.
+   */
+  normal(params: OperatorParams, index: number): NormalOperator | null;
   /** Parameters of rows `[start, stop)` (shared parameters are passed through). */
   sliceParams(params: OperatorParams, start: number, stop: number): OperatorParams;
   /**
