@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type QueuedStage, queuedStages } from "../lib/engine/mod.ts";
+import { type Plan, type QueuedStage, queuedStages } from "../lib/engine/mod.ts";
 import { type CommonOpts, openPlan, print } from "./_common.ts";
 
 /**
@@ -30,6 +30,7 @@ export async function cmdStatus(opts: CommonOpts & { json?: boolean }): Promise<
       : `${q.state} on slurm (job ${q.record.job}${
         q.record.arrayJob ? `, shards: job array ${q.record.arrayJob}` : ""
       })`;
+  const warnings = await cachedWarnings(plan);
   const rows = plan.graph.order.map((id) => {
     const p = plan.stages.get(id)!;
     const q = queued.get(p.key);
@@ -41,6 +42,7 @@ export async function cmdStatus(opts: CommonOpts & { json?: boolean }): Promise<
       key: p.key,
       reasons: slurm ? [slurm, ...p.reasons] : p.reasons,
       checkpoints: p.checkpoints,
+      warnings: warnings.get(id) ?? [],
       ...(q ? { slurm: { job: q.record.job, arrayJob: q.record.arrayJob ?? null, state: q.state } } : {}),
     };
   });
@@ -61,6 +63,7 @@ export async function cmdStatus(opts: CommonOpts & { json?: boolean }): Promise<
         r.reasons.join("; ")
       }`,
     );
+    for (const warning of r.warnings) print(`${"".padEnd(w)}warning: ${warning}`);
   }
   const n = (s: string) => rows.filter((r) => r.status === s).length;
   const live = rows.filter((r) => r.slurm?.state === "queued" || r.slurm?.state === "running").length;
@@ -70,4 +73,18 @@ export async function cmdStatus(opts: CommonOpts & { json?: boolean }): Promise<
     } (store ${plan.graph.spec.store})`,
   );
   return 0;
+}
+
+/**
+ * The warnings a cached stage published with its result (`meta.warnings`, e.g. a Gaussian EM that
+ * stopped unconverged), by stage id: a cached result is reused, so its caveats must stay visible.
+ */
+async function cachedWarnings(plan: Plan): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const [id, p] of plan.stages) {
+    if (p.status !== "cached") continue;
+    const warnings = (await plan.store.manifest(p.key)).meta.warnings;
+    if (Array.isArray(warnings) && warnings.length) out.set(id, warnings.map(String));
+  }
+  return out;
 }

@@ -106,4 +106,11 @@ Deno.test("fit-gaussian: renamed and contradictory parameters are spec errors; a
     JSON.stringify((gauss.meta as { warnings: string[] }).warnings),
     /unconverged after 2 iterations/,
   );
+  // The cached result keeps its caveat visible: `status` prints the warning under the stage.
+  r = await cli(dir, "status");
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(
+    r.stdout,
+    /gauss .*cached[^\n]*\n\s+warning: Gaussian EM stopped unconverged after 2 iterations/,
+  );
 });
