@@ -12,6 +12,7 @@ import {
   boxOperator,
   fourierOperator,
   maskOperator,
+  observedEntries,
   type OperatorFamily,
   operatorFamily,
   projectionOperator,
@@ -73,23 +74,6 @@ const cases: Case[] = [
   },
   { name: "fourier [5,4] per image", family: fourierOperator({ xShape: [5, 4], acceleration: 1.5 }) },
 ];
-
-/** 1 where an entry of y is observed (its row of A is not zero): masks, and fourier's sampled columns. */
-function observedEntries(
-  family: OperatorFamily,
-  params: Record<string, NDArray>,
-  n: number,
-): ArrayLike<number> | null {
-  if (params.mask) return params.mask.data;
-  if (family.kind !== "fourier") return null;
-  const [h, w] = family.xShape, perColumn = numel(family.yShape) / (h * w);
-  const out = new Uint8Array(n * numel(family.yShape));
-  for (let i = 0; i < out.length; i++) {
-    const r = Math.floor(i / numel(family.yShape)), l = Math.floor(i / perColumn) % w;
-    out[i] = params.columns.data[params.columns.shape.length === 1 ? l : r * w + l];
-  }
-  return out;
-}
 
 const B = 6;
 
