@@ -52,7 +52,9 @@ export function resolveImageOptions(name: string, options: ImageOptions): { n: n
   const available = SPLIT_SIZES[split];
   const n = options.samples ?? available;
   if (!Number.isInteger(n) || n < 1 || n > available) {
-    throw new Error(`${name}: samples must be an integer in [1, ${available}] (the ${split} split), got ${n}`);
+    throw new Error(
+      `${name}: samples must be an integer in [1, ${available}] (the ${split} split), got ${n}`,
+    );
   }
   const size = options.size ?? IMAGE_SIDE;
   if (!Number.isInteger(size) || size < 1 || IMAGE_SIDE % size !== 0) {

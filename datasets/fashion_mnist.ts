@@ -95,7 +95,9 @@ async function readClassImages(
           value = -1;
         }
         if (b === 93 && --depth === 1) {
-          if (values !== 0 && values !== PIXELS) fail(`an image of ${values} values, not ${PIXELS}`, offset + i);
+          if (values !== 0 && values !== PIXELS) {
+            fail(`an image of ${values} values, not ${PIXELS}`, offset + i);
+          }
           if (values === PIXELS) take(index - first, image);
           if (values === PIXELS && ++index === first + count) return;
           values = 0;
