@@ -8,6 +8,7 @@
 import { finiteFloat32, type RawArray, toNumbers } from "./_zarr_read.ts";
 import { type NDArray, numel } from "../lib/array.ts";
 import {
+  channelsOf,
   expectBinary,
   type OperatorFamily,
   operatorFamily,
@@ -166,7 +167,7 @@ function boxFromArrays(
 ): Operator {
   const { xShape, mask } = readMask(maskRaw, y, xShapeAttr, "box");
   if (xShape.length < 2) throw new Error(`box observations need images: x_shape [${xShape}]`);
-  const [h, w] = xShape, c = xShape.length === 3 ? xShape[2] : 1;
+  const [h, w] = xShape, c = channelsOf(xShape);
   let height = 1, width = 1;
   for (let r = 0; r < y.shape[0]; r++) {
     let top = h, bottom = -1, left = w, right = -1;

@@ -22,6 +22,9 @@
  */
 import { type ImageDataset, type ImageOptions, resolveImageOptions, toImages } from "./_images.ts";
 
+// A static import of the package (its package.json: nothing runs) makes Deno install it before
+// import.meta.resolve locates its data files.
+import "fashion-mnist/package.json" with { type: "json" };
 export type { ImageDataset, ImageOptions } from "./_images.ts";
 
 /** Images per class, and how many of them belong to the training split. */

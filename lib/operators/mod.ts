@@ -23,6 +23,7 @@ import type { OperatorFamily, OperatorKind } from "./types.ts";
 export type * from "./types.ts";
 export { expectBinary, expectFinite, rowStreamsFor } from "./_common.ts";
 export { observedEntries } from "./_observed.ts";
+export { channelsOf } from "./_mask.ts";
 export { blurOperator, boxOperator, fourierOperator, maskOperator, projectionOperator };
 
 const shape = z.array(z.number().int().positive()).min(1);
