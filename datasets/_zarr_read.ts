@@ -8,7 +8,8 @@
  */
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import { numel } from "../lib/array.ts";
+import { type NDArray, numel } from "../lib/array.ts";
+import { expectFinite } from "../lib/operators/mod.ts";
 
 /** An array as read: its shape, its values and its Zarr dtype. */
 export type RawArray = { shape: number[]; data: ArrayLike<number | bigint | boolean>; dtype: string };
@@ -146,4 +147,44 @@ async function usesBlosc(path: string): Promise<boolean> {
     } catch { /* the other format */ }
   }
   return false;
+}
+
+/**
+ * An array's values as float64 (bool, integer and float dtypes), or an error naming a non-numeric array.
+ *
+ * @example
+ * ```ts
+ * const nums = toNumbers(await readNode(root, "mask"), "mask");
+ * ```
+ */
+export function toNumbers(a: RawArray, name: string): Float64Array {
+  if (/string|unicode|bytes|^v\d|^S|^U/.test(a.dtype)) {
+    throw new Error(`array "${name}" has non-numeric dtype ${a.dtype}`);
+  }
+  const out = new Float64Array(a.data.length);
+  // zarrita returns bool arrays as a BoolArray (read with get), typed arrays otherwise.
+  const getter = (a.data as { get?: (i: number) => boolean }).get;
+  if (!ArrayBuffer.isView(a.data) && typeof getter === "function") {
+    for (let i = 0; i < out.length; i++) out[i] = getter.call(a.data, i) ? 1 : 0;
+    return out;
+  }
+  for (let i = 0; i < out.length; i++) {
+    const v = a.data[i];
+    out[i] = typeof v === "bigint" ? Number(v) : typeof v === "boolean" ? (v ? 1 : 0) : Number(v);
+  }
+  return out;
+}
+
+/**
+ * An array's values as float32, or an error naming the first NaN/±Inf.
+ *
+ * @example
+ * ```ts
+ * const y = finiteFloat32(await readNode(root, "y", FLOAT_DTYPES), "y");
+ * ```
+ */
+export function finiteFloat32(a: RawArray, name: string): NDArray<Float32Array> {
+  const nums = toNumbers(a, name);
+  expectFinite({ shape: a.shape, data: nums }, name);
+  return { shape: a.shape, data: Float32Array.from(nums) };
 }

@@ -1,6 +1,8 @@
 /**
- * `corrupt`: y = A x + σ_y ε with fresh operator parameters per observation (projection, mask)
- * or a shared one (blur). Reads the clean `x` of a dataset stage, writes observations.
+ * `corrupt`: y = A x + σ_y ε with fresh operator parameters per observation (projection, mask, box,
+ * fourier) or a shared one (blur, fourier with `shared: true`). Reads the clean `x` of a dataset stage,
+ * writes observations. σ_y conventions of the papers (docs/design.md): 1e-3 for masking and boxes, 1e-2 in
+ * k-space (fourier); the default 0.01 is the manifold benchmark's.
  *
  * @module
  */
@@ -18,6 +20,17 @@ export const operatorSpec = z.discriminatedUnion("kind", [
     kind: z.literal("blur"),
     width: z.number().positive().default(1),
     size: z.number().int().positive().optional(),
+  }),
+  z.strictObject({
+    kind: z.literal("box"),
+    height: z.number().int().positive().optional(),
+    width: z.number().int().positive().optional(),
+  }),
+  z.strictObject({
+    kind: z.literal("fourier"),
+    acceleration: z.number().min(1).default(4),
+    center: z.number().min(0).max(1).default(0.08),
+    shared: z.boolean().default(false),
   }),
 ]);
 

@@ -1,16 +1,29 @@
 /**
  * Reading user observations from Zarr v3 (written with zarrita) and v2 (written by hand, as
  * zarr-python would): values round-trip exactly, shared parameters are broadcast, σ_y is found
- * as an attribute or an array, and bad inputs fail with errors naming the array and the index.
+ * as an attribute or an array, and bad inputs fail with errors naming the array and the index. Images
+ * `[N, H, W, C]` with masks, a shared blur kernel, boxes (stored as masks) and k-space columns (per image
+ * or shared), with the configuration that fresh corruptions use inferred from them.
  */
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
 import { readZarrObservations } from "../datasets/zarr_observations.ts";
-import { projectionOperator } from "../lib/operators/mod.ts";
+import {
+  blurOperator,
+  boxOperator,
+  fourierOperator,
+  maskOperator,
+  projectionOperator,
+} from "../lib/operators/mod.ts";
 import { Rng } from "../lib/random.ts";
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
+}
+
+function assertEq(actual: unknown, expected: unknown, msg: string): void {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  assert(a === e, `${msg}: ${a}, expected ${e}`);
 }
 
 async function expectReject(p: Promise<unknown>, re: RegExp): Promise<void> {
@@ -306,5 +319,88 @@ Deno.test("datasets_zarr: missing or truncated chunks, wrong dtypes, empty, huge
     }
   } finally {
     await Deno.remove(base, { recursive: true });
+  }
+});
+
+Deno.test("datasets_zarr: images [N, H, W, C]: masks, a shared blur kernel, boxes and k-space columns", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const n = 6, shape = [6, 5, 3], d = 90;
+    const x = new Float32Array(n * d);
+    Rng.fromSeed(3, "x").fillNormal(x);
+    const clean = { shape: [n, ...shape], data: x };
+    const read = async (name: string, attrs: Record<string, unknown>, arrays: Record<string, Arr>) => {
+      await writeV3(`${dir}/${name}`, { sigma_y: 0.01, ...attrs }, arrays);
+      return await readZarrObservations(`${dir}/${name}`);
+    };
+    const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+
+    const masked = maskOperator({ xShape: shape, keep: 0.5 }).corrupt(clean, 1, 0.01);
+    const m = await read("mask", {}, { y: masked.y, mask: masked.params.mask as Arr });
+    assert(m.kind === "mask" && m.xShape.join() === "6,5,3" && same(m.y.data, masked.y.data), "mask images");
+
+    const kernel = { shape: [3, 3], data: Float32Array.of(0, 0.1, 0, 0.1, 0.6, 0.1, 0, 0.1, 0) };
+    const blurred = blurOperator({ xShape: shape, kernel: Array.from(kernel.data) }).corrupt(clean, 2, 0.01);
+    const b = await read("blur", {}, { y: blurred.y, kernel });
+    assert(b.kind === "blur" && b.xShape.join() === "6,5,3", `blur images: ${b.kind} [${b.xShape}]`);
+    assert(
+      same(
+        b.family.applyHost(clean, b.params).data,
+        blurOperator({ xShape: shape, kernel: Array.from(kernel.data) }).applyHost(clean, blurred.params)
+          .data,
+      ),
+      "blur operator rebuilt",
+    );
+
+    const boxed = boxOperator({ xShape: shape, height: 2, width: 3 }).corrupt(clean, 3, 0.01);
+    const bx = await read("box", { operator: "box" }, { y: boxed.y, mask: boxed.params.mask as Arr });
+    assert(bx.kind === "box" && same(bx.params.mask.data, boxed.params.mask.data), "box mask read");
+    assertEq(bx.config, { xShape: shape, height: 2, width: 3 }, "box size inferred from the hidden pixels");
+
+    const family = fourierOperator({ xShape: shape, acceleration: 2.5, center: 0.4 });
+    const mri = family.corrupt(clean, 4, 0.01);
+    const f = await read("fourier", {}, { y: mri.y, columns: mri.params.columns as Arr });
+    assert(
+      f.kind === "fourier" && f.xShape.join() === "6,5,3" && same(f.y.data, mri.y.data),
+      `fourier: ${f.kind}`,
+    );
+    // 2 of 5 columns each (band {4, 0}: nothing else), so acceleration 5/2 and the band 2/5.
+    assertEq(f.config, { xShape: shape, acceleration: 2.5, center: 0.4, shared: false }, "fourier config");
+    assert(
+      same(f.family.applyHost(clean, f.params).data, family.applyHost(clean, mri.params).data),
+      "same A",
+    );
+
+    const shared = fourierOperator({ xShape: shape, acceleration: 5 / 3, shared: true }).corrupt(
+      clean,
+      5,
+      0.01,
+    );
+    const noisy = Float32Array.from(shared.y.data, (v) => v + 1); // unsampled entries must be zeroed on reading
+    const s = await read("shared", {}, {
+      y: { shape: shared.y.shape, data: noisy },
+      columns: shared.params.columns as Arr,
+    });
+    assert(
+      s.family.perObservation.length === 0 && s.params.columns.shape.join() === "5",
+      "shared columns stay shared",
+    );
+    const cols = shared.params.columns.data;
+    assert(
+      s.y.data.every((v, i) => (cols[Math.floor(i / 6) % 5] ? v === noisy[i] : v === 0)),
+      "unsampled entries zeroed",
+    );
+
+    await expectReject(
+      read("bad-y", {}, { y: { shape: [n, 6, 5, 3], data: x }, columns: mri.params.columns as Arr }),
+      /array "y" has event shape \[6,5,3\], fourier observations need \[6,5, 2\]/,
+    );
+    await expectReject(
+      read("bad-columns", {}, { y: mri.y, columns: { shape: [n, 5], data: new Uint8Array(n * 5).fill(2) } }),
+      /array "columns" must be binary/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -5,9 +5,10 @@
  * observations it samples.
  *
  * Tolerances: the residual y' − A' x has RMS σ_y within 4 %, for 8192 (projection) and ≈ 10000 (mask)
- * noise draws, whose relative standard error is ≈ 0.8 % and 0.7 %.
+ * noise draws, whose relative standard error is ≈ 0.8 % and 0.7 %. Images (box, fourier): ≥ 18000 observed
+ * noise draws, relative standard error ≤ 0.6 %.
  */
-import { maskOperator, projectionOperator } from "../lib/operators/mod.ts";
+import { boxOperator, fourierOperator, maskOperator, projectionOperator } from "../lib/operators/mod.ts";
 import { Rng } from "../lib/random.ts";
 import {
   checkConditionEncoding,
@@ -127,4 +128,51 @@ Deno.test("a conditional model refuses observations encoded differently from its
   // Images: channels [Aᵀy, mask] per pixel.
   const img = conditionEncoding(maskOperator({ xShape: [4, 4, 1], keep: 0.5 }));
   assert(img.layout === "channels" && img.channels === 2 && img.features === 32, JSON.stringify(img));
+});
+
+Deno.test("images: fresh boxes and k-space column masks; conditions [Aᵀy, mask] and [Aᵀy, column mask]", () => {
+  const n = 300, sigmaY = 0.1;
+  const x = { shape: [n, 8, 6, 2], data: cloud(n, 8 * 6 * 2, 4) };
+  const rows = Int32Array.from({ length: n }, (_, i) => i);
+  for (
+    const family of [
+      boxOperator({ xShape: [8, 6, 2], height: 3, width: 4 }),
+      fourierOperator({ xShape: [8, 6, 2], acceleration: 2 }),
+    ]
+  ) {
+    const observed = family.corrupt(x, 3, sigmaY);
+    const set = recorrupt(family, x, sigmaY, recorruptionSeed(3));
+    const stats = recorruptionStats({ family, params: observed.params, sigmaY }, set, rows);
+    // Box: 6 · 3 placements, a fresh one repeats the observed with probability 1/18. Fourier: 3 of 6 columns,
+    // the band {0} fixed, 2 of the other 5: C(5, 2) = 10 masks, repeats with probability 1/10.
+    const repeat = family.kind === "box" ? 1 / 18 : 1 / 10;
+    assert(
+      Math.abs(stats.freshFraction! - (1 - repeat)) < 0.06,
+      `${family.kind}: fresh ${stats.freshFraction}`,
+    );
+    assert(
+      Math.abs(stats.residualOverSigma - 1) < 0.04,
+      `${family.kind}: residual / σ_y ${stats.residualOverSigma}`,
+    );
+    const enc = conditionEncoding(family);
+    const extra = family.kind === "box" ? 2 : 1;
+    assert(enc.layout === "channels" && enc.channels === 2 + extra, JSON.stringify(enc));
+    const c = encodeCondition(family, set.params, set.y).data;
+    const aty = family.adjointHost(set.y, set.params).data;
+    for (let i = 0; i < 2 * 48; i++) {
+      const r = Math.floor(i / 48), p = i % 48, at = i * (2 + extra);
+      for (let k = 0; k < 2; k++) assert(c[at + k] === Math.fround(aty[i * 2 + k]), `Aᵀy entry ${i}, ${k}`);
+      const expected = family.kind === "box"
+        ? [set.params.mask.data[i * 2], set.params.mask.data[i * 2 + 1]]
+        : [set.params.columns.data[r * 6 + (p % 6)]];
+      assert(expected.every((v, k) => c[at + 2 + k] === v), `${family.kind}: mask channels of pixel ${i}`);
+    }
+  }
+  // A shared column mask is redrawn from the re-corruption's own seed.
+  const shared = fourierOperator({ xShape: [8, 16, 1], acceleration: 4, shared: true });
+  const xs = { shape: [4, 8, 16, 1], data: cloud(4, 128, 5) };
+  const masks = [1, 2, 3].map((lap) =>
+    recorrupt(shared, xs, sigmaY, recorruptionSeed(lap)).params.columns.data.join()
+  );
+  assert(new Set(masks).size > 1, `shared masks of three laps: ${masks.join(" | ")}`);
 });

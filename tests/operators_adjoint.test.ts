@@ -9,7 +9,10 @@ import { Rng } from "../lib/random.ts";
 import { type NDArray, numel, sliceRows } from "../lib/array.ts";
 import {
   blurOperator,
+  boxOperator,
+  fourierOperator,
   maskOperator,
+  observedEntries,
   type OperatorFamily,
   operatorFamily,
   projectionOperator,
@@ -61,6 +64,15 @@ const cases: Case[] = [
     name: "blur gaussian [9,7,1] via registry",
     family: operatorFamily("blur", { xShape: [9, 7, 1], width: 0.8 }),
   },
+  { name: "box [7,6,2] 3×2", family: boxOperator({ xShape: [7, 6, 2], height: 3, width: 2 }) },
+  { name: "box [8,8,1] default via registry", family: operatorFamily("box", { xShape: [8, 8, 1] }) },
+  // Odd and even sizes: the DFT's self-conjugate frequencies differ.
+  { name: "fourier [6,5,2] per image", family: fourierOperator({ xShape: [6, 5, 2], acceleration: 2 }) },
+  {
+    name: "fourier [8,8,1] shared via registry",
+    family: operatorFamily("fourier", { xShape: [8, 8, 1], acceleration: 4, center: 0.25, shared: true }),
+  },
+  { name: "fourier [5,4] per image", family: fourierOperator({ xShape: [5, 4], acceleration: 1.5 }) },
 ];
 
 const B = 6;
@@ -121,7 +133,7 @@ for (const { name, family, keep } of cases) {
     family.validateParams(params, n);
     // x = 0, so y is pure noise; masked entries are exactly 0 and excluded.
     let s2 = 0, count = 0;
-    const mask = params.mask?.data;
+    const mask = observedEntries(family, params, n);
     for (let i = 0; i < y.data.length; i++) {
       if (mask && !mask[i]) {
         assert(y.data[i] === 0, "masked entries of y must be 0");

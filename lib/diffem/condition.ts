@@ -10,8 +10,10 @@
  *   - blur: y alone, D features: the kernel is shared by every observation, so it carries no per-row
  *     information (a model trained for one kernel only knows that kernel; the E-step checks it is the same
  *     family configuration).
- * - images x ∈ R^{H×W×C}, `layout: "channels"`, c is extra input channels per pixel, [Aᵀy, mask] (mask) or
- *   [Aᵀy] (blur): `conditionChannels` of a U-Net. Projections of images are not encoded (A_i is D×m).
+ * - images x ∈ R^{H×W×C}, `layout: "channels"`, c is extra input channels per pixel (`conditionChannels` of a
+ *   U-Net): [Aᵀy, mask] (mask and box: C + C channels); [Aᵀy, column mask] (fourier: Aᵀy is the zero-filled
+ *   inverse DFT, real, C channels, then 1 channel holding the k-space column mask m(l) expanded to H×W, pixel
+ *   (i, j) gets m(j)); [Aᵀy] (blur). Projections of images are not encoded (A_i is D×m).
  *
  * @module
  */
@@ -72,9 +74,9 @@ export function conditionEncoding(family: OperatorFamily): ConditionEncoding {
     );
   }
   const c = family.xShape.length === 3 ? family.xShape[2] : 1;
-  const parts = family.kind === "mask"
-    ? [{ name: "adjoint_y", width: c }, { name: "mask", width: c }]
-    : [{ name: "adjoint_y", width: c }];
+  const parts = [{ name: "adjoint_y", width: c }];
+  if (family.kind === "mask" || family.kind === "box") parts.push({ name: "mask", width: c });
+  if (family.kind === "fourier") parts.push({ name: "columns", width: 1 });
   const channels = parts.reduce((a, p) => a + p.width, 0);
   return { layout: "channels", operator: family.kind, parts, features: (d / c) * channels, channels };
 }
@@ -118,17 +120,23 @@ export function encodeCondition(
     }
     return { shape: [n, enc.features], data: out };
   }
-  // Channels: pixel p of row i holds [Aᵀy channels…, mask channels…].
+  // Channels: pixel p of row i holds [Aᵀy channels…, mask channels… | column mask].
   const c = enc.parts[0].width, channels = enc.channels!;
   const pixels = numel(family.xShape) / c;
   const aty = family.adjointHost(y, params).data;
-  const mask = enc.parts.length > 1 ? params.mask : null;
-  if (enc.parts.length > 1 && !mask) throw new Error(`encodeCondition: the mask parameters lack "mask"`);
+  const extra = enc.parts[1];
+  const source = extra ? params[extra.name] : null;
+  if (extra && !source) {
+    throw new Error(`encodeCondition: the ${family.kind} parameters lack "${extra.name}"`);
+  }
+  const w = family.xShape[1];
   for (let i = 0; i < n; i++) {
     for (let p = 0; p < pixels; p++) {
       const src = (i * pixels + p) * c, dst = (i * pixels + p) * channels;
       for (let k = 0; k < c; k++) out[dst + k] = aty[src + k];
-      if (mask) { for (let k = 0; k < c; k++) out[dst + c + k] = mask.data[src + k]; }
+      if (!source) continue;
+      if (extra.name === "mask") { for (let k = 0; k < c; k++) out[dst + c + k] = source.data[src + k]; }
+      else out[dst + c] = source.data[source.shape.length === 1 ? p % w : i * w + (p % w)];
     }
   }
   return { shape: [n, enc.features], data: out };

@@ -6,7 +6,7 @@
  * @module
  */
 import { type NDArray, numel } from "../array.ts";
-import type { OperatorFamily, OperatorParams } from "../operators/mod.ts";
+import { observedEntries, type OperatorFamily, type OperatorParams } from "../operators/mod.ts";
 import { encodeCondition } from "./condition.ts";
 
 /**
@@ -78,9 +78,9 @@ export function recorruptionStats(
   const family = obs.family;
   const ax = family.applyHost(set.x, set.params).data;
   let sq = 0, count = 0;
-  const mask = family.kind === "mask" ? set.params.mask.data : null;
+  const observed = observedEntries(family, set.params, set.y.shape[0]);
   for (let i = 0; i < ax.length; i++) {
-    if (mask && !mask[i]) continue; // unobserved entries of a masked y are 0, with no noise
+    if (observed && !observed[i]) continue; // unobserved entries of y are 0, with no noise
     sq += (set.y.data[i] - ax[i]) ** 2;
     count++;
   }

@@ -1,6 +1,8 @@
 /**
  * Random masking (inpainting): y_i = m_i ⊙ (x_i + σ_y ε) with a fresh Bernoulli(keep) binary
- * mask m_i of the same shape as x per observation. A = diag(m_i) is self-adjoint.
+ * mask m_i of the same shape as x per observation. A = diag(m_i) is self-adjoint. On images
+ * `[H, W, C]` one Bernoulli draw per pixel is shared by its C channels (a pixel is observed or not);
+ * vectors and single-channel images draw one per entry, as before.
  *
  * The noise is masked too, so unobserved entries of y are exactly 0: they carry no information
  * either way (their row of A is zero), and zeros keep stored observations and conditioning
@@ -25,6 +27,7 @@ import {
   requireParam,
   rowStreamsFor,
 } from "./_common.ts";
+import type { Rng } from "../random.ts";
 import type { OperatorFamily, OperatorParams } from "./types.ts";
 
 /** Configuration of {@link maskOperator}. */
@@ -35,9 +38,26 @@ export interface MaskConfig {
   keep: number;
 }
 
-/** A masking family's sizes, resolved once from its {@link MaskConfig}. */
-interface Mask extends EventSize {
-  keep: number;
+/**
+ * A masking family's sizes and how it draws one row's mask, resolved once from its configuration. The
+ * box family (`_box.ts`) is the same operator with another `drawMask`.
+ */
+export interface Mask extends EventSize {
+  kind: "mask" | "box";
+  /** Fill `out` (D entries, one row's mask, 1 = observed) from the row's stream `s`. */
+  drawMask(s: Rng, out: Uint8Array): void;
+}
+
+/**
+ * Channels of an event shape: C for images `[H, W, C]`, 1 for vectors and `[H, W]`.
+ *
+ * @example
+ * ```ts
+ * channelsOf([28, 28, 3]); // 3
+ * ```
+ */
+export function channelsOf(xShape: readonly number[]): number {
+  return xShape.length === 3 ? xShape[2] : 1;
 }
 
 /**
@@ -55,21 +75,41 @@ export function maskOperator(config: MaskConfig): OperatorFamily {
   const { xShape, d } = eventSize(config.xShape);
   const keep = config.keep;
   if (!(keep >= 0 && keep <= 1)) throw new Error(`mask: keep probability must be in [0, 1], got ${keep}`);
+  const c = channelsOf(xShape);
+  // One uniform per pixel, in pixel order; its channels share the outcome.
+  const drawMask = (s: Rng, out: Uint8Array): void => {
+    for (let p = 0; p < d / c; p++) {
+      const kept = s.uniform() < keep ? 1 : 0;
+      for (let k = 0; k < c; k++) out[p * c + k] = kept;
+    }
+  };
+  return maskFamily({ xShape, d, kind: "mask", drawMask });
+}
+
+/**
+ * A family with A = diag(mask) whose masks `m` draws: the mask and box families.
+ *
+ * @example
+ * ```ts
+ * const family = maskFamily({ xShape: [4], d: 4, kind: "mask", drawMask: (s, out) => out.fill(1) });
+ * ```
+ */
+export function maskFamily(m: Mask): OperatorFamily {
   return familyOf(
-    { xShape, d, keep },
-    { kind: "mask", xShape, yShape: xShape, perObservation: ["mask"] },
+    m,
+    { kind: m.kind, xShape: m.xShape, yShape: m.xShape, perObservation: ["mask"] },
     maskMethods,
   );
 }
 
-function maskOf(params: OperatorParams): NDArray {
-  return requireParam(params, "mask", "mask");
+function maskOf(params: OperatorParams, kind = "mask"): NDArray {
+  return requireParam(params, "mask", kind);
 }
 
 /** A x = m ⊙ x on the host. */
-function applyMaskHost({ xShape, d }: Mask, x: NDArray, params: OperatorParams): NDArray<Float64Array> {
+function applyMaskHost({ xShape, d, kind }: Mask, x: NDArray, params: OperatorParams): NDArray<Float64Array> {
   const n = batchOf(x, xShape, "x");
-  const mask = maskOf(params);
+  const mask = maskOf(params, kind);
   expectShape(mask, [n, ...xShape], "mask");
   const y = new Float64Array(n * d);
   for (let i = 0; i < y.length; i++) y[i] = mask.data[i] ? x.data[i] : 0;
@@ -78,14 +118,14 @@ function applyMaskHost({ xShape, d }: Mask, x: NDArray, params: OperatorParams):
 
 /** The masking family's methods, over its resolved {@link Mask} sizes. */
 const maskMethods: FamilyMethods<Mask> = {
-  bind({ xShape, d }, params) {
-    const mask = maskOf(params);
+  bind({ xShape, d, kind }, params) {
+    const mask = maskOf(params, kind);
     const b = mask.shape[0];
     expectShape(mask, [b, ...xShape], "mask");
     const mt = tf.tensor(Float32Array.from(mask.data), [b, ...xShape]);
     function check(t: tf.Tensor, what: string): void {
       if (t.shape.length !== xShape.length + 1 || t.shape[0] !== b || t.size !== b * d) {
-        throw new Error(`mask: ${what} has shape [${t.shape}], operator bound to [${b}, ${xShape}]`);
+        throw new Error(`${kind}: ${what} has shape [${t.shape}], operator bound to [${b}, ${xShape}]`);
       }
     }
     const applyMask = (t: tf.Tensor, what: string): tf.Tensor => {
@@ -101,7 +141,7 @@ const maskMethods: FamilyMethods<Mask> = {
       dispose: () => mt.dispose(),
     };
   },
-  corrupt({ xShape, d, keep }, x, rng, sigmaY, firstRow = 0) {
+  corrupt({ xShape, d, drawMask }, x, rng, sigmaY, firstRow = 0) {
     const n = batchOf(x, xShape, "x");
     const rows = rowStreamsFor(rng, n, firstRow);
     const mask = new Uint8Array(n * d);
@@ -109,7 +149,7 @@ const maskMethods: FamilyMethods<Mask> = {
     for (let r = 0; r < n; r++) {
       const s = rows.streams[r];
       const base = r * d;
-      for (let j = 0; j < d; j++) mask[base + j] = s.uniform() < keep ? 1 : 0;
+      drawMask(s, mask.subarray(base, base + d));
       // Draw noise for every entry (masked or not) so a row's stream use is fixed.
       for (let j = 0; j < d; j++) {
         const e = s.normal();
@@ -123,8 +163,8 @@ const maskMethods: FamilyMethods<Mask> = {
   },
   applyHost: applyMaskHost,
   adjointHost: applyMaskHost, // A = diag(m) is self-adjoint
-  denseRows({ d }, params, index) {
-    const mask = maskOf(params).data.subarray(index * d, (index + 1) * d);
+  denseRows({ d, kind }, params, index) {
+    const mask = maskOf(params, kind).data.subarray(index * d, (index + 1) * d);
     let k = 0;
     for (let j = 0; j < d; j++) if (mask[j]) k++;
     const a = new Float64Array(k * d);
@@ -138,17 +178,20 @@ const maskMethods: FamilyMethods<Mask> = {
     }
     return { a, rows: k, cols: d, yIndex };
   },
-  normal({ d }, params, index) {
-    const weights = Float64Array.from(maskOf(params).data.subarray(index * d, (index + 1) * d));
+  normal({ d, kind }, params, index) {
+    const weights = Float64Array.from(maskOf(params, kind).data.subarray(index * d, (index + 1) * d));
     return {
       basis: "pixel",
       weights,
       applyFunction: (f, v) => v.map((vi, i) => f(weights[i]) * vi),
     };
   },
-  sliceParams: (_mask, params, start, stop) => ({ ...params, mask: sliceRows(maskOf(params), start, stop) }),
-  validateParams({ xShape }, params, n) {
-    const mask = maskOf(params);
+  sliceParams: ({ kind }, params, start, stop) => ({
+    ...params,
+    mask: sliceRows(maskOf(params, kind), start, stop),
+  }),
+  validateParams({ xShape, kind }, params, n) {
+    const mask = maskOf(params, kind);
     expectShape(mask, [n, ...xShape], "mask");
     expectBinary(mask, `parameter array "mask"`);
   },

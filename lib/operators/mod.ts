@@ -1,6 +1,6 @@
 /**
- * Linear observation operators y = A x + ε: the interface ({@link OperatorFamily}), the three
- * families (projection, mask, blur), and the registry {@link operatorFamily}, one entry point
+ * Linear observation operators y = A x + ε: the interface ({@link OperatorFamily}), the five
+ * families (projection, mask, box, blur, fourier), and the registry {@link operatorFamily}, one entry point
  * from a kind name and a plain configuration object (validated) to a family.
  *
  * @example
@@ -14,13 +14,17 @@
  */
 import { z } from "zod";
 import { blurOperator } from "./_blur.ts";
+import { boxOperator } from "./_box.ts";
+import { fourierOperator } from "./_fourier.ts";
 import { maskOperator } from "./_mask.ts";
 import { projectionOperator } from "./_projection.ts";
 import type { OperatorFamily, OperatorKind } from "./types.ts";
 
 export type * from "./types.ts";
 export { expectBinary, expectFinite, rowStreamsFor } from "./_common.ts";
-export { blurOperator, maskOperator, projectionOperator };
+export { observedEntries } from "./_observed.ts";
+export { channelsOf } from "./_mask.ts";
+export { blurOperator, boxOperator, fourierOperator, maskOperator, projectionOperator };
 
 const shape = z.array(z.number().int().positive()).min(1);
 
@@ -35,10 +39,23 @@ const operatorConfigSchema = z.discriminatedUnion("kind", [
     size: z.number().int().positive().refine((k) => k % 2 === 1, "kernel size must be odd").optional(),
     kernel: z.array(z.number()).optional(),
   }).strict(),
+  z.object({
+    kind: z.literal("box"),
+    xShape: shape,
+    height: z.number().int().positive().optional(),
+    width: z.number().int().positive().optional(),
+  }).strict(),
+  z.object({
+    kind: z.literal("fourier"),
+    xShape: shape,
+    acceleration: z.number().min(1).default(4),
+    center: z.number().min(0).max(1).default(0.08),
+    shared: z.boolean().default(false),
+  }).strict(),
 ]);
 
 /** Kinds known to the registry. */
-const operatorKinds: readonly OperatorKind[] = ["projection", "mask", "blur"];
+const operatorKinds: readonly OperatorKind[] = ["projection", "mask", "box", "blur", "fourier"];
 
 /**
  * The operator family named `kind` with configuration `config` (validated; `kind` inside
@@ -72,5 +89,9 @@ export function operatorFamily(kind: string, config: Record<string, unknown>): O
       return maskOperator(c);
     case "blur":
       return blurOperator(c);
+    case "box":
+      return boxOperator(c);
+    case "fourier":
+      return fourierOperator(c);
   }
 }

@@ -18,7 +18,7 @@ import type { NDArray } from "../array.ts";
 import type { RowStreams } from "../random.ts";
 
 /** Operator kinds known to {@link operatorFamily}. */
-export type OperatorKind = "projection" | "mask" | "blur";
+export type OperatorKind = "projection" | "mask" | "box" | "blur" | "fourier";
 
 /** Named parameter arrays of a batch of observations (e.g. `{ matrices: [N, m, D] }`). */
 export type OperatorParams = Record<string, NDArray>;
