@@ -181,7 +181,8 @@ export class CgPosterior implements PosteriorCovariance {
   times(b: Float64Array): Float64Array {
     const d = b.length, stats = this.#stats;
     const x = new Float64Array(d), res = b.slice();
-    let z = lowRankCovTimes(this.#prior, res), p = z.slice();
+    let z = lowRankCovTimes(this.#prior, res);
+    const p = z.slice();
     let rz = dot(res, z);
     const bnorm = Math.sqrt(dot(b, b));
     let iterations = 0, rel = bnorm > 0 ? 1 : 0;
