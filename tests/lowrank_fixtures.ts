@@ -6,7 +6,7 @@
  * @module
  */
 import { Rng } from "../lib/random.ts";
-import { type Matrix, matrix } from "../lib/linalg/mod.ts";
+import { type Matrix, matrix, symmetricEigen } from "../lib/linalg/mod.ts";
 import type { GaussianPrior, LowRankGaussian } from "../lib/gaussian/mod.ts";
 import type { DenseRows, OperatorFamily, OperatorParams } from "../lib/operators/mod.ts";
 import type { NDArray } from "../lib/array.ts";
@@ -147,4 +147,62 @@ export function fourierWeights(n: number, d: number, seed: number, keep = 0.5): 
     return u < keep / 2 ? 1 : u < keep ? 0.5 : 0;
   });
   return { shape: [n, d], data };
+}
+
+/** `n` draws of a low-rank Gaussian as float32 `[n, D]`. */
+export function drawLowRank(p: LowRankGaussian, n: number, seed: number): Float32Array {
+  const d = p.mean.length, r = p.rank, rng = Rng.fromSeed(seed, "draws");
+  const x = new Float32Array(n * d), z = new Float64Array(r);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < r; k++) z[k] = rng.normal();
+    for (let j = 0; j < d; j++) {
+      let acc = p.mean[j] + Math.sqrt(p.diag[j]) * rng.normal();
+      for (let k = 0; k < r; k++) acc += p.factor[j * r + k] * z[k];
+      x[i * d + j] = acc;
+    }
+  }
+  return x;
+}
+
+/** Sine of the largest principal angle between the column spans of two D × r factors. */
+export function subspaceSine(a: Float64Array, b: Float64Array, d: number, r: number): number {
+  const orth = (u: Float64Array) => {
+    const q = u.slice();
+    for (let c = 0; c < r; c++) {
+      for (let p = 0; p < c; p++) {
+        let dot = 0;
+        for (let j = 0; j < d; j++) dot += q[j * r + p] * q[j * r + c];
+        for (let j = 0; j < d; j++) q[j * r + c] -= dot * q[j * r + p];
+      }
+      let norm = 0;
+      for (let j = 0; j < d; j++) norm += q[j * r + c] ** 2;
+      for (let j = 0; j < d; j++) q[j * r + c] /= Math.sqrt(norm);
+    }
+    return q;
+  };
+  const qa = orth(a), qb = orth(b), m = matrix(r, r);
+  for (let s = 0; s < r; s++) {
+    for (let t = 0; t < r; t++) {
+      let acc = 0;
+      for (let j = 0; j < d; j++) acc += qa[j * r + s] * qb[j * r + t];
+      m.data[s * r + t] = acc;
+    }
+  }
+  // The squared cosines are the eigenvalues of M Mᵀ.
+  const mmt = matrix(r, r);
+  for (let s = 0; s < r; s++) {
+    for (let t = 0; t < r; t++) {
+      for (let k = 0; k < r; k++) mmt.data[s * r + t] += m.data[s * r + k] * m.data[t * r + k];
+    }
+  }
+  const cos2 = Math.min(...symmetricEigen(mmt).values);
+  return Math.sqrt(Math.max(0, 1 - cos2));
+}
+
+/** ‖Σ_a − Σ_b‖_F / ‖Σ_b‖_F of two low-rank Gaussians' covariances. */
+export function relativeCovError(a: LowRankGaussian, b: LowRankGaussian): number {
+  const ca = denseCov(a).data, cb = denseCov(b).data;
+  let e = 0, n = 0;
+  for (let t = 0; t < ca.length; t++) e += (ca[t] - cb[t]) ** 2, n += cb[t] ** 2;
+  return Math.sqrt(e / n);
 }

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { Rng } from "../random.ts";
+import { deriveSeed, Rng } from "../random.ts";
 import type { LinearGaussianObservations } from "./posterior.ts";
 import { checkLowRank, type LowRankGaussian } from "./lowrank.ts";
 import {
@@ -33,11 +33,11 @@ import type { WoodburyPosterior } from "./_lowrank_obs.ts";
 export interface LowRankFitOptions {
   /** Posterior samples (default, Monte-Carlo EM as the DiEM code) or exact expected moments. */
   mode?: "sample" | "exact";
-  /** Stop once |L_k − L_{k−1}| / |L_k| < tol (default 1e-7 exact, 1e-4 sample: see the module doc). */
+  /** Stop once |L_k − L_{k−1}| / |L_k| < tol (default 1e-7 exact, 3e-4 sample: see the module doc). */
   tol?: number;
   /** Stop after this many iterations at the latest (default 2000). */
   maxIterations?: number;
-  /** Iteration k (1-based) samples with seed + k − 1. */
+  /** Iteration k (1-based) samples with the row streams of deriveSeed(seed, "lowrank-em", k). */
   seed?: number;
   /** Floor of δ (default 1e-6). */
   minDiag?: number;
@@ -93,7 +93,7 @@ export function* lowRankEMIterations(
   options: LowRankFitOptions = {},
 ): Generator<LowRankFitIteration> {
   const mode = options.mode ?? "sample";
-  const tol = options.tol ?? (mode === "exact" ? 1e-7 : 1e-4);
+  const tol = options.tol ?? (mode === "exact" ? 1e-7 : 3e-4);
   const maxIterations = options.maxIterations ?? 2000, seed = options.seed ?? 0;
   let { prior, iteration, logEvidence: previous } = start;
   const d = checkLowRank(prior);
@@ -101,9 +101,11 @@ export function* lowRankEMIterations(
   while (iteration < maxIterations) {
     iteration++;
     const logEvidence = lowRankLogEvidence(prior, obs);
-    const moments = mode === "exact"
-      ? exactMoments(prior, obs)
-      : sampleMoments(sampleLowRankPosterior(prior, obs, seed + iteration - 1).x.data, obs.y.shape[0], d);
+    const moments = mode === "exact" ? exactMoments(prior, obs) : sampleMoments(
+      sampleLowRankPosterior(prior, obs, deriveSeed(seed, "lowrank-em", iteration)).x.data,
+      obs.y.shape[0],
+      d,
+    );
     const fit = ppcaStep(moments.apply, moments.trace, d, prior.factor, {
       rank: prior.rank,
       iterations: options.subspaceIterations ?? 4,
