@@ -19,7 +19,8 @@ import {
 import type { TaskDef } from "../lib/engine/mod.ts";
 import { readObservations } from "./_observations.ts";
 import { describeModel } from "./_model.ts";
-import { fitLowRank, warnUnconverged } from "./_fit_lowrank.ts";
+import { fitLowRank } from "./_fit_lowrank.ts";
+import { checkpointedEM } from "./_em_loop.ts";
 import { renamed } from "./_params.ts";
 import { numel } from "../lib/array.ts";
 
@@ -74,23 +75,19 @@ export const fitGaussianTask: TaskDef<typeof params> = {
     const { tol, max_iterations, mode, acceleration } = ctx.params;
     const obs = await readObservations(ctx.input("obs"));
     if (ctx.params.covariance === "lowrank") return await fitLowRank(ctx, obs, ctx.params);
-    const d = numel(obs.family.xShape);
-    let prior: GaussianPrior = standardGaussianPrior(d);
-    let history: HistoryRow[] = [];
-    let converged = false;
-    const saved = await ctx.checkpoints.load("em");
-    if (saved) {
-      history = saved.state.history as HistoryRow[];
-      converged = saved.state.converged as boolean;
-      prior = priorFromArrays(saved.arrays.mean, saved.arrays.cov);
-    }
-    ctx.progress.start(max_iterations, "iteration", history.length);
-    const start = { prior, iteration: history.length, logEvidence: history.at(-1)?.log_evidence ?? null };
-    const options = { mode, acceleration, tol, maxIterations: max_iterations, seed: ctx.seed };
-    for (const it of converged ? [] : gaussianEMIterations(obs, start, options)) {
-      prior = it.prior;
-      converged = it.converged;
-      history.push({
+    const { prior, history, converged } = await checkpointedEM(ctx, {
+      initial: standardGaussianPrior(numel(obs.family.xShape)),
+      fromArrays: (a) => priorFromArrays(a.mean, a.cov),
+      toArrays: (p: GaussianPrior) => priorToArrays(p),
+      iterate: (start) =>
+        gaussianEMIterations(obs, start, {
+          mode,
+          acceleration,
+          tol,
+          maxIterations: max_iterations,
+          seed: ctx.seed,
+        }),
+      row: (it): HistoryRow => ({
         iteration: it.iteration,
         log_evidence: it.logEvidence,
         relative_change: it.relativeChange,
@@ -98,19 +95,16 @@ export const fitGaussianTask: TaskDef<typeof params> = {
         extrapolated: it.extrapolated,
         mean_change: it.meanChange,
         cov_change: it.covChange,
-      });
-      await ctx.checkpoints.save("em", { history, converged }, priorToArrays(prior));
-      const change = it.relativeChange === null ? "" : `, change ${it.relativeChange.toExponential(1)}`;
-      ctx.progress.tick(1, `log p(y) ${it.logEvidence.toFixed(6)}${change}`);
-      await Promise.resolve();
-    }
+      }),
+      maxIterations: max_iterations,
+      tol,
+    });
     const arrays = priorToArrays(prior);
     await ctx.writeArray("mean", arrays.mean);
     await ctx.writeArray("cov", arrays.cov);
     await ctx.writeJson("history", history);
     describeModel(ctx, { kind: "gaussian", event_shape: [...obs.family.xShape] });
     const last = history.at(-1)!;
-    if (!converged) warnUnconverged(ctx, history.length, last.relative_change, tol);
     ctx.metrics({
       log_evidence: gaussianLogEvidence(prior, obs),
       iterations: history.length,
