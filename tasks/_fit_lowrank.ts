@@ -1,6 +1,6 @@
 /**
  * `fit-gaussian` with `covariance: lowrank`: the Gaussian start N(μ, δ I + U Uᵀ) of image priors, fitted by
- * low-rank EM ({@link lowRankEMIterations}, docs/design.md §3.4) with the same convergence rule, metrics,
+ * low-rank EM ({@link lowRankEMIterations}, docs/design.md §3 (low-rank subsection)) with the same convergence rule, metrics,
  * warning and per-iteration checkpoint as the full fit. Publishes `mean [D]`, `diag [D]`, `factor [D, r]` and
  * `meta.model = { kind: "lowrank-gaussian", event_shape }`.
  *

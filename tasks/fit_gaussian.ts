@@ -3,7 +3,7 @@
  * starting from N(0, I) and iterated until the log evidence has converged (`tol`) or `max_iterations`,
  * SQUAREM-accelerated in exact mode. Checkpointed after every iteration, so an interrupted fit resumes
  * exactly where it stopped. `covariance: lowrank` fits Σ = δ I + U Uᵀ instead (images: never D × D;
- * `_fit_lowrank.ts`, docs/design.md §3.4).
+ * `_fit_lowrank.ts`, docs/design.md §3 (low-rank subsection)).
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * The posterior covariance C = (Σ⁻¹ + AᵀA/σ²)⁻¹ of one observation under a low-rank Gaussian
- * Σ = diag(d) + U Uᵀ, applied to vectors without ever forming a D × D matrix (docs/design.md §3.4).
+ * Σ = diag(d) + U Uᵀ, applied to vectors without ever forming a D × D matrix (docs/design.md §3, the low-rank subsection).
  *
  * With AᵀA = Q diag(w) Qᵀ ({@link NormalOperator}) and diag(d) diagonal in the same basis (always for the
  * pixel basis; an isotropic d = δ·1 for the Fourier basis), two Woodbury steps give

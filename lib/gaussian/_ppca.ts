@@ -1,5 +1,5 @@
 /**
- * The PPCA M-step of the low-rank EM (Tipping & Bishop 1999; docs/design.md §3.4): given the second-moment
+ * The PPCA M-step of the low-rank EM (Tipping & Bishop 1999; docs/design.md §3 (low-rank subsection)): given the second-moment
  * operator S (the covariance of the posterior samples, or the expected covariance of exact posteriors),
  * applied to D × q blocks, and tr S, the maximiser of E[log N(x; μ, δ I + U Uᵀ)] is
  *

@@ -1,6 +1,6 @@
 /**
  * The low-rank Gaussian prior N(μ, Σ) with Σ = diag(d) + U Uᵀ (U is D × r) on flattened x ∈ R^D: the
- * Gaussian start that scales to images (docs/design.md §3.4). Σ is never formed: everything it does goes
+ * Gaussian start that scales to images (docs/design.md §3, the low-rank subsection). Σ is never formed: everything it does goes
  * through d, U and r × r matrices. Its store round trip (`mean [D]`, `diag [D]`, `factor [D, r]`).
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The exact denoiser of a low-rank Gaussian N(μ, diag(d) + U Uᵀ) in TF ops (docs/design.md §3.4):
+ * The exact denoiser of a low-rank Gaussian N(μ, diag(d) + U Uᵀ) in TF ops (docs/design.md §3, the low-rank subsection):
  *
  *   E[x | x_σ] = x_σ − σ² (Σ + σ² I)⁻¹ (x_σ − μ),
  *   (Σ + σ² I)⁻¹ v = v/(d + σ²) − (U/(d + σ²)) M_σ⁻¹ (U/(d + σ²))ᵀ v,   M_σ = I_r + Uᵀ diag(1/(d + σ²)) U.

@@ -1,5 +1,5 @@
 /**
- * Low-rank Gaussian EM (docs/design.md §3.4): the Gaussian start N(μ, δ I + U Uᵀ) of image priors, fitted to
+ * Low-rank Gaussian EM (docs/design.md §3, the low-rank subsection): the Gaussian start N(μ, δ I + U Uᵀ) of image priors, fitted to
  * linear-Gaussian observations alone. Each iteration takes the exact posterior of every observation under the
  * current prior and refits μ, δ and U by PPCA ({@link ppcaStep}) to
  *

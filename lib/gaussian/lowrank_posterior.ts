@@ -1,6 +1,6 @@
 /**
  * Exact posteriors of linear-Gaussian observations y = A x + σ_y ε under a low-rank Gaussian prior
- * N(μ, diag(d) + U Uᵀ) (docs/design.md §3.4), never forming a D × D matrix.
+ * N(μ, diag(d) + U Uᵀ) (docs/design.md §3, the low-rank subsection), never forming a D × D matrix.
  *
  * With b = Aᵀ (y − A μ) / σ² and C = (Σ⁻¹ + AᵀA/σ²)⁻¹ (applied by `_lowrank_obs.ts`: Woodbury with r × r
  * systems when the operator has a normal form, a conjugate gradient otherwise):
