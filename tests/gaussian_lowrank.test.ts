@@ -121,6 +121,9 @@ Deno.test("low-rank posterior under masking: mean, covariance and evidence equal
   const obs = maskObservations(6, 1e-2, 5);
   const { meanErr, covErr, evErr } = compareWithDense(prior, obs);
   assert(meanErr < 1e-8 && covErr < 1e-8 && evErr < 1e-8, `errors ${meanErr} ${covErr} ${evErr}`);
+  // The sampling pass's evidence (shared factorisations) is the same number.
+  const { logEvidence } = sampleLowRankPosterior(prior, obs, 1, 0, { withEvidence: true });
+  assertEquals(logEvidence, lowRankLogEvidence(prior, obs));
 });
 
 Deno.test("low-rank posterior in a Fourier basis: dense closed forms, and a clear error for a non-isotropic d", () => {

@@ -81,20 +81,31 @@ export class WoodburyPosterior implements PosteriorCovariance {
     this.#r = r;
     this.fu = new Float64Array(d * r);
     const eu = new Float64Array(d * r);
-    const col = new Float64Array(d);
-    for (let k = 0; k < r; k++) {
-      for (let j = 0; j < d; j++) col[j] = u[j * r + k];
-      const fcol = this.#basis.apply((w, dj) => 1 / (1 + (dj * w) / s2), col);
-      const ecol = this.#basis.apply((w, dj) => w / (s2 + dj * w), col);
-      for (let j = 0; j < d; j++) this.fu[j * r + k] = fcol[j], eu[j * r + k] = ecol[j];
+    const fOf = (w: number, dj: number) => 1 / (1 + (dj * w) / s2),
+      eOf = (w: number, dj: number) => w / (s2 + dj * w);
+    if (normal.basis === "pixel") {
+      // F and E are diagonal: scale U's rows (most rows of E U vanish where nothing is observed).
+      for (let j = 0; j < d; j++) {
+        const f = fOf(normal.weights[j], prior.diag[j]), e = eOf(normal.weights[j], prior.diag[j]);
+        for (let k = 0; k < r; k++) this.fu[j * r + k] = f * u[j * r + k], eu[j * r + k] = e * u[j * r + k];
+      }
+    } else {
+      const col = new Float64Array(d);
+      for (let k = 0; k < r; k++) {
+        for (let j = 0; j < d; j++) col[j] = u[j * r + k];
+        const fcol = this.#basis.apply(fOf, col), ecol = this.#basis.apply(eOf, col);
+        for (let j = 0; j < d; j++) this.fu[j * r + k] = fcol[j], eu[j * r + k] = ecol[j];
+      }
     }
-    // G = I + Uᵀ E U, symmetric positive definite (≥ I).
+    // G = I + Uᵀ E U, symmetric positive definite (≥ I); rows of E U that are zero add nothing.
     const g = new Float64Array(r * r);
     for (let j = 0; j < d; j++) {
+      let zero = true;
+      for (let k = 0; k < r && zero; k++) zero = eu[j * r + k] === 0;
+      if (zero) continue;
       for (let a = 0; a < r; a++) {
-        const ua = u[j * r + a];
-        if (ua === 0) continue;
-        for (let b = 0; b <= a; b++) g[a * r + b] += ua * eu[j * r + b];
+        const ua = u[j * r + a], row = a * r;
+        for (let b = 0; b <= a; b++) g[row + b] += ua * eu[j * r + b];
       }
     }
     // choleskyInPlace reads the lower triangle only.

@@ -100,12 +100,17 @@ export function* lowRankEMIterations(
   if (obs.y.shape[0] === 0) throw new Error("low-rank Gaussian EM: no observations");
   while (iteration < maxIterations) {
     iteration++;
-    const logEvidence = lowRankLogEvidence(prior, obs);
-    const moments = mode === "exact" ? exactMoments(prior, obs) : sampleMoments(
-      sampleLowRankPosterior(prior, obs, deriveSeed(seed, "lowrank-em", iteration)).x.data,
-      obs.y.shape[0],
-      d,
-    );
+    let logEvidence: number, moments: Moments;
+    if (mode === "exact") {
+      logEvidence = lowRankLogEvidence(prior, obs);
+      moments = exactMoments(prior, obs);
+    } else {
+      // One pass factors each observation once for both its evidence and its sample.
+      const rng = deriveSeed(seed, "lowrank-em", iteration);
+      const drawn = sampleLowRankPosterior(prior, obs, rng, 0, { withEvidence: true });
+      logEvidence = drawn.logEvidence!;
+      moments = sampleMoments(drawn.x.data, obs.y.shape[0], d);
+    }
     const fit = ppcaStep(moments.apply, moments.trace, d, prior.factor, {
       rank: prior.rank,
       iterations: options.subspaceIterations ?? 4,

@@ -159,7 +159,8 @@ export function lowRankPosteriorMean(
 /**
  * Exact posterior samples, one per observation, float32 `[N, ...xShape]` by Matheron's rule. Row i draws
  * D + r + ylen normals from its own stream (`rng` a seed with global row offset `firstRow`, or row
- * streams), so results do not depend on sharding.
+ * streams), so results do not depend on sharding. With `withEvidence`, the same pass also returns the mean log
+ * evidence ({@link lowRankLogEvidence}) of the prior, sharing each observation's factorisation.
  *
  * @example
  * ```ts
@@ -171,14 +172,18 @@ export function sampleLowRankPosterior(
   obs: LinearGaussianObservations,
   rng: CorruptionRng,
   firstRow = 0,
-  options: LowRankCgOptions = {},
-): { x: NDArray<Float32Array>; info: LowRankSolveInfo } {
+  options: LowRankCgOptions & { withEvidence?: boolean } = {},
+): { x: NDArray<Float32Array>; info: LowRankSolveInfo; logEvidence?: number } {
   const post = posteriorCovariances(prior, obs, options);
+  if (options.withEvidence) needsNormalForm(post.info, obs);
   const { n, d } = post, r = prior.rank, ylen = numel(obs.family.yShape);
   const streams = rowStreamsFor(rng, n, firstRow).streams;
   const out = new Float32Array(n * d);
+  let evidence = 0;
   for (let c0 = 0; c0 < n; c0 += CHUNK) {
     const c1 = Math.min(n, c0 + CHUNK), m = c1 - c0;
+    const covs = Array.from({ length: m }, (_, i) => post.of(c0 + i));
+    if (options.withEvidence) evidence += chunkEvidence(prior, obs, c0, c1, covs as WoodburyPosterior[]);
     const prior0 = new Float64Array(m * d), noise = new Float64Array(m * ylen), z2 = new Float64Array(r);
     for (let i = 0; i < m; i++) {
       const s = streams[c0 + i];
@@ -193,11 +198,48 @@ export function sampleLowRankPosterior(
     }
     const b = scaledAdjointResidual(obs, c0, c1, prior0, noise);
     for (let i = 0; i < m; i++) {
-      const cb = post.of(c0 + i).times(b.subarray(i * d, (i + 1) * d));
+      const cb = covs[i].times(b.subarray(i * d, (i + 1) * d));
       for (let j = 0; j < d; j++) out[(c0 + i) * d + j] = prior0[i * d + j] + cb[j];
     }
   }
-  return { x: { shape: [n, ...obs.family.xShape], data: out }, info: post.info };
+  const x = { shape: [n, ...obs.family.xShape], data: out };
+  return { x, info: post.info, ...(options.withEvidence ? { logEvidence: evidence / n } : {}) };
+}
+
+function needsNormalForm(info: LowRankSolveInfo, obs: LinearGaussianObservations): void {
+  if (info.method !== "woodbury") {
+    throw new Error(
+      `the low-rank log evidence needs an operator with a normal form (mask, box, fourier), not ${obs.family.kind}`,
+    );
+  }
+}
+
+/** Σ over observations [c0, c1) of log p(y_i), with their posterior factorisations `covs`. */
+function chunkEvidence(
+  prior: LowRankGaussian,
+  obs: LinearGaussianObservations,
+  c0: number,
+  c1: number,
+  covs: WoodburyPosterior[],
+): number {
+  const d = prior.mean.length, s2 = obs.sigmaY * obs.sigmaY, ylen = numel(obs.family.yShape);
+  const params = obs.family.sliceParams(obs.params, c0, c1);
+  const means = new Float64Array((c1 - c0) * d).map((_, t) => prior.mean[t % d]);
+  const amu = obs.family.applyHost({ shape: [c1 - c0, ...obs.family.xShape], data: means }, params).data;
+  const b = scaledAdjointResidual(obs, c0, c1, prior.mean);
+  let total = 0;
+  for (let i = c0; i < c1; i++) {
+    const rows = obs.family.denseRows(obs.params, i);
+    let rr = 0;
+    for (const t of rows.yIndex) rr += (obs.y.data[i * ylen + t] - amu[(i - c0) * ylen + t]) ** 2;
+    const cov = covs[i - c0];
+    const bi = b.subarray((i - c0) * d, (i - c0 + 1) * d);
+    const cb = cov.times(bi);
+    let bcb = 0;
+    for (let j = 0; j < d; j++) bcb += bi[j] * cb[j];
+    total += -0.5 * (rr / s2 - bcb + rows.rows * Math.log(2 * Math.PI * s2) + cov.logDet());
+  }
+  return total;
 }
 
 /**
@@ -211,35 +253,17 @@ export function sampleLowRankPosterior(
  */
 export function lowRankLogEvidence(prior: LowRankGaussian, obs: LinearGaussianObservations): number {
   const post = posteriorCovariances(prior, obs);
-  if (post.info.method !== "woodbury") {
-    throw new Error(
-      `the low-rank log evidence needs an operator with a normal form (mask, box, fourier), not ${obs.family.kind}`,
+  needsNormalForm(post.info, obs);
+  let total = 0;
+  for (let c0 = 0; c0 < post.n; c0 += CHUNK) {
+    const c1 = Math.min(post.n, c0 + CHUNK);
+    total += chunkEvidence(
+      prior,
+      obs,
+      c0,
+      c1,
+      Array.from({ length: c1 - c0 }, (_, i) => post.of(c0 + i) as WoodburyPosterior),
     );
   }
-  const { n, d } = post, s2 = obs.sigmaY * obs.sigmaY, ylen = numel(obs.family.yShape);
-  let total = 0;
-  for (let c0 = 0; c0 < n; c0 += CHUNK) {
-    const c1 = Math.min(n, c0 + CHUNK);
-    const params = obs.family.sliceParams(obs.params, c0, c1);
-    const amu = obs.family.applyHost(
-      {
-        shape: [c1 - c0, ...obs.family.xShape],
-        data: new Float64Array((c1 - c0) * d).map((_, t) => prior.mean[t % d]),
-      },
-      params,
-    ).data;
-    const b = scaledAdjointResidual(obs, c0, c1, prior.mean);
-    for (let i = c0; i < c1; i++) {
-      const rows = obs.family.denseRows(obs.params, i);
-      let rr = 0;
-      for (const t of rows.yIndex) rr += (obs.y.data[i * ylen + t] - amu[(i - c0) * ylen + t]) ** 2;
-      const cov = post.of(i) as WoodburyPosterior;
-      const bi = b.subarray((i - c0) * d, (i - c0 + 1) * d);
-      const cb = cov.times(bi);
-      let bcb = 0;
-      for (let j = 0; j < d; j++) bcb += bi[j] * cb[j];
-      total += -0.5 * (rr / s2 - bcb + rows.rows * Math.log(2 * Math.PI * s2) + cov.logDet());
-    }
-  }
-  return total / n;
+  return total / post.n;
 }
