@@ -34,6 +34,7 @@ function assertExactPosterior(
   prior: LowRankGaussian,
   obs: LinearGaussianObservations,
   what: string,
+  covTol: number,
 ) {
   const exact = lowRankPosteriorMean(prior, obs).mean, cov = lowRankPosteriorCovariance(prior, obs, 0);
   const m = sampleMoments({ shape: [N, D], data: x });
