@@ -19,7 +19,14 @@ import { choleskyInPlace, forwardSubstituteInPlace } from "../linalg/mod.ts";
 import type { NormalOperator, OperatorFamily, OperatorParams } from "../operators/mod.ts";
 import { isotropicDiag, lowRankCovTimes, type LowRankGaussian } from "./lowrank.ts";
 
-/** Solve (L Lᵀ) x = b in place, L the lower-triangular n × n factor. */
+/**
+ * Solve (L Lᵀ) x = b in place, L the lower-triangular n × n factor.
+ *
+ * @example
+ * ```ts
+ * cholSolveInPlace(Float64Array.of(2, 0, 1, 1), b, 2); // b ← (L Lᵀ)⁻¹ b
+ * ```
+ */
 export function cholSolveInPlace(l: Float64Array, b: Float64Array, n: number): void {
   forwardSubstituteInPlace(l, 0, b, 0, n);
   for (let i = n - 1; i >= 0; i--) {
@@ -63,7 +70,15 @@ export interface PosteriorCovariance {
   times(b: Float64Array): Float64Array;
 }
 
-/** The Woodbury form of C for an operator with a normal form (see the module doc). */
+/**
+ * The Woodbury form of C for an operator with a normal form (see the module doc).
+ *
+ * @example
+ * ```ts
+ * const c = new WoodburyPosterior(prior, family.normal(params, i)!, sigmaY);
+ * const cb = c.times(b), logdet = c.logDet();
+ * ```
+ */
 export class WoodburyPosterior implements PosteriorCovariance {
   readonly #basis: SharedBasis;
   readonly #s2: number;
@@ -164,6 +179,12 @@ export interface CgStats {
 /**
  * C b = (Σ⁻¹ + AᵀA/σ²)⁻¹ b by conjugate gradients preconditioned with Σ, for operators without a normal
  * form: Σ⁻¹ by Woodbury (r × r, shared by all observations), AᵀA by the host operator.
+ *
+ * @example
+ * ```ts
+ * const stats = { rtol: 1e-10, maxiter: 4 * d, maxIterations: 0, maxRelResidual: 0 };
+ * const cb = new CgPosterior(prior, sigmaInverse(prior), family, params, sigmaY, stats).times(b);
+ * ```
  */
 export class CgPosterior implements PosteriorCovariance {
   readonly #prior: LowRankGaussian;
@@ -217,6 +238,12 @@ export class CgPosterior implements PosteriorCovariance {
 
 /**
  * Σ⁻¹ v = v/d − (U/d) M⁻¹ (U/d)ᵀ v with M = I + Uᵀ diag(1/d) U (factored once here).
+ *
+ * @example
+ * ```ts
+ * const inv = sigmaInverse(prior);
+ * const w = inv(v); // Σ⁻¹ v
+ * ```
  */
 export function sigmaInverse(prior: LowRankGaussian): (v: Float64Array) => Float64Array {
   const d = prior.mean.length, r = prior.rank, u = prior.factor, diag = prior.diag;

@@ -53,6 +53,12 @@ function orthonormalize(v: Float64Array, d: number, q: number, rng: Rng): void {
 /**
  * The PPCA fit (δ, U) of the second moments S (`apply`, `trace`) of D-dimensional data, warm-started from
  * `start` (D × r, e.g. the current U). Returns U row-major D × r and δ ≥ `minDiag`.
+ *
+ * @example
+ * ```ts
+ * const { factor, delta } = ppcaStep(applyS, traceS, d, prior.factor,
+ *   { rank: 64, iterations: 4, oversample: 8, minDiag: 1e-6, rng: Rng.fromSeed(0) });
+ * ```
  */
 export function ppcaStep(
   apply: BlockOperator,

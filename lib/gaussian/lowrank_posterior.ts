@@ -48,6 +48,12 @@ const CHUNK = 256;
 /**
  * The per-observation posterior covariances of `obs` under `prior`: `of(i)` for observation i. Operators
  * without a normal form share one Σ⁻¹ and one set of CG counters (`info`).
+ *
+ * @example
+ * ```ts
+ * const post = posteriorCovariances(prior, obs);
+ * const c0b = post.of(0).times(b); // C_0 b
+ * ```
  */
 export function posteriorCovariances(
   prior: LowRankGaussian,
@@ -110,6 +116,11 @@ export function lowRankPosteriorCovariance(
 /**
  * Aᵀ (y − A x − noise) / σ² for rows [start, stop): `x` `[n, D]` (or one row `[D]` broadcast), `noise`
  * `[n, ylen]` or none. Returns `[n, D]`.
+ *
+ * @example
+ * ```ts
+ * const b = scaledAdjointResidual(obs, 0, 256, prior.mean); // b_i = Aᵢᵀ(yᵢ − Aᵢμ)/σ²
+ * ```
  */
 export function scaledAdjointResidual(
   obs: LinearGaussianObservations,
