@@ -2,7 +2,8 @@
  * What a prior is, said by the stage that made it, and how any prior is read back.
  *
  * A stage that publishes a prior describes it in its entry's metadata (`meta.model`, a
- * {@link ModelDescriptor}): `gaussian` (arrays `mean`, `cov`: `fit-gaussian`), `network` (an unconditional
+ * {@link ModelDescriptor}): `gaussian` (arrays `mean`, `cov`: `fit-gaussian`), `lowrank-gaussian` (arrays
+ * `mean`, `diag`, `factor`: `fit-gaussian` with `covariance: lowrank`), `network` (an unconditional
  * denoiser: `fit-prior`) or `conditional` (a conditional denoiser q(x | y, A) with its condition encoding:
  * `fit-conditional`), with its event shape. Consumers read that, never the producing task's name, so a
  * plugin task that publishes the same layout and description is a prior too.
@@ -123,6 +124,16 @@ export async function readPrior(
       mean,
       cov,
     };
+  }
+  if (kind === "lowrank-gaussian") {
+    const mean = await entry.array("mean");
+    const model = {
+      kind,
+      mean,
+      diag: await entry.array("diag"),
+      factor: await entry.array("factor"),
+    } as const;
+    return { model, sigmaMin: schedule.sigma_min, sigmaMax: schedule.sigma_max, mean };
   }
   if (kind === "network" || kind === "conditional") {
     const { info, weights } = await loadModel(entry);

@@ -2,7 +2,8 @@
  * `fit-gaussian`: the Gaussian prior N(μ, Σ) fitted by EM on the observations alone (docs/design.md §3),
  * starting from N(0, I) and iterated until the log evidence has converged (`tol`) or `max_iterations`,
  * SQUAREM-accelerated in exact mode. Checkpointed after every iteration, so an interrupted fit resumes
- * exactly where it stopped.
+ * exactly where it stopped. `covariance: lowrank` fits Σ = δ I + U Uᵀ instead (images: never D × D;
+ * `_fit_lowrank.ts`, docs/design.md §3 (low-rank subsection)).
  *
  * @module
  */
@@ -18,6 +19,8 @@ import {
 import type { TaskDef } from "../lib/engine/mod.ts";
 import { readObservations } from "./_observations.ts";
 import { describeModel } from "./_model.ts";
+import { fitLowRank } from "./_fit_lowrank.ts";
+import { checkpointedEM } from "./_em_loop.ts";
 import { renamed } from "./_params.ts";
 import { numel } from "../lib/array.ts";
 
@@ -30,10 +33,24 @@ const params = z.object({
   mode: z.enum(["exact", "sample"]).default("exact"),
   /** squarem: SQUAREM extrapolation of the EM map, safeguarded to never lower the evidence (default with mode exact); none: plain EM (default, and the only choice, with mode sample). */
   acceleration: z.enum(["squarem", "none"]).optional(),
+  /** full (default): a dense D × D Σ; lowrank: Σ = δ I + U Uᵀ of rank `rank` (images: never D × D). */
+  covariance: z.enum(["full", "lowrank"]).optional(),
+  /** Rank r of U with covariance lowrank (default 64). */
+  rank: z.number().int().positive().optional(),
   iterations: renamed("max_iterations"),
 }).refine((p) => !(p.mode === "sample" && p.acceleration === "squarem"), {
   path: ["acceleration"],
   message: 'acceleration "squarem" needs mode "exact" (Monte-Carlo EM is random): use acceleration: none',
+}).refine((p) => p.covariance === "lowrank" || p.rank === undefined, {
+  path: ["rank"],
+  message: "rank applies to covariance lowrank only",
+}).refine((p) => p.covariance !== "lowrank" || p.acceleration !== "squarem", {
+  path: ["acceleration"],
+  message: 'acceleration "squarem" is for covariance full: the low-rank fit iterates plain EM',
+}).refine((p) => !(p.covariance === "lowrank" && p.mode === "sample" && p.tol < 1e-5), {
+  path: ["tol"],
+  message:
+    "with covariance lowrank and mode sample the log evidence fluctuates by ~1e-4 relative between Monte-Carlo iterations: set tol ≥ 1e-5 (3e-4 recommended)",
 });
 
 /** One iteration's record in the `history` output and the checkpoint. */
@@ -57,23 +74,20 @@ export const fitGaussianTask: TaskDef<typeof params> = {
   async run(ctx) {
     const { tol, max_iterations, mode, acceleration } = ctx.params;
     const obs = await readObservations(ctx.input("obs"));
-    const d = numel(obs.family.xShape);
-    let prior: GaussianPrior = standardGaussianPrior(d);
-    let history: HistoryRow[] = [];
-    let converged = false;
-    const saved = await ctx.checkpoints.load("em");
-    if (saved) {
-      history = saved.state.history as HistoryRow[];
-      converged = saved.state.converged as boolean;
-      prior = priorFromArrays(saved.arrays.mean, saved.arrays.cov);
-    }
-    ctx.progress.start(max_iterations, "iteration", history.length);
-    const start = { prior, iteration: history.length, logEvidence: history.at(-1)?.log_evidence ?? null };
-    const options = { mode, acceleration, tol, maxIterations: max_iterations, seed: ctx.seed };
-    for (const it of converged ? [] : gaussianEMIterations(obs, start, options)) {
-      prior = it.prior;
-      converged = it.converged;
-      history.push({
+    if (ctx.params.covariance === "lowrank") return await fitLowRank(ctx, obs, ctx.params);
+    const { prior, history, converged } = await checkpointedEM(ctx, {
+      initial: standardGaussianPrior(numel(obs.family.xShape)),
+      fromArrays: (a) => priorFromArrays(a.mean, a.cov),
+      toArrays: (p: GaussianPrior) => priorToArrays(p),
+      iterate: (start) =>
+        gaussianEMIterations(obs, start, {
+          mode,
+          acceleration,
+          tol,
+          maxIterations: max_iterations,
+          seed: ctx.seed,
+        }),
+      row: (it): HistoryRow => ({
         iteration: it.iteration,
         log_evidence: it.logEvidence,
         relative_change: it.relativeChange,
@@ -81,25 +95,16 @@ export const fitGaussianTask: TaskDef<typeof params> = {
         extrapolated: it.extrapolated,
         mean_change: it.meanChange,
         cov_change: it.covChange,
-      });
-      await ctx.checkpoints.save("em", { history, converged }, priorToArrays(prior));
-      const change = it.relativeChange === null ? "" : `, change ${it.relativeChange.toExponential(1)}`;
-      ctx.progress.tick(1, `log p(y) ${it.logEvidence.toFixed(6)}${change}`);
-      await Promise.resolve();
-    }
+      }),
+      maxIterations: max_iterations,
+      tol,
+    });
     const arrays = priorToArrays(prior);
     await ctx.writeArray("mean", arrays.mean);
     await ctx.writeArray("cov", arrays.cov);
     await ctx.writeJson("history", history);
     describeModel(ctx, { kind: "gaussian", event_shape: [...obs.family.xShape] });
     const last = history.at(-1)!;
-    if (!converged) {
-      const warning =
-        `Gaussian EM stopped unconverged after ${history.length} iterations (max_iterations): ` +
-        `relative change of the log evidence ${last.relative_change?.toExponential(2)} ≥ tol ${tol}`;
-      ctx.log(`warning: ${warning}`);
-      ctx.meta({ warnings: [warning] });
-    }
     ctx.metrics({
       log_evidence: gaussianLogEvidence(prior, obs),
       iterations: history.length,

@@ -7,6 +7,9 @@
  * What is sampled depends on the prior the `prior` input published (its metadata says which kind):
  * - `gaussian` (`fit-gaussian`): exact closed-form posterior samples for every operator with dense rows
  *   (projection, mask, blur: `method: exact`), or MMPS with the exact Gaussian denoiser (`method: mmps`);
+ * - `lowrank-gaussian` (`fit-gaussian` with `covariance: lowrank`): exact samples by Matheron's rule through
+ *   Woodbury (operators with a normal form) or a conjugate-gradient solve (blur; its figures in the
+ *   metadata's `exact_solve`), or MMPS with its exact denoiser in TF ops (`method: mmps`);
  * - `network` (`fit-prior`): MMPS with the trained denoiser (docs/design.md §3), one linear solve per
  *   observation; the covariance heuristics `zero | cov_t | cov_x` run on the same code path as baselines;
  * - `conditional` (`fit-conditional`, DiffEM, docs/design.md §4): the conditional model q(x | y_i, A_i)
@@ -22,7 +25,13 @@
  * @module
  */
 import { z } from "zod";
-import { priorFromArrays, sampleGaussianPosterior } from "../lib/gaussian/mod.ts";
+import {
+  lowRankFromArrays,
+  type LowRankSolveInfo,
+  priorFromArrays,
+  sampleGaussianPosterior,
+  sampleLowRankPosterior,
+} from "../lib/gaussian/mod.ts";
 import { covarianceKinds, defaultExactMax, mmpsSolvers } from "../lib/guidance/mod.ts";
 import { type PosteriorShardInput, type PosteriorShardOutput, workerJobs } from "../lib/sampling/mod.ts";
 import { sampleMoments } from "../lib/metrics/mod.ts";
@@ -96,7 +105,8 @@ function chooseMethod(p: Params, prior: InputEntry, obs: Observations): Method {
     );
   }
   // Exact posteriors need a Gaussian prior and an operator whose rows the posterior can factor.
-  const exactPossible = !p.unconditional && kind === "gaussian" && obs.family.denseRows !== undefined;
+  const gaussian = kind === "gaussian" || kind === "lowrank-gaussian";
+  const exactPossible = !p.unconditional && gaussian && obs.family.denseRows !== undefined;
   if (p.method === "exact" && !exactPossible) {
     throw new Error(
       `method exact needs a Gaussian prior and observations (prior ${prior.stageId}: ${kind ?? "none"}${
@@ -167,7 +177,12 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   };
 
   if (method === "exact") {
-    const g = priorFromArrays(prior.mean!, prior.cov!);
+    const model = prior.model;
+    const g = model.kind === "gaussian" ? priorFromArrays(model.mean, model.cov) : null;
+    const low = model.kind === "lowrank-gaussian"
+      ? lowRankFromArrays(model.mean, model.diag, model.factor)
+      : null;
+    const solves: LowRankSolveInfo[] = [];
     for (const s of todo) {
       const [start, stop] = shards[s];
       const part = {
@@ -175,9 +190,14 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
         y: sliceRows(obs.y, start, stop),
         params: obs.family.sliceParams(obs.params, start, stop),
       };
-      await finish(s, sampleGaussianPosterior(g, part, ctx.seed, start));
+      if (low) {
+        const { x, info } = sampleLowRankPosterior(low, part, ctx.seed, start);
+        solves.push(info);
+        await finish(s, x);
+      } else await finish(s, sampleGaussianPosterior(g!, part, ctx.seed, start));
       ctx.progress.tick(stop - start);
     }
+    if (solves.length) ctx.meta({ exact_solve: solves });
   } else {
     const input = (s: number): PosteriorShardInput => shardInput(ctx, prior, obs, shards[s], covX);
     await sampleInWorkers(ctx, todo, input, finish);

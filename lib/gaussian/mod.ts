@@ -33,3 +33,28 @@ export {
   type GaussianFitStart,
 } from "./fit.ts";
 export { type GaussianEMOptions, type GaussianEMStats, gaussianEMStep, gaussianLogEvidence } from "./em.ts";
+export {
+  checkLowRank,
+  isotropicDiag,
+  lowRankCovTimes,
+  lowRankFromArrays,
+  type LowRankGaussian,
+  lowRankToArrays,
+  standardLowRankGaussian,
+} from "./lowrank.ts";
+export { lowRankDenoiser } from "./lowrank_denoiser.ts";
+export {
+  type LowRankCgOptions,
+  lowRankLogEvidence,
+  lowRankPosteriorCovariance,
+  lowRankPosteriorMean,
+  type LowRankSolveInfo,
+  type PosteriorCovariance,
+  sampleLowRankPosterior,
+} from "./lowrank_posterior.ts";
+export {
+  lowRankEMIterations,
+  type LowRankFitIteration,
+  type LowRankFitOptions,
+  type LowRankFitStart,
+} from "./lowrank_fit.ts";

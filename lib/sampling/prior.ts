@@ -1,13 +1,13 @@
 /**
  * A prior as plain data (so it can travel to a Worker or sit in the store) and the denoiser it
- * defines: a Gaussian N(μ, Σ) (exact denoiser), a trained network with EDM preconditioning, or a
+ * defines: a Gaussian N(μ, Σ) or a low-rank one N(μ, diag(d) + U Uᵀ) (exact denoisers), a trained network with EDM preconditioning, or a
  * conditional network d_θ(x_t, σ, c) (DiffEM: it models q(x | y, A) directly, c = encode(y, A)).
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { type Denoiser, edmDenoiser } from "../diffusion/mod.ts";
-import { gaussianDenoiser, priorFromArrays } from "../gaussian/mod.ts";
+import { gaussianDenoiser, lowRankDenoiser, lowRankFromArrays, priorFromArrays } from "../gaussian/mod.ts";
 import { buildNet, importParams, type NoiseConditionedNet } from "../nn/mod.ts";
 import type { NDArray } from "../array.ts";
 import type { ConditionEncoding } from "../diffem/mod.ts";
@@ -15,6 +15,8 @@ import type { ConditionEncoding } from "../diffem/mod.ts";
 /** A prior, as data. */
 export type PriorModel =
   | { kind: "gaussian"; mean: NDArray; cov: NDArray }
+  /** N(mean, diag(diag) + factor factorᵀ), factor `[D, r]` (docs/design.md §3.4). */
+  | { kind: "lowrank-gaussian"; mean: NDArray; diag: NDArray; factor: NDArray }
   | { kind: "network"; config: Record<string, unknown>; weights: Record<string, NDArray>; sigmaData: number }
   | {
     kind: "conditional";
@@ -57,8 +59,10 @@ export function loadPrior(model: PriorModel, condition?: tf.Tensor): LoadedPrior
   const unconditional = (): never => {
     throw new Error(`a ${model.kind} prior takes no condition`);
   };
-  if (model.kind === "gaussian") {
-    const d = gaussianDenoiser(priorFromArrays(model.mean, model.cov));
+  if (model.kind === "gaussian" || model.kind === "lowrank-gaussian") {
+    const d = model.kind === "gaussian"
+      ? gaussianDenoiser(priorFromArrays(model.mean, model.cov))
+      : lowRankDenoiser(lowRankFromArrays(model.mean, model.diag, model.factor));
     return { denoiser: d, net: null, withCondition: unconditional, dispose: () => d.dispose() };
   }
   const net = buildNet(model.config);
