@@ -19,6 +19,11 @@
  * With `unconditional: true` the observations are ignored and the prior itself is sampled (`count`
  * samples, default as many as observations), to evaluate the prior alone.
  *
+ * With `draws: K` (default 1) each observation gets K independent posterior samples: `x` is the first (what
+ * the M-step trains on; the same numbers as with `draws: 1`) and `mean` the average of the K, the
+ * Monte-Carlo posterior mean (PSNR/SSIM of the posterior mean in `evaluate`). Draw k ≥ 1 samples with the
+ * seed `deriveSeed(seed, "draw", k)`: exactly what a stage of that seed and `draws: 1` would give.
+ *
  * @module
  */
 import { z } from "zod";
@@ -28,6 +33,7 @@ import { type PosteriorShardInput, type PosteriorShardOutput, workerJobs } from 
 import { sampleMoments } from "../lib/metrics/mod.ts";
 import type { InputEntry, StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { type NDArray, numel, sliceRows } from "../lib/array.ts";
+import { deriveSeed } from "../lib/random.ts";
 import { blasThreadsPerWorker, WorkerPool } from "../lib/tensor/mod.ts";
 import { useBackend } from "./_backend.ts";
 import { modelOf, readPrior, type StoredPrior } from "./_model.ts";
@@ -69,6 +75,8 @@ const params = z.object({
   batch_size: z.number().int().positive().max(1e6).default(2048),
   /** Worker threads (default: one per core on WASM, none on WebGPU or cpu). */
   workers: z.number().int().min(0).optional(),
+  /** Posterior samples per observation (default 1): `x` is the first, `mean` the average of all. */
+  draws: z.number().int().positive().max(1e4).optional(),
 });
 
 type Params = z.output<typeof params>;
@@ -118,6 +126,29 @@ function shardRows(n: number, count: number): [number, number][] {
 
 const slot = (s: number) => `shard-${String(s).padStart(5, "0")}`;
 
+/** The seed of draw k: the stage's own for the first, so that draw 0 is the sample of `draws: 1`. */
+export function drawSeed(seed: number, k: number): number {
+  return k === 0 ? seed : deriveSeed(seed, "draw", k);
+}
+
+/** The first draw and the running sum of all K draws of one shard. */
+class ShardDraws {
+  first: NDArray<Float32Array> | null = null;
+  readonly sum: Float64Array;
+  count = 0;
+  constructor(size: number) {
+    this.sum = new Float64Array(size);
+  }
+  add(k: number, x: NDArray<Float32Array>): void {
+    if (k === 0) this.first = x;
+    for (let i = 0; i < x.data.length; i++) this.sum[i] += x.data[i];
+    this.count++;
+  }
+  mean(shape: number[]): NDArray<Float32Array> {
+    return { shape, data: Float32Array.from(this.sum, (v) => v / this.count) };
+  }
+}
+
 async function sample(ctx: StageContext<Params>): Promise<void> {
   const p = ctx.params;
   const obs = await readObservations(ctx.input("obs"));
@@ -129,11 +160,13 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const xShape = [...obs.family.xShape];
   const d = numel(xShape);
   const method = chooseMethod(p, priorEntry, obs);
+  const draws = p.draws ?? 1;
   const prior = await readPrior(priorEntry, p);
   const covX = p.covariance === "cov_x" && method === "mmps" ? await covarianceOfX(ctx, prior) : undefined;
   ctx.meta({ method });
 
   const out = new Float32Array(n * d);
+  const meanOut = draws > 1 ? new Float32Array(n * d) : null;
   const shards = shardRows(n, p.shards);
   const saved = new Set(await ctx.checkpoints.list());
   // A job-array element computes its own shard only; a whole run (or the gather job) all of them.
@@ -148,6 +181,7 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
       if (saved.has(slot(s))) {
         const loaded = (await ctx.checkpoints.load(slot(s)))!;
         out.set(loaded.arrays.x.data as Float32Array, shards[s][0] * d);
+        meanOut?.set(loaded.arrays.mean.data as Float32Array, shards[s][0] * d);
         solverOf.set(s, (loaded.state.solver ?? null) as ShardSolverStats);
       }
     }
@@ -155,15 +189,29 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const resumed = scope.length - todo.length;
   if (resumed) ctx.log(`${resumed} of ${scope.length} shards already done`);
   ctx.progress.start(
-    rowsIn(scope),
-    "obs",
-    rowsIn(scope) - rowsIn(todo),
+    draws * rowsIn(scope),
+    draws > 1 ? "sample" : "obs",
+    draws * (rowsIn(scope) - rowsIn(todo)),
     method === "exact" ? "exact" : p.sampler,
   );
-  const finish = async (s: number, x: NDArray<Float32Array>, solver: ShardSolverStats = null) => {
-    out.set(x.data, shards[s][0] * d);
-    solverOf.set(s, solver);
-    await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1], solver }, { x });
+  const pending = new Map<number, ShardDraws>();
+  // Every draw of shard s lands here; the shard is checkpointed once all K are in.
+  const finish = async (s: number, k: number, x: NDArray<Float32Array>, solver: ShardSolverStats = null) => {
+    const acc = pending.get(s) ?? new ShardDraws(x.data.length);
+    pending.set(s, acc);
+    acc.add(k, x);
+    if (k === 0) solverOf.set(s, solver);
+    if (acc.count < draws) return;
+    pending.delete(s);
+    const first = acc.first!;
+    out.set(first.data, shards[s][0] * d);
+    const arrays: Record<string, NDArray> = { x: first };
+    if (meanOut) meanOut.set((arrays.mean = acc.mean(first.shape)).data, shards[s][0] * d);
+    await ctx.checkpoints.save(
+      slot(s),
+      { start: shards[s][0], stop: shards[s][1], solver: solverOf.get(s) },
+      arrays,
+    );
   };
 
   if (method === "exact") {
@@ -175,18 +223,28 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
         y: sliceRows(obs.y, start, stop),
         params: obs.family.sliceParams(obs.params, start, stop),
       };
-      await finish(s, sampleGaussianPosterior(g, part, ctx.seed, start));
-      ctx.progress.tick(stop - start);
+      for (let k = 0; k < draws; k++) {
+        await finish(s, k, sampleGaussianPosterior(g, part, drawSeed(ctx.seed, k), start));
+        ctx.progress.tick(stop - start);
+      }
     }
   } else {
-    const input = (s: number): PosteriorShardInput => shardInput(ctx, prior, obs, shards[s], covX);
-    await sampleInWorkers(ctx, todo, input, finish);
+    const jobs = todo.flatMap((s) => Array.from({ length: draws }, (_, k) => ({ s, k })));
+    const input = ({ s, k }: DrawJob): PosteriorShardInput =>
+      shardInput(ctx, prior, obs, shards[s], covX, drawSeed(ctx.seed, k));
+    await sampleInWorkers(ctx, jobs, input, ({ s, k }, x, solver) => finish(s, k, x, solver));
   }
   if (ctx.shard !== null) return;
   recordSolverStats(ctx, scope.map((s) => solverOf.get(s) ?? null));
   await ctx.writeArray("x", { shape: [n, ...xShape], data: out });
+  if (meanOut) await ctx.writeArray("mean", { shape: [n, ...xShape], data: meanOut });
   const m = sampleMoments({ shape: [n, d], data: out });
-  ctx.metrics({ samples: n, shards: shards.length, mean_norm: Math.hypot(...m.mean) });
+  ctx.metrics({
+    samples: n,
+    shards: shards.length,
+    mean_norm: Math.hypot(...m.mean),
+    ...(meanOut ? { draws } : {}),
+  });
 }
 
 /** Σ_x for `cov_x`: the `gaussian` input's covariance when wired, else a Gaussian prior's own. */
@@ -213,6 +271,7 @@ function shardInput(
   obs: Observations,
   [start, stop]: [number, number],
   covX: NDArray | undefined,
+  seed: number,
 ): PosteriorShardInput {
   const p = ctx.params;
   const y = sliceRows(obs.y, start, stop);
@@ -230,7 +289,7 @@ function shardInput(
     },
     rows: stop - start,
     xShape: [...obs.family.xShape],
-    seed: ctx.seed,
+    seed,
     firstRow: start,
     sampler: p.sampler,
     steps: p.steps,
@@ -246,15 +305,22 @@ function shardInput(
   };
 }
 
+/** One Worker job: draw k of shard s. */
+interface DrawJob {
+  s: number;
+  k: number;
+}
+
 /**
- * Run the shards `todo` in Workers, in waves of one shard per Worker: each finished wave is checkpointed
- * (by `finish`, with its solver statistics) before the next starts. Records the Worker count.
+ * Run the jobs `todo` (draws of shards) in Workers, in waves of one job per Worker: each finished wave is
+ * handed to `finish` (with its solver statistics, which checkpoints a shard once all its draws are in)
+ * before the next starts. Records the Worker count.
  */
 async function sampleInWorkers(
   ctx: StageContext<Params>,
-  todo: number[],
-  input: (s: number) => PosteriorShardInput,
-  finish: (s: number, x: NDArray<Float32Array>, solver: ShardSolverStats) => Promise<void>,
+  todo: DrawJob[],
+  input: (job: DrawJob) => PosteriorShardInput,
+  finish: (job: DrawJob, x: NDArray<Float32Array>, solver: ShardSolverStats) => Promise<void>,
 ): Promise<void> {
   const info = await useBackend(ctx);
   const workers = Math.min(
