@@ -11,10 +11,14 @@ import { variableGrads } from "../tensor/gradients.ts";
 import type { NDArray } from "../array.ts";
 import { type Classifier, exportParams, importParams } from "../nn/mod.ts";
 import { Adam, linearDecayLR } from "./optim.ts";
-import { BatchPlan, type TrainingState } from "./train.ts";
+import { BatchPlan, type TrainingState, type TrainOptions } from "./train.ts";
 
-/** Options of {@link trainClassifier}. */
-export interface ClassifierTrainOptions {
+/**
+ * Options of {@link trainClassifier}; logging, checkpoints and resuming work as in the denoiser's loop
+ * ({@link TrainOptions}).
+ */
+export interface ClassifierTrainOptions
+  extends Pick<TrainOptions, "logEvery" | "onStep" | "checkpointEvery" | "onCheckpoint" | "resume"> {
   /** The network; trained in place. */
   net: Classifier;
   /** Training images `[N, H, W, C]`. */
@@ -26,15 +30,6 @@ export interface ClassifierTrainOptions {
   /** Peak learning rate, decayed linearly to 0 at `steps`. */
   lr: number;
   seed: number;
-  /** Read the loss every `logEvery` steps (default 25) and report it to `onStep`. */
-  logEvery?: number;
-  /** Called after every step; `loss` is set on logged steps. */
-  onStep?: (step: number, loss: number | undefined) => void;
-  /** Call `onCheckpoint` every this many steps (not after the last). */
-  checkpointEvery?: number;
-  onCheckpoint?: (state: TrainingState) => Promise<void>;
-  /** Resume from a saved state. */
-  resume?: TrainingState;
 }
 
 /**
