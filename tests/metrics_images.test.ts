@@ -62,6 +62,8 @@ Deno.test("metrics_images: Fréchet distance of feature sets", () => {
   const exact = frechetFromMoments(gaussian([0, 0], cov(l1)), gaussian([1, -1], cov(l2)));
   const x1 = draw(l1, [0, 0]), x2 = draw(l2, [1, -1]);
   assertNear(frechetDistance(x1, x2), exact, 0.05, "sampled Gaussians");
+  // A non-finite feature (a diverged sample) gives NaN, not a number.
+  assert(Number.isNaN(frechetDistance(x1, { shape: [2, 2], data: Float32Array.of(0, NaN, 1, 1) })), "NaN");
   // Unbiased covariance: [0, 1, 2] has variance 1.
   assertEquals(Array.from(featureMoments({ shape: [3, 1], data: Float32Array.of(0, 1, 2) }).cov.data), [1]);
 });

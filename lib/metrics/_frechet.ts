@@ -93,6 +93,8 @@ export function frechetFromMoments(a: FeatureMoments, b: FeatureMoments): number
     meanTerm += (a.mean[i] - b.mean[i]) ** 2;
     traces += a.cov.data[i * n + i] + b.cov.data[i * n + i];
   }
+  // Non-finite features (a diverged sample) make the distance undefined: say so without iterating on NaN.
+  if (!Number.isFinite(meanTerm + traces)) return NaN;
   const rootA = psdSqrt(a.cov).root.data;
   // M = S₁^{1/2} S₂ S₁^{1/2} is symmetric PSD, so tr(M^{1/2}) is the sum of the roots of its eigenvalues.
   const m = product(product(rootA, b.cov.data, n), rootA, n);
