@@ -93,4 +93,12 @@ Deno.test("evaluate on images: evaluator, posterior draws and mean, FD/PSNR/SSIM
   const bad = await cli(dir, "run", "--until", "no_evaluator");
   assertEquals(bad.code, 1, bad.stdout);
   assertMatch(bad.stdout + bad.stderr, /evaluate on images needs input evaluator: a fit-evaluator stage/);
+  // An evaluator trained on a stage without labelled images: the error names the input and the stage.
+  await Deno.writeTextFile(
+    `${dir}/pipeline.yaml`,
+    `${SPEC}  unlabelled: { task: fit-evaluator, inputs: { train: obs, test: test } }\n`,
+  );
+  const unlabelled = await cli(dir, "run", "--until", "unlabelled");
+  assertEquals(unlabelled.code, 1, unlabelled.stdout);
+  assertMatch(unlabelled.stdout + unlabelled.stderr, /input train: stage obs has no images x/);
 });
