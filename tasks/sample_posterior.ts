@@ -131,21 +131,50 @@ export function drawSeed(seed: number, k: number): number {
   return k === 0 ? seed : deriveSeed(seed, "draw", k);
 }
 
-/** The first draw and the running sum of all K draws of one shard. */
-class ShardDraws {
-  first: NDArray<Float32Array> | null = null;
-  readonly sum: Float64Array;
-  count = 0;
-  constructor(size: number) {
-    this.sum = new Float64Array(size);
+/**
+ * The stage's outputs as shards finish: `x` (the first draw of every row), `mean` (the average of the K draws,
+ * when K > 1) and each shard's solver statistics (those of its first draw; they travel in its checkpoint, so
+ * the metrics do not depend on which shards were computed in this process and which were resumed).
+ */
+class ShardOutputs {
+  readonly x: Float32Array;
+  readonly mean: Float32Array | null;
+  readonly solver = new Map<number, ShardSolverStats>();
+  readonly #pending = new Map<number, { first?: NDArray<Float32Array>; sum: Float64Array; count: number }>();
+  constructor(n: number, readonly d: number, readonly draws: number, readonly shards: [number, number][]) {
+    this.x = new Float32Array(n * d);
+    this.mean = draws > 1 ? new Float32Array(n * d) : null;
   }
-  add(k: number, x: NDArray<Float32Array>): void {
-    if (k === 0) this.first = x;
-    for (let i = 0; i < x.data.length; i++) this.sum[i] += x.data[i];
-    this.count++;
+
+  /** A shard loaded from its checkpoint. */
+  resume(s: number, loaded: { state: Record<string, unknown>; arrays: Record<string, NDArray> }): void {
+    this.x.set(loaded.arrays.x.data as Float32Array, this.shards[s][0] * this.d);
+    this.mean?.set(loaded.arrays.mean.data as Float32Array, this.shards[s][0] * this.d);
+    this.solver.set(s, (loaded.state.solver ?? null) as ShardSolverStats);
   }
-  mean(shape: number[]): NDArray<Float32Array> {
-    return { shape, data: Float32Array.from(this.sum, (v) => v / this.count) };
+
+  /** Draw k of shard s; once all K are in, the arrays to checkpoint (`x`, and `mean` when K > 1), else null. */
+  add(
+    s: number,
+    k: number,
+    x: NDArray<Float32Array>,
+    solver: ShardSolverStats,
+  ): Record<string, NDArray> | null {
+    const acc = this.#pending.get(s) ?? { sum: new Float64Array(x.data.length), count: 0 };
+    this.#pending.set(s, acc);
+    if (k === 0) {
+      acc.first = x;
+      this.solver.set(s, solver);
+    }
+    for (let i = 0; i < x.data.length; i++) acc.sum[i] += x.data[i];
+    if (++acc.count < this.draws) return null;
+    this.#pending.delete(s);
+    const offset = this.shards[s][0] * this.d;
+    this.x.set(acc.first!.data, offset);
+    if (!this.mean) return { x: acc.first! };
+    const mean = { shape: acc.first!.shape, data: Float32Array.from(acc.sum, (v) => v / this.draws) };
+    this.mean.set(mean.data, offset);
+    return { x: acc.first!, mean };
   }
 }
 
@@ -165,26 +194,15 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const covX = p.covariance === "cov_x" && method === "mmps" ? await covarianceOfX(ctx, prior) : undefined;
   ctx.meta({ method });
 
-  const out = new Float32Array(n * d);
-  const meanOut = draws > 1 ? new Float32Array(n * d) : null;
   const shards = shardRows(n, p.shards);
+  const outputs = new ShardOutputs(n, d, draws, shards);
   const saved = new Set(await ctx.checkpoints.list());
   // A job-array element computes its own shard only; a whole run (or the gather job) all of them.
   const scope = ctx.shard !== null ? [ctx.shard] : shards.map((_, s) => s);
   const todo = scope.filter((s) => !saved.has(slot(s)));
   const rowsIn = (list: number[]) => list.reduce((a, s) => a + shards[s][1] - shards[s][0], 0);
-  // Each shard's solver statistics travel in its checkpoint: the metrics do not depend on which
-  // shards were computed in this process and which were resumed.
-  const solverOf = new Map<number, ShardSolverStats>();
   if (ctx.shard === null) {
-    for (const s of scope) {
-      if (saved.has(slot(s))) {
-        const loaded = (await ctx.checkpoints.load(slot(s)))!;
-        out.set(loaded.arrays.x.data as Float32Array, shards[s][0] * d);
-        meanOut?.set(loaded.arrays.mean.data as Float32Array, shards[s][0] * d);
-        solverOf.set(s, (loaded.state.solver ?? null) as ShardSolverStats);
-      }
-    }
+    for (const s of scope) if (saved.has(slot(s))) outputs.resume(s, (await ctx.checkpoints.load(slot(s)))!);
   }
   const resumed = scope.length - todo.length;
   if (resumed) ctx.log(`${resumed} of ${scope.length} shards already done`);
@@ -194,24 +212,11 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     draws * (rowsIn(scope) - rowsIn(todo)),
     method === "exact" ? "exact" : p.sampler,
   );
-  const pending = new Map<number, ShardDraws>();
   // Every draw of shard s lands here; the shard is checkpointed once all K are in.
   const finish = async (s: number, k: number, x: NDArray<Float32Array>, solver: ShardSolverStats = null) => {
-    const acc = pending.get(s) ?? new ShardDraws(x.data.length);
-    pending.set(s, acc);
-    acc.add(k, x);
-    if (k === 0) solverOf.set(s, solver);
-    if (acc.count < draws) return;
-    pending.delete(s);
-    const first = acc.first!;
-    out.set(first.data, shards[s][0] * d);
-    const arrays: Record<string, NDArray> = { x: first };
-    if (meanOut) meanOut.set((arrays.mean = acc.mean(first.shape)).data, shards[s][0] * d);
-    await ctx.checkpoints.save(
-      slot(s),
-      { start: shards[s][0], stop: shards[s][1], solver: solverOf.get(s) },
-      arrays,
-    );
+    const arrays = outputs.add(s, k, x, solver);
+    const [start, stop] = shards[s];
+    if (arrays) await ctx.checkpoints.save(slot(s), { start, stop, solver: outputs.solver.get(s) }, arrays);
   };
 
   if (method === "exact") {
@@ -235,16 +240,12 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
     await sampleInWorkers(ctx, jobs, input, ({ s, k }, x, solver) => finish(s, k, x, solver));
   }
   if (ctx.shard !== null) return;
-  recordSolverStats(ctx, scope.map((s) => solverOf.get(s) ?? null));
-  await ctx.writeArray("x", { shape: [n, ...xShape], data: out });
-  if (meanOut) await ctx.writeArray("mean", { shape: [n, ...xShape], data: meanOut });
-  const m = sampleMoments({ shape: [n, d], data: out });
-  ctx.metrics({
-    samples: n,
-    shards: shards.length,
-    mean_norm: Math.hypot(...m.mean),
-    ...(meanOut ? { draws } : {}),
-  });
+  recordSolverStats(ctx, scope.map((s) => outputs.solver.get(s) ?? null));
+  await ctx.writeArray("x", { shape: [n, ...xShape], data: outputs.x });
+  if (outputs.mean) await ctx.writeArray("mean", { shape: [n, ...xShape], data: outputs.mean });
+  const m = sampleMoments({ shape: [n, d], data: outputs.x });
+  const extra = outputs.mean ? { draws } : {};
+  ctx.metrics({ samples: n, shards: shards.length, mean_norm: Math.hypot(...m.mean), ...extra });
 }
 
 /** Σ_x for `cov_x`: the `gaussian` input's covariance when wired, else a Gaussian prior's own. */
