@@ -1,8 +1,9 @@
 /**
  * Image evaluation end to end on a tiny store (7 × 7 MNIST through the `fx-mnist` fixture): `fit-evaluator`
  * publishes a classifier, `sample-posterior` with `draws: 3` writes the first draw and the posterior mean
- * (which is exactly the average of the draws that stages of the draw seeds give), and `evaluate`'s image
- * branch reports FD (with subsets), PSNR and SSIM of the samples and of the mean, and draws the grid.
+ * (which is exactly the average of the draws that stages of the draw seeds give; sharded and resumable), and
+ * `evaluate`'s image branch reports FD (with subsets), PSNR and SSIM of the samples and of the mean, and draws
+ * the grid.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, scratch, show } from "./cli_helpers.ts";
@@ -101,4 +102,20 @@ Deno.test("evaluate on images: evaluator, posterior draws and mean, FD/PSNR/SSIM
   const unlabelled = await cli(dir, "run", "--until", "unlabelled");
   assertEquals(unlabelled.code, 1, unlabelled.stdout);
   assertMatch(unlabelled.stdout + unlabelled.stderr, /input train: stage obs has no images x/);
+
+  // draws are sharded and resumable: one shard computed by its own process (as a cluster job), the rest by
+  // the run; rows draw from their own streams, so 3 shards give post's 2-shard x and mean bit for bit.
+  await Deno.writeTextFile(
+    `${dir}/pipeline.yaml`,
+    `${SPEC}  resumed: ${post(21, 3).replace("shards: 2", "shards: 3")}\n`,
+  );
+  assertEquals((await cli(dir, "exec", "resumed", "--shard", "1")).code, 0);
+  const resumedRun = await cli(dir, "run", "--until", "resumed");
+  assertEquals(resumedRun.code, 0, resumedRun.stderr);
+  assertMatch(resumedRun.stdout, /1 of 3 shards already done/);
+  for (const name of ["x", "mean"]) {
+    const again = await readArray(await arrays("resumed"), name);
+    const first = await readArray(await arrays("post"), name);
+    assertEquals(Array.from(again.data), Array.from(first.data), `resumed ${name}`);
+  }
 });
