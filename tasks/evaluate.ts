@@ -5,7 +5,10 @@
  *   m), moment errors, the fraction of samples outside the data box; each divergence and moment error also
  *   as a mean ± standard error over disjoint subsets (`subsets`);
  * - with the observations only (real data): the residual ‖y − A x‖ per observation against σ_y,
- *   a posterior predictive check.
+ *   a posterior predictive check;
+ * - on images (samples `[N, H, W, C]`, tasks/_evaluate_images.ts): the Fréchet distance of an evaluator's
+ *   features to clean `reference` images, PSNR and SSIM against the truth (of the samples and of the
+ *   posterior mean), and a grid figure; the vector metrics above do not apply (the residual check does).
  *
  * @module
  */
@@ -23,6 +26,7 @@ import {
 import type { Progress, TaskDef } from "../lib/engine/mod.ts";
 import { type NDArray, sliceRows } from "../lib/array.ts";
 import { readObservations } from "./_observations.ts";
+import { imageMetrics } from "./_evaluate_images.ts";
 
 const params = z.object({
   /** Sinkhorn sample size m (cost m²); clamped to what the data allows. */
@@ -35,6 +39,8 @@ const params = z.object({
   subsets: z.number().int().min(0).default(4),
   /** Samples kept (as `subset`) for corner plots. */
   plot_samples: z.number().int().positive().default(2048),
+  /** Images: observations shown in the grid figure (default 8; always the first ones). */
+  grid_rows: z.number().int().positive().max(64).optional(),
 });
 
 function rows(a: NDArray, start: number, stop: number): NDArray {
@@ -123,6 +129,11 @@ export const evaluateTask: TaskDef<typeof params> = {
   inputs: {
     samples: { description: "a stage with samples x (sample-posterior)" },
     truth: { description: "a dataset stage with the clean x (synthetic benchmarks)", optional: true },
+    reference: {
+      description: "images: a dataset stage with clean held-out test images (the FD reference)",
+      optional: true,
+    },
+    evaluator: { description: "images: a fit-evaluator stage (the FD features)", optional: true },
     obs: { description: "the observations, for the posterior predictive check", optional: true },
     model: {
       description: "the fit-prior or fit-conditional stage trained on these samples, for its loss statistics",
@@ -131,19 +142,24 @@ export const evaluateTask: TaskDef<typeof params> = {
   },
   async run(ctx) {
     const p = ctx.params;
-    const samples = flat2d(await ctx.input("samples").array("x"));
+    const raw = await ctx.input("samples").array("x");
+    const samples = flat2d(raw);
     const n = samples.shape[0];
     const metrics: Record<string, unknown> = { outside_box: fractionOutsideBox(samples, -p.box, p.box) };
-    // A subset of the samples for plots, so that reports need not read every sample.
-    await ctx.writeArray("subset", rows(samples, 0, Math.min(n, p.plot_samples)));
     const truthEntry = ctx.optionalInput("truth");
-    if (truthEntry) {
-      Object.assign(metrics, truthMetrics(flat2d(await truthEntry.array("x")), samples, p, ctx.progress));
+    if (raw.shape.length === 4) {
+      Object.assign(metrics, await imageMetrics(ctx, raw));
+    } else {
+      // A subset of the samples for plots, so that reports need not read every sample.
+      await ctx.writeArray("subset", rows(samples, 0, Math.min(n, p.plot_samples)));
+      if (truthEntry) {
+        Object.assign(metrics, truthMetrics(flat2d(await truthEntry.array("x")), samples, p, ctx.progress));
+      }
     }
     const obsEntry = ctx.optionalInput("obs");
     if (obsEntry) {
       const obs = await readObservations(obsEntry);
-      const ax = obs.family.applyHost(await ctx.input("samples").array("x"), obs.params);
+      const ax = obs.family.applyHost(raw, obs.params);
       const k = ax.data.length / n;
       let sq = 0;
       for (let i = 0; i < ax.data.length; i++) sq += (obs.y.data[i] - ax.data[i]) ** 2;

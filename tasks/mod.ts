@@ -8,6 +8,7 @@ import type { TaskDef } from "../lib/engine/mod.ts";
 import { corruptTask } from "./corrupt.ts";
 import { datasetTask } from "./dataset.ts";
 import { evaluateTask } from "./evaluate.ts";
+import { fitEvaluatorTask } from "./fit_evaluator.ts";
 import { fitConditionalTask } from "./fit_conditional.ts";
 import { fitGaussianTask } from "./fit_gaussian.ts";
 import { fitPriorTask } from "./fit_prior.ts";
@@ -22,6 +23,7 @@ export const builtinTasks: TaskDef[] = [
   fitPriorTask,
   fitConditionalTask,
   samplePosteriorTask,
+  fitEvaluatorTask,
   evaluateTask,
   reportTask,
 ] as TaskDef[];

@@ -22,6 +22,11 @@
  * With `unconditional: true` the observations are ignored and the prior itself is sampled (`count`
  * samples, default as many as observations), to evaluate the prior alone.
  *
+ * With `draws: K` (default 1) each observation gets K independent posterior samples: `x` is the first (what
+ * the M-step trains on; the same numbers as with `draws: 1`) and `mean` the average of the K, the
+ * Monte-Carlo posterior mean (PSNR/SSIM of the posterior mean in `evaluate`). Draw k ≥ 1 samples with the
+ * seed `deriveSeed(seed, "draw", k)`: exactly what a stage of that seed and `draws: 1` would give.
+ *
  * @module
  */
 import { z } from "zod";
@@ -37,6 +42,7 @@ import { type PosteriorShardInput, type PosteriorShardOutput, workerJobs } from 
 import { sampleMoments } from "../lib/metrics/mod.ts";
 import type { InputEntry, StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { type NDArray, numel, sliceRows } from "../lib/array.ts";
+import { deriveSeed } from "../lib/random.ts";
 import { blasThreadsPerWorker, WorkerPool } from "../lib/tensor/mod.ts";
 import { useBackend } from "./_backend.ts";
 import { modelOf, readPrior, type StoredPrior } from "./_model.ts";
@@ -78,6 +84,8 @@ const params = z.object({
   batch_size: z.number().int().positive().max(1e6).default(2048),
   /** Worker threads (default: one per core on WASM, none on WebGPU or cpu). */
   workers: z.number().int().min(0).optional(),
+  /** Posterior samples per observation (default 1): `x` is the first, `mean` the average of all. */
+  draws: z.number().int().positive().max(1e4).optional(),
 });
 
 type Params = z.output<typeof params>;
@@ -128,6 +136,58 @@ function shardRows(n: number, count: number): [number, number][] {
 
 const slot = (s: number) => `shard-${String(s).padStart(5, "0")}`;
 
+/** The seed of draw k: the stage's own for the first, so that draw 0 is the sample of `draws: 1`. */
+export function drawSeed(seed: number, k: number): number {
+  return k === 0 ? seed : deriveSeed(seed, "draw", k);
+}
+
+/**
+ * The stage's outputs as shards finish: `x` (the first draw of every row), `mean` (the average of the K draws,
+ * when K > 1) and each shard's solver statistics (those of its first draw; they travel in its checkpoint, so
+ * the metrics do not depend on which shards were computed in this process and which were resumed).
+ */
+class ShardOutputs {
+  readonly x: Float32Array;
+  readonly mean: Float32Array | null;
+  readonly solver = new Map<number, ShardSolverStats>();
+  readonly #pending = new Map<number, { first?: NDArray<Float32Array>; sum: Float64Array; count: number }>();
+  constructor(n: number, readonly d: number, readonly draws: number, readonly shards: [number, number][]) {
+    this.x = new Float32Array(n * d);
+    this.mean = draws > 1 ? new Float32Array(n * d) : null;
+  }
+
+  /** A shard loaded from its checkpoint. */
+  resume(s: number, loaded: { state: Record<string, unknown>; arrays: Record<string, NDArray> }): void {
+    this.x.set(loaded.arrays.x.data as Float32Array, this.shards[s][0] * this.d);
+    this.mean?.set(loaded.arrays.mean.data as Float32Array, this.shards[s][0] * this.d);
+    this.solver.set(s, (loaded.state.solver ?? null) as ShardSolverStats);
+  }
+
+  /** Draw k of shard s; once all K are in, the arrays to checkpoint (`x`, and `mean` when K > 1), else null. */
+  add(
+    s: number,
+    k: number,
+    x: NDArray<Float32Array>,
+    solver: ShardSolverStats,
+  ): Record<string, NDArray> | null {
+    const acc = this.#pending.get(s) ?? { sum: new Float64Array(x.data.length), count: 0 };
+    this.#pending.set(s, acc);
+    if (k === 0) {
+      acc.first = x;
+      this.solver.set(s, solver);
+    }
+    for (let i = 0; i < x.data.length; i++) acc.sum[i] += x.data[i];
+    if (++acc.count < this.draws) return null;
+    this.#pending.delete(s);
+    const offset = this.shards[s][0] * this.d;
+    this.x.set(acc.first!.data, offset);
+    if (!this.mean) return { x: acc.first! };
+    const mean = { shape: acc.first!.shape, data: Float32Array.from(acc.sum, (v) => v / this.draws) };
+    this.mean.set(mean.data, offset);
+    return { x: acc.first!, mean };
+  }
+}
+
 async function sample(ctx: StageContext<Params>): Promise<void> {
   const p = ctx.params;
   const obs = await readObservations(ctx.input("obs"));
@@ -139,41 +199,34 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const xShape = [...obs.family.xShape];
   const d = numel(xShape);
   const method = chooseMethod(p, priorEntry, obs);
+  const draws = p.draws ?? 1;
   const prior = await readPrior(priorEntry, p);
   const covX = p.covariance === "cov_x" && method === "mmps" ? await covarianceOfX(ctx, prior) : undefined;
   ctx.meta({ method });
 
-  const out = new Float32Array(n * d);
   const shards = shardRows(n, p.shards);
+  const outputs = new ShardOutputs(n, d, draws, shards);
   const saved = new Set(await ctx.checkpoints.list());
   // A job-array element computes its own shard only; a whole run (or the gather job) all of them.
   const scope = ctx.shard !== null ? [ctx.shard] : shards.map((_, s) => s);
   const todo = scope.filter((s) => !saved.has(slot(s)));
   const rowsIn = (list: number[]) => list.reduce((a, s) => a + shards[s][1] - shards[s][0], 0);
-  // Each shard's solver statistics travel in its checkpoint: the metrics do not depend on which
-  // shards were computed in this process and which were resumed.
-  const solverOf = new Map<number, ShardSolverStats>();
   if (ctx.shard === null) {
-    for (const s of scope) {
-      if (saved.has(slot(s))) {
-        const loaded = (await ctx.checkpoints.load(slot(s)))!;
-        out.set(loaded.arrays.x.data as Float32Array, shards[s][0] * d);
-        solverOf.set(s, (loaded.state.solver ?? null) as ShardSolverStats);
-      }
-    }
+    for (const s of scope) if (saved.has(slot(s))) outputs.resume(s, (await ctx.checkpoints.load(slot(s)))!);
   }
   const resumed = scope.length - todo.length;
   if (resumed) ctx.log(`${resumed} of ${scope.length} shards already done`);
   ctx.progress.start(
-    rowsIn(scope),
-    "obs",
-    rowsIn(scope) - rowsIn(todo),
+    draws * rowsIn(scope),
+    draws > 1 ? "sample" : "obs",
+    draws * (rowsIn(scope) - rowsIn(todo)),
     method === "exact" ? "exact" : p.sampler,
   );
-  const finish = async (s: number, x: NDArray<Float32Array>, solver: ShardSolverStats = null) => {
-    out.set(x.data, shards[s][0] * d);
-    solverOf.set(s, solver);
-    await ctx.checkpoints.save(slot(s), { start: shards[s][0], stop: shards[s][1], solver }, { x });
+  // Every draw of shard s lands here; the shard is checkpointed once all K are in.
+  const finish = async (s: number, k: number, x: NDArray<Float32Array>, solver: ShardSolverStats = null) => {
+    const arrays = outputs.add(s, k, x, solver);
+    const [start, stop] = shards[s];
+    if (arrays) await ctx.checkpoints.save(slot(s), { start, stop, solver: outputs.solver.get(s) }, arrays);
   };
 
   if (method === "exact") {
@@ -190,23 +243,29 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
         y: sliceRows(obs.y, start, stop),
         params: obs.family.sliceParams(obs.params, start, stop),
       };
-      if (low) {
-        const { x, info } = sampleLowRankPosterior(low, part, ctx.seed, start);
-        solves.push(info);
-        await finish(s, x);
-      } else await finish(s, sampleGaussianPosterior(g!, part, ctx.seed, start));
-      ctx.progress.tick(stop - start);
+      for (let k = 0; k < draws; k++) {
+        if (low) {
+          const { x, info } = sampleLowRankPosterior(low, part, drawSeed(ctx.seed, k), start);
+          if (k === 0) solves.push(info);
+          await finish(s, k, x);
+        } else await finish(s, k, sampleGaussianPosterior(g!, part, drawSeed(ctx.seed, k), start));
+        ctx.progress.tick(stop - start);
+      }
     }
     if (solves.length) ctx.meta({ exact_solve: solves });
   } else {
-    const input = (s: number): PosteriorShardInput => shardInput(ctx, prior, obs, shards[s], covX);
-    await sampleInWorkers(ctx, todo, input, finish);
+    const jobs = todo.flatMap((s) => Array.from({ length: draws }, (_, k) => ({ s, k })));
+    const input = ({ s, k }: DrawJob): PosteriorShardInput =>
+      shardInput(ctx, prior, obs, shards[s], covX, drawSeed(ctx.seed, k));
+    await sampleInWorkers(ctx, jobs, input, ({ s, k }, x, solver) => finish(s, k, x, solver));
   }
   if (ctx.shard !== null) return;
-  recordSolverStats(ctx, scope.map((s) => solverOf.get(s) ?? null));
-  await ctx.writeArray("x", { shape: [n, ...xShape], data: out });
-  const m = sampleMoments({ shape: [n, d], data: out });
-  ctx.metrics({ samples: n, shards: shards.length, mean_norm: Math.hypot(...m.mean) });
+  recordSolverStats(ctx, scope.map((s) => outputs.solver.get(s) ?? null));
+  await ctx.writeArray("x", { shape: [n, ...xShape], data: outputs.x });
+  if (outputs.mean) await ctx.writeArray("mean", { shape: [n, ...xShape], data: outputs.mean });
+  const m = sampleMoments({ shape: [n, d], data: outputs.x });
+  const extra = outputs.mean ? { draws } : {};
+  ctx.metrics({ samples: n, shards: shards.length, mean_norm: Math.hypot(...m.mean), ...extra });
 }
 
 /** Σ_x for `cov_x`: the `gaussian` input's covariance when wired, else a Gaussian prior's own. */
@@ -233,6 +292,7 @@ function shardInput(
   obs: Observations,
   [start, stop]: [number, number],
   covX: NDArray | undefined,
+  seed: number,
 ): PosteriorShardInput {
   const p = ctx.params;
   const y = sliceRows(obs.y, start, stop);
@@ -250,7 +310,7 @@ function shardInput(
     },
     rows: stop - start,
     xShape: [...obs.family.xShape],
-    seed: ctx.seed,
+    seed,
     firstRow: start,
     sampler: p.sampler,
     steps: p.steps,
@@ -266,15 +326,22 @@ function shardInput(
   };
 }
 
+/** One Worker job: draw k of shard s. */
+interface DrawJob {
+  s: number;
+  k: number;
+}
+
 /**
- * Run the shards `todo` in Workers, in waves of one shard per Worker: each finished wave is checkpointed
- * (by `finish`, with its solver statistics) before the next starts. Records the Worker count.
+ * Run the jobs `todo` (draws of shards) in Workers, in waves of one job per Worker: each finished wave is
+ * handed to `finish` (with its solver statistics, which checkpoints a shard once all its draws are in)
+ * before the next starts. Records the Worker count.
  */
 async function sampleInWorkers(
   ctx: StageContext<Params>,
-  todo: number[],
-  input: (s: number) => PosteriorShardInput,
-  finish: (s: number, x: NDArray<Float32Array>, solver: ShardSolverStats) => Promise<void>,
+  todo: DrawJob[],
+  input: (job: DrawJob) => PosteriorShardInput,
+  finish: (job: DrawJob, x: NDArray<Float32Array>, solver: ShardSolverStats) => Promise<void>,
 ): Promise<void> {
   const info = await useBackend(ctx);
   const workers = Math.min(

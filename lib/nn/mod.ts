@@ -1,7 +1,9 @@
 /**
  * Noise-conditioned networks on TensorFlow.js: an MLP for vectors and a U-Net for images, both
  * modulated by a sinusoidal embedding of the noise level, built from plain configurations
- * ({@link buildNet}) so that a model can be rebuilt from the store or inside a Worker.
+ * ({@link buildNet}) so that a model can be rebuilt from the store or inside a Worker; and the
+ * evaluator's small image classifier ({@link Classifier}), whose penultimate features the Fréchet
+ * distance compares.
  *
  * @example
  * ```ts
@@ -13,6 +15,7 @@
  *
  * @module
  */
+export { Classifier, type ClassifierConfig, classifyImages } from "./_classifier.ts";
 export { sinusoidalEmbedding } from "./_embedding.ts";
 export { buildNet, type NetConfig } from "./_factory.ts";
 export { MLP, type MLPConfig } from "./_mlp.ts";

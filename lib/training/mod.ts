@@ -1,7 +1,8 @@
 /**
  * Training a denoiser by denoising score matching (docs/design.md §2): Adam with gradient clipping and
  * learning-rate schedules, an exponential moving average of the weights, the training loop whose every
- * random draw is a function of (seed, step), and the one checkpoint layout that resumes it bit for bit.
+ * random draw is a function of (seed, step), and the one checkpoint layout that resumes it bit for bit;
+ * and the cross-entropy training of the evaluator's classifier on the same batches and layout.
  *
  * @example
  * ```ts
@@ -20,4 +21,5 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./train.ts";
+export { type ClassifierTrainOptions, trainClassifier } from "./classifier.ts";
 export { trainingCheckpoint, trainingStateFrom } from "./checkpoint.ts";
