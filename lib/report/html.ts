@@ -55,7 +55,8 @@ interface TableRow {
   entry: Evaluation;
 }
 
-const STYLE =
+/** The page's style sheet, shared with the image report's page. `<style>${STYLE}</style>` */
+export const STYLE =
   `  body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0; background: #fafafa; }
   main { max-width: 1500px; margin: 0 auto; padding: 24px 32px 64px; }
   h1 { font-size: 26px; margin: 0 0 4px; }
@@ -146,8 +147,8 @@ ${pageScripts(r.figures.values(), r.scripts)}
 `;
 }
 
-/** The line under the heading: the stage, its methods and baselines, the truth. */
-function pageMeta(r: ReportPage): string {
+/** The line under the heading: the stage, its methods and baselines, the truth. `<p>${pageMeta(page)}</p>` */
+export function pageMeta(r: Pick<ReportPage, "stageId" | "methods" | "baselines" | "truth">): string {
   const methods = r.methods.length, baselines = r.baselines.length;
   return `Stage <code>${escapeHtml(r.stageId)}</code> · ${methods} method${methods === 1 ? "" : "s"}${
     methods ? ` (${r.methods.map((m) => escapeHtml(m.name)).join(", ")})` : ""
@@ -168,7 +169,7 @@ function bestSinkhorn(methods: readonly MethodRuns<Evaluation>[]): Map<string, n
   return best;
 }
 
-function swatch(r: ReportPage, name: string): string {
+function swatch(r: Pick<ReportPage, "colorOf">, name: string): string {
   return `<span class="sw" style="background:${r.colorOf.get(name) ?? "#999"}"></span>`;
 }
 
@@ -207,8 +208,18 @@ function metricColumns(rows: readonly TableRow[]): string[] {
   ];
 }
 
-/** Every evaluation's metrics: baselines first, then each method's laps; each method's best Sinkhorn bold. */
-function metricTable(r: ReportPage, best: ReadonlyMap<string, number>): string {
+/**
+ * Every evaluation's metrics: baselines first, then each method's laps; each method's best Sinkhorn bold
+ * (none when `best` is empty).
+ *
+ * ```ts
+ * const table = metricTable({ methods, baselines, colorOf }, new Map());
+ * ```
+ */
+export function metricTable(
+  r: Pick<ReportPage, "methods" | "baselines" | "colorOf">,
+  best: ReadonlyMap<string, number>,
+): string {
   const rows: TableRow[] = [
     ...r.baselines.map((b) => ({ method: b.name, lap: null, entry: b.entry })),
     ...r.methods.flatMap((m) =>
