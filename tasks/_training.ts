@@ -97,7 +97,9 @@ export interface TrainingSamples {
  * const { data, eventShape } = await readTrainingSamples(ctx);
  * ```
  */
-export async function readTrainingSamples(ctx: StageContext<DenoiserTrainingParams>): Promise<TrainingSamples> {
+export async function readTrainingSamples(
+  ctx: StageContext<DenoiserTrainingParams>,
+): Promise<TrainingSamples> {
   const p = ctx.params;
   const samples = await ctx.input("samples").array("x");
   const eventShape = samples.shape.slice(1);

@@ -145,17 +145,21 @@ export function drawReport(
       rows: (n) => p.rows("x", 0, Math.min(n, p.arrays.x.shape[0])),
     };
   });
-  return buildImageReport({
-    evaluations: evaluations.map(evaluationOf),
-    figures: (e) =>
-      Promise.all(
-        e.input.files.filter((f) => f.toLowerCase().endsWith(".png")).map(async (name) => ({
-          name,
-          png: await e.input.file(name),
-        })),
-      ),
-    priors: samples,
-  }, opts, sink);
+  return buildImageReport(
+    {
+      evaluations: evaluations.map(evaluationOf),
+      figures: (e) =>
+        Promise.all(
+          e.input.files.filter((f) => f.toLowerCase().endsWith(".png")).map(async (name) => ({
+            name,
+            png: await e.input.file(name),
+          })),
+        ),
+      priors: samples,
+    },
+    opts,
+    sink,
+  );
 }
 
 /** The report task. `builtinTasks.includes(reportTask)` */

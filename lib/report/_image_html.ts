@@ -46,7 +46,9 @@ function lapSections(r: ImagePage): string[] {
   const topPriors = r.priors.filter((p) => p.loop === null).flatMap((p) => of(p.stageId));
   if (baselineFigs.length || topPriors.length) {
     sections.push(
-      `<h3>Baselines</h3><div class="row">${[...baselineFigs, ...topPriors].map(pictureBlock).join("")}</div>`,
+      `<h3>Baselines</h3><div class="row">${
+        [...baselineFigs, ...topPriors].map(pictureBlock).join("")
+      }</div>`,
     );
   }
   const laps = [
@@ -60,7 +62,9 @@ function lapSections(r: ImagePage): string[] {
       ...r.methods.flatMap((m) => m.laps.filter((l) => l.lap === lap).flatMap((l) => of(l.entry.stageId))),
       ...r.priors.filter((p) => p.loop !== null && p.lap === lap).flatMap((p) => of(p.stageId)),
     ];
-    if (figs.length) sections.push(`<h3>Lap ${lap}</h3><div class="row">${figs.map(pictureBlock).join("")}</div>`);
+    if (figs.length) {
+      sections.push(`<h3>Lap ${lap}</h3><div class="row">${figs.map(pictureBlock).join("")}</div>`);
+    }
   }
   return sections;
 }
@@ -86,10 +90,14 @@ ${STYLE}</style>
 <body>
 <main>
 <h1>${escapeHtml(r.title)}</h1>
-<p class="meta">${pageMeta({ ...r, truth: null })}</p>${r.note ? `\n<p class="note">${escapeHtml(r.note)}</p>` : ""}
+<p class="meta">${pageMeta({ ...r, truth: null })}</p>${
+    r.note ? `\n<p class="note">${escapeHtml(r.note)}</p>` : ""
+  }
 <h2>Metrics over EM laps</h2>
 <p class="meta">One line per method (EM loop); dashed lines are baselines (evaluations outside any loop: the Gaussian start, the oracle).</p>
-<div class="row">${r.curves.map((f) => figureBlock(f)).join("") || `<p class="note">No image metrics yet.</p>`}</div>
+<div class="row">${
+    r.curves.map((f) => figureBlock(f)).join("") || `<p class="note">No image metrics yet.</p>`
+  }</div>
 <h2>Metrics</h2>
 <div class="scroll">${metricTable(r, new Map())}</div>
 <h2>Samples by lap</h2>
