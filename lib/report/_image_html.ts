@@ -8,7 +8,7 @@
 import type { Baseline, Evaluation, MethodRuns } from "./evaluations.ts";
 import type { Figure } from "./figures.ts";
 import { escapeHtml, figureBlock, inlineImage, pageScripts } from "./_interactive.ts";
-import { metricTable, pageMeta, STYLE } from "./html.ts";
+import { metricTable, pageMeta, pageStart } from "./html.ts";
 import type { PriorSamples } from "./images.ts";
 
 /** A picture shown as is (a PNG), without a Vega-Lite spec. */
@@ -78,21 +78,7 @@ function lapSections(r: ImagePage): string[] {
  */
 export function renderImageReportHtml(r: ImagePage): string {
   const sections = lapSections(r);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(r.title)}</title>
-<style>
-${STYLE}</style>
-</head>
-<body>
-<main>
-<h1>${escapeHtml(r.title)}</h1>
-<p class="meta">${pageMeta({ ...r, truth: null })}</p>${
-    r.note ? `\n<p class="note">${escapeHtml(r.note)}</p>` : ""
-  }
+  return `${pageStart(r.title, pageMeta({ ...r, truth: null }), r.note)}
 <h2>Metrics over EM laps</h2>
 <p class="meta">One line per method (EM loop); dashed lines are baselines (evaluations outside any loop: the Gaussian start, the oracle).</p>
 <div class="row">${

@@ -55,8 +55,7 @@ interface TableRow {
   entry: Evaluation;
 }
 
-/** The page's style sheet, shared with the image report's page. `<style>${STYLE}</style>` */
-export const STYLE =
+const STYLE =
   `  body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0; background: #fafafa; }
   main { max-width: 1500px; margin: 0 auto; padding: 24px 32px 64px; }
   h1 { font-size: 26px; margin: 0 0 4px; }
@@ -84,6 +83,30 @@ export const STYLE =
 `;
 
 /**
+ * The start of a report page (shared with the image report's): the document head with the style sheet, the
+ * heading, the line under it (HTML) and an optional note; the caller closes `<main>`, `<body>`, `<html>`.
+ *
+ * ```ts
+ * const html = `${pageStart("DiEM report", pageMeta(page))}<h2>…</h2></main></body></html>`;
+ * ```
+ */
+export function pageStart(title: string, metaHtml: string, note?: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+${STYLE}</style>
+</head>
+<body>
+<main>
+<h1>${escapeHtml(title)}</h1>
+<p class="meta">${metaHtml}</p>${note ? `\n<p class="note">${escapeHtml(note)}</p>` : ""}`;
+}
+
+/**
  * The report as one self-contained HTML page.
  *
  * ```ts
@@ -96,19 +119,7 @@ export function renderReportHtml(r: ReportPage): string {
   const main = curves.find((f) => f.file === "sinkhorn.png");
   const others = curves.filter((f) => f !== main);
   const corners = cornerSections(r);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(r.title)}</title>
-<style>
-${STYLE}</style>
-</head>
-<body>
-<main>
-<h1>${escapeHtml(r.title)}</h1>
-<p class="meta">${pageMeta(r)}</p>${r.note ? `\n<p class="note">${escapeHtml(r.note)}</p>` : ""}
+  return `${pageStart(r.title, pageMeta(r), r.note)}
 <h2>Summary</h2>
 <table><thead><tr><th>method</th><th>laps</th><th>final Sinkhorn</th><th>best Sinkhorn</th></tr></thead><tbody>
 ${summaryRows(r, best)}
