@@ -16,6 +16,19 @@
  * Outputs: `sinkhorn.png`, `<metric>.png` for the other `curves`, `corner_<method>_lap<k>.png`,
  * `corner_<baseline>.png`, `report.html`.
  *
+ * Images (an evaluation published a PNG figure or holds `[N, H, W, C]` arrays, or `prior_samples` are
+ * wired): `fd.png`, `psnr_mean.png`, `ssim_mean.png` (one line per loop, baselines dashed), each
+ * evaluation's figures as `<figure>_<method>_lap<k>.png` / `<figure>_<baseline>.png`, a grid of each
+ * `prior_samples` stage's first 16 samples as `prior_<loop>_lap<k>.png`, and `report.html`:
+ *
+ * ```yaml
+ * report:
+ *   task: report
+ *   inputs:
+ *     evaluations: [gauss_evaluate, oracle_evaluate, "diem[*].evaluate", "diffem[*].evaluate"]
+ *     prior_samples: ["diem[*].prior_sample"]
+ * ```
+ *
  * @module
  */
 import { z } from "zod";
