@@ -7,8 +7,7 @@
  * @module
  */
 import { type InputEntry, type Plan, publishedEntry, SpecError } from "../lib/engine/mod.ts";
-import { buildReport } from "../lib/report/mod.ts";
-import { type ReportParams, reportSource } from "../tasks/report.ts";
+import { drawReport, type ReportParams } from "../tasks/report.ts";
 import { type CommonOpts, openPlan, print, userPath } from "./_common.ts";
 
 /** Options of `pipeline report`. `{ file: "pipeline.yaml", set: [], to: "report", open: true }` */
@@ -49,6 +48,7 @@ async function drawOne(plan: Plan, id: string, dir: string): Promise<string> {
   const { found, absent } = await published(plan, wanted);
   const truthId = stage.inputs.truth?.[0];
   const truth = truthId ? await publishedEntry(plan, truthId) : null;
+  const priors = (await published(plan, stage.inputs.prior_samples ?? [])).found;
   const note = `Drawn by \`pipeline report\` at ${
     new Date().toISOString()
   } from the store: ${found.length} of ${wanted.length} evaluations finished${
@@ -57,7 +57,7 @@ async function drawOne(plan: Plan, id: string, dir: string): Promise<string> {
   const tmp = `${dir}.partial-${Deno.pid}`;
   await Deno.mkdir(tmp, { recursive: true });
   try {
-    await buildReport(reportSource(found, truth), { ...stage.params as ReportParams, stageId: id, note }, {
+    await drawReport(found, truth, priors, { ...stage.params as ReportParams, stageId: id, note }, {
       writeFile: (name, bytes) => Deno.writeFile(`${tmp}/${name}`, bytes),
       start: () => {},
       tick: () => {},

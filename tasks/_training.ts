@@ -17,9 +17,11 @@ import { veSchedule } from "../lib/diffusion/mod.ts";
 import { rowsInsideBox } from "../lib/metrics/mod.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/mod.ts";
 import type { StageContext } from "../lib/engine/mod.ts";
-import type { NDArray } from "../lib/array.ts";
+import { type NDArray, numel } from "../lib/array.ts";
 import type { ConditionEncoding } from "../lib/diffem/mod.ts";
 import { describeModel, loadModel, type ModelDescriptor, type ModelInfo, modelOf } from "./_model.ts";
+import { networkSpec, resolveTraining } from "./_network.ts";
+import { renamed } from "./_params.ts";
 
 /**
  * Parameters of a training task (the fields of a zod object; spread them into a task's schema).
@@ -32,12 +34,16 @@ import { describeModel, loadModel, type ModelDescriptor, type ModelInfo, modelOf
 export const denoiserTrainingParams = {
   steps: z.number().int().positive().max(1e8).default(4096),
   batch_size: z.number().int().positive().max(1e6).default(256),
-  lr: z.number().positive().default(1e-3),
-  lr_schedule: z.enum(["linear", "constant"]).default("linear"),
+  /** The network to train (default by the samples' event shape: MLP for vectors, U-Net for images). */
+  network: networkSpec.optional(),
+  /** Peak learning rate (default 1e-3 for vectors, 2e-4 for images). */
+  lr: z.number().positive().optional(),
+  /** Default linear (vectors) or constant (images). */
+  lr_schedule: z.enum(["linear", "constant"]).optional(),
+  /** EMA decay of the published weights (default none for vectors, 0.999 for images; 0 keeps the last). */
   ema_decay: z.number().min(0).max(1).optional(),
-  /** MLP hidden widths (vectors). */
-  hidden: z.array(z.number().int().positive()).default([256, 256, 256]),
-  embedding: z.number().int().positive().default(64),
+  hidden: renamed("network: { kind: mlp, hidden: [...] }"),
+  embedding: renamed("network: { kind: mlp | unet, embedding: N }"),
   sigma_min: z.number().positive().default(1e-3),
   sigma_max: z.number().positive().default(10),
   /** σ_data of the EDM preconditioning and of the loss weight (the data's scale; recorded with the model). */
@@ -45,7 +51,8 @@ export const denoiserTrainingParams = {
   checkpoint_every: z.number().int().positive().max(1e8).default(500),
   /**
    * Train only on samples inside [−box, box]^D (as the paper does): a few diverged posterior
-   * samples would otherwise teach the next prior to diverge further. 0 keeps every sample.
+   * samples would otherwise teach the next prior to diverge further. 0 keeps every sample. For images
+   * (pixels in [−1, 1]) it is a per-pixel range check: an image with any pixel beyond ±box is dropped.
    */
   box: z.number().min(0).default(3),
 };
@@ -61,16 +68,19 @@ export const denoiserTrainingParams = {
 export type DenoiserTrainingParams = z.output<z.ZodObject<typeof denoiserTrainingParams>>;
 
 /**
- * Samples read for training: rows `[n, features]`, and which rows of the input they are.
+ * Samples read for training: rows `[n, ...eventShape]`, and which rows of the input they are.
  *
  * @example
  * ```ts
- * const { data, features, rows, total }: TrainingSamples = await readTrainingSamples(ctx, "fit-prior");
+ * const { data, eventShape, rows, total }: TrainingSamples = await readTrainingSamples(ctx);
  * ```
  */
 export interface TrainingSamples {
-  /** Row-major `[rows.length, features]`. */
+  /** Row-major `[rows.length, ...eventShape]`. */
   data: Float32Array;
+  /** Shape of one sample: `[D]` (vectors) or `[H, W, C]` (images). */
+  eventShape: number[];
+  /** Values per sample (the product of `eventShape`). */
   features: number;
   /** Index in the input of each kept row. */
   rows: Int32Array;
@@ -79,29 +89,26 @@ export interface TrainingSamples {
 }
 
 /**
- * The vector samples `x` of input `samples`, without the rows that leave [−box, box]^D (logged).
- * Throws for non-vector samples (the MLP trains on vectors) and when fewer than a batch remain.
+ * The samples `x` of input `samples` (vectors or images), without the rows that leave [−box, box]^D
+ * (logged; for images a per-pixel range check). Throws when fewer than a batch remain.
  *
  * @example
  * ```ts
- * const { data, features } = await readTrainingSamples(ctx, "fit-prior");
+ * const { data, eventShape } = await readTrainingSamples(ctx);
  * ```
  */
 export async function readTrainingSamples(
   ctx: StageContext<DenoiserTrainingParams>,
-  task: string,
 ): Promise<TrainingSamples> {
   const p = ctx.params;
   const samples = await ctx.input("samples").array("x");
-  const xShape = samples.shape.slice(1);
-  if (xShape.length !== 1) {
-    throw new Error(`${task} trains an MLP on vectors; samples have event shape [${xShape}]`);
-  }
+  const eventShape = samples.shape.slice(1);
   const all = samples.data instanceof Float32Array ? samples.data : Float32Array.from(samples.data);
-  const total = samples.shape[0], d = xShape[0];
+  const total = samples.shape[0], d = numel(eventShape);
   if (p.box <= 0) {
     return {
       data: all,
+      eventShape,
       features: d,
       rows: Int32Array.from({ length: total }, (_, i) => i),
       total,
@@ -118,7 +125,7 @@ export async function readTrainingSamples(
       `only ${kept.length} of ${total} samples lie inside the box [−${p.box}, ${p.box}]^D: fewer than one batch`,
     );
   }
-  return { data, features: d, rows: kept, total };
+  return { data, eventShape, features: d, rows: kept, total };
 }
 
 /**
@@ -167,13 +174,14 @@ async function trainWithCheckpoints(
   conditions?: Float32Array,
 ): Promise<{ weights: Record<string, NDArray>; losses: [number, number][] }> {
   const p = ctx.params;
+  const { lr, lrSchedule, emaDecay } = resolveTraining(p, net.eventShape);
   const saved = await ctx.checkpoints.load("train");
   let resume: TrainingState | undefined;
   // Every logged (step, loss) since the start of training, checkpointed with the weights so that a resumed
   // run publishes the whole curve, not just the part after the last interruption.
   const logged: [number, number][] = [];
   if (saved) {
-    resume = trainingStateFrom(saved.state.step as number, saved.arrays, p.ema_decay !== undefined);
+    resume = trainingStateFrom(saved.state.step as number, saved.arrays, emaDecay !== undefined);
     logged.push(...saved.state.losses as [number, number][]);
   }
   ctx.progress.start(p.steps, "step", resume?.step ?? 0, "train");
@@ -186,9 +194,9 @@ async function trainWithCheckpoints(
     sigmaData: p.sigma_data,
     steps: p.steps,
     batchSize: p.batch_size,
-    lr: p.lr,
-    lrSchedule: p.lr_schedule,
-    emaDecay: p.ema_decay,
+    lr,
+    lrSchedule,
+    emaDecay,
     seed: ctx.seed,
     resume,
     logEvery: 25,
@@ -231,6 +239,7 @@ export async function fitDenoiser(
   conditional?: { conditions: Float32Array; encoding: ConditionEncoding },
 ): Promise<{ loss: number; warm: boolean }> {
   const p = ctx.params;
+  const training = resolveTraining(p, net.eventShape);
   const warm = await warmStart(ctx, net, conditional ? "conditional" : "network");
   const { weights, losses } = await trainWithCheckpoints(ctx, net, data, conditional?.conditions);
   const info: ModelInfo = {
@@ -238,10 +247,19 @@ export async function fitDenoiser(
     sigma_min: p.sigma_min,
     sigma_max: p.sigma_max,
     sigma_data: p.sigma_data,
-    ema: p.ema_decay !== undefined,
+    ema: training.emaDecay !== undefined,
     ...(conditional ? { conditional: true, condition: conditional.encoding } : {}),
   };
   describeModel(ctx, { kind: conditional ? "conditional" : "network", event_shape: [...net.eventShape] });
+  // The settings it trained with, defaults resolved (they depend on the event shape).
+  ctx.meta({
+    training: {
+      network: training.network,
+      lr: training.lr,
+      lr_schedule: training.lrSchedule,
+      ema_decay: training.emaDecay ?? null,
+    },
+  });
   for (const [name, a] of Object.entries(weights)) await ctx.writeArray(`weights/${name}`, a);
   await ctx.writeJson("model", info);
   await ctx.writeJson("losses", losses);

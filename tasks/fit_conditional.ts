@@ -3,7 +3,8 @@
  * samples x_i with FRESH operator parameters and noise drawn from the observations' own operator family and
  * σ_y, (A'_i, y'_i) = corrupt(x_i) (never the observed A_i: the model must learn q(x | y, A) for any A the
  * corruption process draws), and trains a conditional denoiser d_θ(x_t, σ, c) with c = encode(y', A') (see
- * `lib/diffem/condition.ts`) by the same denoising score matching loss as `fit-prior`, warm-started from
+ * `lib/diffem/condition.ts`: features of an MLP for vectors, extra input channels of a U-Net for images) by the
+ * same denoising score matching loss as `fit-prior`, warm-started from
  * the previous lap's conditional model (the optimizer starts afresh each lap); from scratch when `init` is
  * absent or not a fit-conditional stage (lap 0 starts from the Gaussian prior's posterior samples).
  * Checkpointed every `checkpoint_every` steps; the re-corruption is a pure function of the stage's seed, so a
@@ -25,7 +26,7 @@ import { deriveSeed } from "../lib/random.ts";
 import { useBackend } from "./_backend.ts";
 import { readObservations } from "./_observations.ts";
 import { denoiserTrainingParams, fitDenoiser, readTrainingSamples } from "./_training.ts";
-import { numel } from "../lib/array.ts";
+import { networkConfig, resolveTraining } from "./_network.ts";
 
 const params = z.object({
   ...denoiserTrainingParams,
@@ -52,32 +53,27 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   const p = ctx.params;
   await useBackend(ctx);
   const obs = await readObservations(ctx.input("obs"));
-  const kept = await readTrainingSamples(ctx, "fit-conditional");
-  const d = numel(obs.family.xShape);
-  if (obs.family.xShape.length !== 1 || kept.features !== d) {
+  const kept = await readTrainingSamples(ctx);
+  const xShape = [...obs.family.xShape];
+  if (JSON.stringify(kept.eventShape) !== JSON.stringify(xShape)) {
     throw new Error(
-      `fit-conditional: samples have ${kept.features} features, the observations' x has shape [${obs.family.xShape}]`,
+      `fit-conditional: samples have event shape [${kept.eventShape}], the observations' x has shape [${xShape}]`,
     );
   }
   const encoding = conditionEncoding(obs.family);
-  const n = kept.data.length / d;
+  const n = kept.data.length / kept.features;
   const set = recorrupt(
     obs.family,
-    { shape: [n, d], data: kept.data },
+    { shape: [n, ...xShape], data: kept.data },
     obs.sigmaY,
     recorruptionSeed(ctx.seed),
     p.copies,
   );
   // Rows of the samples are the observations' rows (one posterior sample each) when the counts agree.
   const stats = recorruptionStats(obs, set, kept.total === obs.info.n ? kept.rows : null);
-  const config = {
-    kind: "mlp",
-    features: d,
-    hidden: p.hidden,
-    embeddingFeatures: p.embedding,
-    conditionFeatures: encoding.features,
-  };
-  const net = buildNet(config, ctx.seed);
+  // The condition enters an MLP as features per row, a U-Net as extra image channels (Aᵀy, mask, …).
+  const { network } = resolveTraining(p, xShape);
+  const net = buildNet(networkConfig(network, xShape, encoding), ctx.seed);
   try {
     const { loss, warm } = await fitDenoiser(ctx, net, set.x.data, {
       conditions: set.conditions.data,
@@ -108,7 +104,7 @@ async function train(ctx: StageContext<Params>): Promise<void> {
  */
 export const fitConditionalTask: TaskDef<typeof params> = {
   name: "fit-conditional",
-  version: 2,
+  version: 3,
   description:
     "DiffEM's M-step: re-corrupt samples with fresh operators and noise, train a conditional denoiser q(x | y, A)",
   params,

@@ -14,6 +14,7 @@ import { buildNet } from "../lib/nn/mod.ts";
 import type { StageContext, TaskDef } from "../lib/engine/mod.ts";
 import { useBackend } from "./_backend.ts";
 import { denoiserTrainingParams, fitDenoiser, readTrainingSamples } from "./_training.ts";
+import { networkConfig, resolveTraining } from "./_network.ts";
 
 const params = z.object(denoiserTrainingParams);
 
@@ -22,9 +23,9 @@ type Params = z.output<typeof params>;
 async function train(ctx: StageContext<Params>): Promise<void> {
   const p = ctx.params;
   await useBackend(ctx);
-  const { data, features, total } = await readTrainingSamples(ctx, "fit-prior");
-  const config = { kind: "mlp", features, hidden: p.hidden, embeddingFeatures: p.embedding };
-  const net = buildNet(config, ctx.seed);
+  const { data, eventShape, features, total } = await readTrainingSamples(ctx);
+  const { network } = resolveTraining(p, eventShape);
+  const net = buildNet(networkConfig(network, eventShape), ctx.seed);
   try {
     const { loss, warm } = await fitDenoiser(ctx, net, data);
     ctx.metrics({ loss, warm_start: warm, steps: p.steps, kept_fraction: data.length / features / total });
@@ -36,8 +37,9 @@ async function train(ctx: StageContext<Params>): Promise<void> {
 /** The fit-prior task. */
 export const fitPriorTask: TaskDef<typeof params> = {
   name: "fit-prior",
-  version: 2,
-  description: "train a diffusion prior (MLP, EDM preconditioning) by denoising score matching on samples",
+  version: 3,
+  description:
+    "train a diffusion prior (MLP for vectors, U-Net for images; EDM preconditioning) by denoising score matching on samples",
   params,
   inputs: {
     samples: { description: "a stage with samples x (sample-posterior)" },

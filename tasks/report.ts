@@ -16,11 +16,34 @@
  * Outputs: `sinkhorn.png`, `<metric>.png` for the other `curves`, `corner_<method>_lap<k>.png`,
  * `corner_<baseline>.png`, `report.html`.
  *
+ * Images (an evaluation published a PNG figure or holds `[N, H, W, C]` arrays, or `prior_samples` are
+ * wired): `fd.png`, `psnr_mean.png`, `ssim_mean.png` (one line per loop, baselines dashed), each
+ * evaluation's figures as `<figure>_<method>_lap<k>.png` / `<figure>_<baseline>.png`, a grid of each
+ * `prior_samples` stage's first 16 samples as `prior_<loop>_lap<k>.png`, and `report.html`:
+ *
+ * ```yaml
+ * report:
+ *   task: report
+ *   inputs:
+ *     evaluations: [gauss_evaluate, oracle_evaluate, "diem[*].evaluate", "diffem[*].evaluate"]
+ *     prior_samples: ["diem[*].prior_sample"]
+ * ```
+ *
  * @module
  */
 import { z } from "zod";
 import type { InputEntry, TaskDef } from "../lib/engine/mod.ts";
-import { buildReport, type Evaluation, type ReportSource } from "../lib/report/mod.ts";
+import {
+  buildImageReport,
+  buildReport,
+  DEFAULT_IMAGE_CURVES,
+  type Evaluation,
+  type PriorSamples,
+  type ReportOptions,
+  type ReportSink,
+  type ReportSource,
+  type ReportSummary,
+} from "../lib/report/mod.ts";
 
 const params = z.object({
   /** Heading of the HTML page. */
@@ -41,9 +64,15 @@ const params = z.object({
   max_features: z.number().int().positive().default(8),
   /** Log scale for the curves: `auto` when every value is positive and they span a factor of 20. */
   log_y: z.union([z.boolean(), z.literal("auto")]).default("auto"),
-  /** Metrics drawn as curves over laps (`sinkhorn.png` is always drawn). */
-  curves: z.array(z.string()).default(["sinkhorn", "mean_error", "cov_error"]),
+  /**
+   * Metrics drawn as curves over laps: default `sinkhorn, mean_error, cov_error` for vectors (`sinkhorn.png`
+   * is always drawn), `fd, psnr_mean, ssim_mean` for images.
+   */
+  curves: z.array(z.string()).optional(),
 });
+
+/** The vector report's curves unless the spec names others. */
+const DEFAULT_VECTOR_CURVES = ["sinkhorn", "mean_error", "cov_error"];
 
 /** Parameters of the report task, after defaults. `reportTask.params.parse({ range: [-3, 3] })` */
 export type ReportParams = z.output<typeof params>;
@@ -89,11 +118,69 @@ export function reportSource(
   };
 }
 
+/**
+ * Whether an evaluation is of images: it published an image figure (the evaluate stage's `grid`), or
+ * one of its arrays is a batch of images `[N, H, W, C]`. What the stage wrote decides, not its name.
+ */
+function isImageEvaluation(e: InputEntry): boolean {
+  return e.files.some((f) => f.toLowerCase().endsWith(".png")) ||
+    Object.values(e.arrays).some((a) => a.shape.length === 4);
+}
+
+/**
+ * Draw the report of `evaluations` (with the truth, and stages of unconditional prior samples): the image
+ * report when the evaluations are of images (or prior samples are wired), else the vector report (curves,
+ * corner plots). The `report` task and `pipeline report` both draw through here.
+ *
+ * ```ts
+ * await drawReport(ctx.inputList("evaluations"), ctx.optionalInput("truth"), [], { ...ctx.params, stageId }, sink);
+ * ```
+ */
+export function drawReport(
+  evaluations: readonly InputEntry[],
+  truth: InputEntry | null,
+  priors: readonly InputEntry[],
+  params: ReportParams & { stageId: string; note?: string },
+  sink: ReportSink,
+): Promise<ReportSummary> {
+  const images = priors.length > 0 || evaluations.some(isImageEvaluation);
+  const opts: ReportOptions = {
+    ...params,
+    curves: params.curves ?? (images ? DEFAULT_IMAGE_CURVES : DEFAULT_VECTOR_CURVES),
+  };
+  if (!images) return buildReport(reportSource(evaluations, truth), opts, sink);
+  const samples: PriorSamples[] = priors.map((p) => {
+    if (!p.has("x")) throw new Error(`prior_samples: stage ${p.stageId} has no samples x`);
+    return {
+      stageId: p.stageId,
+      loop: p.loop,
+      lap: p.lap,
+      rows: (n) => p.rows("x", 0, Math.min(n, p.arrays.x.shape[0])),
+    };
+  });
+  return buildImageReport(
+    {
+      evaluations: evaluations.map(evaluationOf),
+      figures: (e) =>
+        Promise.all(
+          e.input.files.filter((f) => f.toLowerCase().endsWith(".png")).map(async (name) => ({
+            name,
+            png: await e.input.file(name),
+          })),
+        ),
+      priors: samples,
+    },
+    opts,
+    sink,
+  );
+}
+
 /** The report task. `builtinTasks.includes(reportTask)` */
 export const reportTask: TaskDef<typeof params> = {
   name: "report",
-  version: 2,
-  description: "Sinkhorn curves over EM laps, corner plots of samples vs truth, one self-contained HTML page",
+  version: 3,
+  description:
+    "curves over EM laps (Sinkhorn; FD, PSNR, SSIM for images), corner plots or image grids per lap, one HTML page",
   params,
   inputs: {
     evaluations: {
@@ -101,10 +188,17 @@ export const reportTask: TaskDef<typeof params> = {
       list: true,
     },
     truth: { description: "a dataset stage with the clean x, drawn under the samples", optional: true },
+    prior_samples: {
+      description:
+        "images: stages of unconditional prior samples (sample-posterior, unconditional: true), a grid per lap",
+      list: true,
+      optional: true,
+    },
   },
   async run(ctx) {
-    const source = reportSource(ctx.inputList("evaluations"), ctx.optionalInput("truth"));
-    const summary = await buildReport(source, { ...ctx.params, stageId: ctx.id }, {
+    const evaluations = ctx.inputList("evaluations"), priors = ctx.inputList("prior_samples");
+    const params = { ...ctx.params, stageId: ctx.id };
+    const summary = await drawReport(evaluations, ctx.optionalInput("truth"), priors, params, {
       writeFile: (name, bytes) => ctx.writeFile(name, bytes),
       start: (total) => ctx.progress.start(total, "figure"),
       tick: (info) => ctx.progress.tick(1, info),

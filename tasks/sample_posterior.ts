@@ -62,7 +62,7 @@ const params = z.object({
   solver: z.enum(mmpsSolvers as unknown as ["auto", "exact", "cg", "mr"]).default("auto"),
   /** Largest observation size m for which solver auto takes the exact path. */
   exact_max: z.number().int().positive().default(defaultExactMax),
-  /** Solver iterations per denoiser call (default: the observation size, where CG is exact). */
+  /** Solver iterations per denoiser call (default: the observation size, where CG is exact; 3 for images, as the DiEM paper's 1–3). */
   solver_maxiter: z.number().int().positive().optional(),
   /** Solver relative tolerance per row. */
   solver_rtol: z.number().positive().default(1e-6),
@@ -80,8 +80,8 @@ const params = z.object({
    * knows it before the observations exist.
    */
   shards: z.number().int().positive().max(1e4).default(4),
-  /** Rows per batch inside a shard (memory). */
-  batch_size: z.number().int().positive().max(1e6).default(2048),
+  /** Rows per batch inside a shard (memory; default 2048 rows for vectors, about 2^17 values for images, ≥ 16 rows). */
+  batch_size: z.number().int().positive().max(1e6).optional(),
   /** Worker threads (default: one per core on WASM, none on WebGPU or cpu). */
   workers: z.number().int().min(0).optional(),
   /** Posterior samples per observation (default 1): `x` is the first, `mean` the average of all. */
@@ -268,6 +268,19 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   ctx.metrics({ samples: n, shards: shards.length, mean_norm: Math.hypot(...m.mean), ...extra });
 }
 
+/**
+ * Solver iterations and batch rows: the spec's, else the defaults for the event shape. Images take 3 solver
+ * iterations (the observation size, CG's exact count, is the number of pixels there) and batches of about
+ * 2^17 values (a U-Net's activations and their gradients per row are hundreds of times an image).
+ */
+function imageDefaults(p: Params, xShape: readonly number[]): { solverMaxiter?: number; batchSize: number } {
+  const image = xShape.length > 1;
+  return {
+    solverMaxiter: p.solver_maxiter ?? (image ? 3 : undefined),
+    batchSize: p.batch_size ?? (image ? Math.max(16, Math.floor(2 ** 17 / numel(xShape))) : 2048),
+  };
+}
+
 /** Σ_x for `cov_x`: the `gaussian` input's covariance when wired, else a Gaussian prior's own. */
 async function covarianceOfX(ctx: StageContext<Params>, prior: StoredPrior): Promise<NDArray> {
   const gaussian = ctx.optionalInput("gaussian");
@@ -319,9 +332,8 @@ function shardInput(
     covX,
     solver: p.solver,
     exactMax: p.exact_max,
-    solverMaxiter: p.solver_maxiter,
+    ...imageDefaults(p, obs.family.xShape),
     solverRtol: p.solver_rtol,
-    batchSize: p.batch_size,
     startMean: prior.mean,
   };
 }

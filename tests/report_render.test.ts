@@ -4,11 +4,11 @@
  * pipeline through the CLI whose report.html is opened in headless Chromium to check that every
  * picture loads.
  */
-import type { InputEntry, StageContext } from "../lib/engine/mod.ts";
-import type { NDArray } from "../lib/array.ts";
+import type { InputEntry } from "../lib/engine/mod.ts";
 import { decodePng, pngSize } from "../lib/plot/mod.ts";
 import { type Evaluation, groupEvaluations, selectCornerLaps } from "../lib/report/mod.ts";
-import { type ReportParams, reportTask } from "../tasks/report.ts";
+import { reportTask } from "../tasks/report.ts";
+import { fakeContext, fakeEntry, points } from "./report_fakes.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, scratch, show } from "./cli_helpers.ts";
 
@@ -57,93 +57,6 @@ Deno.test("corner laps: all up to 16, thinned plus the last beyond, last, and ex
   assertEquals(selectCornerLaps(laps(5), [0, 2, -1, 9]), [0, 2, 4]);
   assertEquals(selectCornerLaps([], "auto"), []);
 });
-
-/** A fake published evaluate stage with metrics and a `subset` of samples. */
-function fakeEntry(
-  stageId: string,
-  metrics: Record<string, unknown>,
-  arrays: Record<string, NDArray>,
-): InputEntry {
-  const lapOf = /^(.+)\[(\d+)\]\.(.+)$/.exec(stageId);
-  return {
-    stageId,
-    name: lapOf ? lapOf[3] : stageId,
-    loop: lapOf ? lapOf[1] : null,
-    lap: lapOf ? Number(lapOf[2]) : null,
-    meta: {},
-    key: stageId,
-    task: "evaluate",
-    params: {},
-    arrays: Object.fromEntries(
-      Object.entries(arrays).map((
-        [k, a],
-      ) => [k, { shape: a.shape, dtype: "float32" as const, chunks: a.shape }]),
-    ),
-    metrics,
-    array: (name) => Promise.resolve(arrays[name]),
-    rows: (name, start, stop) => {
-      const a = arrays[name], w = a.data.length / a.shape[0];
-      return Promise.resolve({
-        shape: [stop - start, ...a.shape.slice(1)],
-        data: a.data.slice(start * w, stop * w),
-      });
-    },
-    json: () => Promise.reject(new Error("no json")),
-    has: (name) => name in arrays,
-  };
-}
-
-function points(n: number, d: number, shift: number): NDArray {
-  const data = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const t = (i / n) * 4 - 2;
-    for (let j = 0; j < d; j++) data[i * d + j] = Math.sin(t * (j + 1)) * 1.8 + shift * Math.cos(i * 7.1 + j);
-  }
-  return { shape: [n, d], data };
-}
-
-/** A stage context that hands the report `evaluations` and `truth`, and keeps what it writes. */
-function fakeContext(
-  raw: Record<string, unknown>,
-  evaluations: InputEntry[],
-  truth: InputEntry | null,
-): { ctx: StageContext<ReportParams>; files: Map<string, Uint8Array>; metrics: Record<string, unknown> } {
-  const files = new Map<string, Uint8Array>();
-  const metrics: Record<string, unknown> = {};
-  const ctx = {
-    id: "report",
-    key: "k",
-    params: reportTask.params.parse(raw) as ReportParams,
-    seed: 0,
-    lap: null,
-    loop: null,
-    backend: "cpu",
-    baseDir: ".",
-    signal: new AbortController().signal,
-    input: () => {
-      throw new Error("no single input");
-    },
-    optionalInput: (name: string) => (name === "truth" ? truth : null),
-    inputList: (name: string) => (name === "evaluations" ? evaluations : []),
-    writeArray: () => Promise.reject(new Error("report writes no arrays")),
-    writeJson: () => Promise.reject(new Error("report writes no JSON")),
-    writeFile: (name: string, bytes: Uint8Array) => {
-      assert(/^[A-Za-z0-9_.-]+$/.test(name), `valid output name ${name}`);
-      files.set(name, bytes);
-      return Promise.resolve();
-    },
-    metrics: (v: Record<string, unknown>) => Object.assign(metrics, v),
-    meta: () => {},
-    progress: { start: () => {}, tick: () => {} },
-    checkpoints: {
-      save: () => Promise.resolve(),
-      load: () => Promise.resolve(null),
-      list: () => Promise.resolve([]),
-    },
-    log: () => {},
-  } as unknown as StageContext<ReportParams>;
-  return { ctx, files, metrics };
-}
 
 Deno.test("report in-process: files per method and lap, metrics, and an HTML page embedding every picture", async () => {
   const entries: InputEntry[] = [

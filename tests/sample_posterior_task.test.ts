@@ -119,6 +119,8 @@ function publishedEntry(task: string, meta: Record<string, unknown>): InputEntry
     rows: () => Promise.reject(new Error("unused")),
     json: () => Promise.reject(new Error("unused")),
     has: (name) => name in arrays,
+    files: [],
+    file: () => Promise.reject(new Error("unused")),
   };
 }
 

@@ -103,6 +103,8 @@ export function inputEntry(plan: Plan, dep: string, r: EntryReader): InputEntry 
     rows: (name, a, b) => r.rows(name, a, b),
     json: (name) => r.json(name),
     has: (name) => name in m.arrays,
+    files: m.files,
+    file: (name) => Deno.readFile(r.filePath(name)),
   };
 }
 

@@ -94,6 +94,10 @@ export interface InputEntry {
   json<T = unknown>(name: string): Promise<T>;
   /** Whether an array of that name exists. */
   has(name: string): boolean;
+  /** Names of the raw files it wrote with `writeFile` (figures, pages). */
+  readonly files: readonly string[];
+  /** Read one of its raw {@link InputEntry.files}. */
+  file(name: string): Promise<Uint8Array>;
 }
 
 /** Progress reporting of one stage: a unit of work, a total, ticks. */

@@ -24,8 +24,14 @@ function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-/** The figure's PNG as an inline image. */
-function img(fig: Figure): string {
+/**
+ * A PNG picture as an inline image, titled by its file name.
+ *
+ * ```ts
+ * inlineImage({ file: "grid.png", png, caption: "lap 3" }); // <img src="data:image/png;base64,…">
+ * ```
+ */
+export function inlineImage(fig: Pick<Figure, "file" | "png" | "caption">): string {
   const { width, height } = pngSize(fig.png);
   return `<img src="data:image/png;base64,${base64(fig.png)}" width="${width}" height="${height}" alt="${
     escapeHtml(fig.caption)
@@ -42,7 +48,7 @@ function img(fig: Figure): string {
  */
 export function figureBlock(fig: Figure, note = "", cls = ""): string {
   const lazy = fig.svg === null;
-  const picture = fig.svg ?? img(fig);
+  const picture = fig.svg ?? inlineImage(fig);
   return `<figure${cls ? ` class="${cls}"` : ""} data-vl="${escapeHtml(fig.file)}"${
     lazy ? " data-lazy" : ""
   }><div class="vl-target">${picture}</div><figcaption>${

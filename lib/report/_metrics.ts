@@ -20,6 +20,11 @@ export const METRIC_ORDER: readonly string[] = [
   "outside_box",
   "residual_rms",
   "residual_over_sigma",
+  "fd",
+  "psnr_mean",
+  "ssim_mean",
+  "psnr",
+  "ssim",
 ];
 
 /** Bookkeeping of the Sinkhorn solver, not a column of the table. `METRIC_HIDDEN.has("sinkhorn_m")` */
@@ -39,6 +44,11 @@ export const METRIC_TITLE: Readonly<Record<string, string>> = {
   outside_box: "Fraction outside the box",
   residual_rms: "Residual RMS",
   residual_over_sigma: "Residual RMS / σ_y",
+  fd: "Fréchet distance (classifier features)",
+  psnr_mean: "PSNR of the posterior mean (dB)",
+  ssim_mean: "SSIM of the posterior mean",
+  psnr: "PSNR of the posterior samples (dB)",
+  ssim: "SSIM of the posterior samples",
 };
 
 /**

@@ -83,6 +83,30 @@ const STYLE =
 `;
 
 /**
+ * The start of a report page (shared with the image report's): the document head with the style sheet, the
+ * heading, the line under it (HTML) and an optional note; the caller closes `<main>`, `<body>`, `<html>`.
+ *
+ * ```ts
+ * const html = `${pageStart("DiEM report", pageMeta(page))}<h2>…</h2></main></body></html>`;
+ * ```
+ */
+export function pageStart(title: string, metaHtml: string, note?: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+${STYLE}</style>
+</head>
+<body>
+<main>
+<h1>${escapeHtml(title)}</h1>
+<p class="meta">${metaHtml}</p>${note ? `\n<p class="note">${escapeHtml(note)}</p>` : ""}`;
+}
+
+/**
  * The report as one self-contained HTML page.
  *
  * ```ts
@@ -95,19 +119,7 @@ export function renderReportHtml(r: ReportPage): string {
   const main = curves.find((f) => f.file === "sinkhorn.png");
   const others = curves.filter((f) => f !== main);
   const corners = cornerSections(r);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(r.title)}</title>
-<style>
-${STYLE}</style>
-</head>
-<body>
-<main>
-<h1>${escapeHtml(r.title)}</h1>
-<p class="meta">${pageMeta(r)}</p>${r.note ? `\n<p class="note">${escapeHtml(r.note)}</p>` : ""}
+  return `${pageStart(r.title, pageMeta(r), r.note)}
 <h2>Summary</h2>
 <table><thead><tr><th>method</th><th>laps</th><th>final Sinkhorn</th><th>best Sinkhorn</th></tr></thead><tbody>
 ${summaryRows(r, best)}
@@ -146,8 +158,8 @@ ${pageScripts(r.figures.values(), r.scripts)}
 `;
 }
 
-/** The line under the heading: the stage, its methods and baselines, the truth. */
-function pageMeta(r: ReportPage): string {
+/** The line under the heading: the stage, its methods and baselines, the truth. `<p>${pageMeta(page)}</p>` */
+export function pageMeta(r: Pick<ReportPage, "stageId" | "methods" | "baselines" | "truth">): string {
   const methods = r.methods.length, baselines = r.baselines.length;
   return `Stage <code>${escapeHtml(r.stageId)}</code> · ${methods} method${methods === 1 ? "" : "s"}${
     methods ? ` (${r.methods.map((m) => escapeHtml(m.name)).join(", ")})` : ""
@@ -168,7 +180,7 @@ function bestSinkhorn(methods: readonly MethodRuns<Evaluation>[]): Map<string, n
   return best;
 }
 
-function swatch(r: ReportPage, name: string): string {
+function swatch(r: Pick<ReportPage, "colorOf">, name: string): string {
   return `<span class="sw" style="background:${r.colorOf.get(name) ?? "#999"}"></span>`;
 }
 
@@ -207,8 +219,18 @@ function metricColumns(rows: readonly TableRow[]): string[] {
   ];
 }
 
-/** Every evaluation's metrics: baselines first, then each method's laps; each method's best Sinkhorn bold. */
-function metricTable(r: ReportPage, best: ReadonlyMap<string, number>): string {
+/**
+ * Every evaluation's metrics: baselines first, then each method's laps; each method's best Sinkhorn bold
+ * (none when `best` is empty).
+ *
+ * ```ts
+ * const table = metricTable({ methods, baselines, colorOf }, new Map());
+ * ```
+ */
+export function metricTable(
+  r: Pick<ReportPage, "methods" | "baselines" | "colorOf">,
+  best: ReadonlyMap<string, number>,
+): string {
   const rows: TableRow[] = [
     ...r.baselines.map((b) => ({ method: b.name, lap: null, entry: b.entry })),
     ...r.methods.flatMap((m) =>

@@ -21,3 +21,4 @@ export * from "./figures.ts";
 export * from "./html.ts";
 export * from "./summary.ts";
 export * from "./build.ts";
+export * from "./images.ts";
