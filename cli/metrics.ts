@@ -43,7 +43,8 @@ export async function cmdMetrics(opts: CommonOpts & { json?: boolean }): Promise
       print(`${id}: ${Object.entries(metrics).map(([k, v]) => `${k}=${fmt(v)}`).join("  ")}`);
       continue;
     }
-    const t = `${s.loop}[*].${id.slice(id.indexOf("].") + 2)}`;
+    // One table per sweep member too: `em@seed=1[*].evaluate`.
+    const t = `${s.loop}${s.member ? `@${s.member}` : ""}[*].${id.slice(id.indexOf("].") + 2)}`;
     if (!tables.has(t)) tables.set(t, []);
     tables.get(t)!.push({ lap: s.lap!, metrics });
   }

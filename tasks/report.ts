@@ -94,6 +94,7 @@ function evaluationOf(e: InputEntry): EvaluationInput {
     lap: e.lap,
     stage: e.loop === null ? null : e.name,
     metrics: e.metrics,
+    member: e.member ?? "",
     input: e,
   };
 }

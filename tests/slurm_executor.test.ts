@@ -484,3 +484,30 @@ Deno.test({
     assertEquals(pids, "", "the pid file is gone once the daemons are stopped");
   },
 });
+
+slurmTest(
+  "a 2-seed sweep on Slurm: shared stages once, each member's E-step as its own job array",
+  async () => {
+    const swept = DIEM.replace("loop: { laps: 2, start: { fit: init } }", "$&\n    sweep: { seed: [0, 1] }")
+      .replace('"em[*].fit"', '"em@*[*].fit"');
+    const local = await scratch(swept);
+    assertEquals((await cli(local, "run")).code, 0);
+    const dir = await scratch(swept);
+    const r = await cli(dir, "run", "--executor", "slurm");
+    assertEquals(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assertMatch(r.stdout, /done: 12 ran, 0 cached, 0 failed/); // data, obs, init, 2 × 2 laps × 2, report
+    const jobs = Object.keys(submissions(r.stdout));
+    assertEquals(jobs.filter((id) => !id.includes("@")).sort(), ["data", "init", "obs", "report"]);
+    for (const s of [0, 1]) {
+      assertMatch(
+        r.stdout,
+        new RegExp(`em@seed=${s}\\[1\\]\\.sample: .*\\(shards: job array`),
+      );
+    }
+    assertEquals(
+      [...(await outputs(`${dir}/store`))],
+      [...(await outputs(`${local}/store`))],
+      "the local run's",
+    );
+  },
+);

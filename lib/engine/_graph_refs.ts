@@ -1,6 +1,7 @@
 /**
  * Resolving the stage references of a spec's inputs to stage ids (private to graph.ts):
- * `obs`, `prev.fit`, `em[2].fit`, `em[-1].fit`, `em[*].evaluate`.
+ * `obs`, `prev.fit`, `em[2].fit`, `em[-1].fit`, `em[*].evaluate`; and across the members of a sweep,
+ * `em@*[-1].evaluate`, `em@*[*].evaluate`, `gauss@*` (returned marked with {@link ACROSS_MEMBERS}).
  *
  * @module
  */
@@ -35,6 +36,17 @@ export function refScope(spec: Spec): RefScope {
 type Bad = (message: string) => null;
 
 /**
+ * The mark of a resolved id that means "this stage in every member of the sweep" (`em@*[2].fit`
+ * resolves to `*em[2].fit`); no stage id starts with it.
+ *
+ * @example
+ * ```ts
+ * const across = id.startsWith(ACROSS_MEMBERS);
+ * ```
+ */
+export const ACROSS_MEMBERS = "*";
+
+/**
  * The stage ids a reference written at `at` names, or null (with an issue at `where`).
  *
  * @example
@@ -54,6 +66,11 @@ export function resolveRef(
     issues.push({ where, message });
     return null;
   };
+  const across = ref.match(/^([A-Za-z_][A-Za-z0-9_-]*)@\*(\[(?:\*|-?\d+)\]\.[A-Za-z_][A-Za-z0-9_-]*)?$/);
+  if (across) {
+    const ids = resolveRef(`${across[1]}${across[2] ?? ""}`, { loop: null, lap: null }, where, scope, issues);
+    return ids && ids.map((id) => `${ACROSS_MEMBERS}${id}`);
+  }
   const prev = ref.match(/^prev\.([A-Za-z_][A-Za-z0-9_-]*)$/);
   if (prev) return resolvePrev(ref, prev[1], at, scope, bad);
   const indexed = ref.match(/^([A-Za-z_][A-Za-z0-9_-]*)\[(\*|-?\d+)\]\.([A-Za-z_][A-Za-z0-9_-]*)$/);

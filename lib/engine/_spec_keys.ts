@@ -7,11 +7,11 @@ import type { SpecIssue } from "./_spec_error.ts";
 import { suggest } from "./_suggest.ts";
 
 /** Keys of the top level of a spec. */
-export const TOP_KEYS = ["name", "description", "store", "seed", "backend", "plugins", "stages"];
+export const TOP_KEYS = ["name", "description", "store", "seed", "backend", "plugins", "sweep", "stages"];
 /** Keys of a stage. */
 export const STAGE_KEYS = ["task", "params", "inputs", "seed", "resources", "description"];
 /** Keys of a loop. */
-export const LOOP_KEYS = ["loop", "stages", "description"];
+export const LOOP_KEYS = ["loop", "stages", "seed", "sweep", "description"];
 /** Keys of a loop's `loop:` options. */
 export const LOOP_OPTS = ["laps", "start"];
 /** Stage fields an override may set (anything else it names is a parameter). */

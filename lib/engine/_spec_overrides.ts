@@ -15,6 +15,8 @@ export interface Override {
   flag: string;
   path: string[];
   value: unknown;
+  /** Where an error in the value points (default `--set FLAG`; a sweep member names its sweep key). */
+  where?: string;
 }
 
 /**
@@ -53,7 +55,7 @@ export function parseOverrides(flags: readonly string[]): Override[] {
   return out;
 }
 
-/** The flags that set YAML paths: YAML path (joined with NUL) → flag. */
+/** The flags that set YAML paths: YAML path (joined with NUL) → where the value came from. */
 export type Overridden = Map<string, string>;
 
 /**
@@ -72,7 +74,7 @@ export function applyOverrides(raw: Obj, overrides: readonly Override[]): Overri
     const target = overrideTarget(raw, o, issues);
     if (target === null) continue;
     setIn(raw, target, o.value);
-    overridden.set(target.join("\u0000"), o.flag);
+    overridden.set(target.join("\u0000"), o.where ?? `--set ${o.flag}`);
   }
   if (issues.length) throw new SpecError(issues);
   return overridden;
@@ -88,8 +90,8 @@ export function applyOverrides(raw: Obj, overrides: readonly Override[]): Overri
  */
 export function overriddenBy(overridden: Overridden, path: YamlPath): string | undefined {
   for (let n = path.length; n > 0; n--) {
-    const flag = overridden.get(path.slice(0, n).join("\u0000"));
-    if (flag) return `--set ${flag}`;
+    const where = overridden.get(path.slice(0, n).join("\u0000"));
+    if (where) return where;
   }
   return undefined;
 }
@@ -98,10 +100,15 @@ export function overriddenBy(overridden: Overridden, path: YamlPath): string | u
  * The YAML path `--set a.b.c=v` sets, or null (with an issue). Addressing:
  * `seed=1`, `backend=wasm` (top level); `obs.sigma_y=0.1` (a stage parameter); `obs.seed=3`,
  * `obs.inputs.x=data2` (a stage field); `em.laps=16` (a loop option); `em.fit.steps=100` (a
- * parameter of a loop body stage).
+ * parameter of a loop body stage); `em.seed=2` (the seed a loop's stages derive theirs from).
+ *
+ * @example
+ * ```ts
+ * overrideTarget(raw, parseOverrides(["em.fit.lr=0.01"])[0], issues); // ["stages", "em", "stages", "fit", "params", "lr"]
+ * ```
  */
-function overrideTarget(raw: Obj, o: Override, issues: SpecIssue[]): YamlPath | null {
-  const where = `--set ${o.flag}`;
+export function overrideTarget(raw: Obj, o: Override, issues: SpecIssue[]): YamlPath | null {
+  const where = o.where ?? `--set ${o.flag}`;
   const [head, ...rest] = o.path;
   if (rest.length === 0) {
     if (!TOP_KEYS.includes(head) || head === "stages") {
@@ -124,6 +131,7 @@ function overrideTarget(raw: Obj, o: Override, issues: SpecIssue[]): YamlPath | 
   if (!("loop" in stage)) return ["stages", head, ...stageFieldPath(rest)];
   const [second, ...more] = rest;
   if (LOOP_OPTS.includes(second)) return ["stages", head, "loop", second, ...more];
+  if (second === "seed" && more.length === 0) return ["stages", head, "seed"];
   const body = isObj(stage.stages) ? stage.stages : {};
   if (!isObj(body[second])) {
     issues.push({

@@ -44,6 +44,8 @@ export interface LoopDecl {
   /** What `prev.NAME` means in lap 0: body stage name → top-level stage id. */
   start: Record<string, string>;
   body: StageDecl[];
+  /** The seed its stages derive theirs from (default: the spec's seed); a sweep may vary it. */
+  seed?: number;
   path: (string | number)[];
 }
 
@@ -183,6 +185,12 @@ function readLoop(name: string, body: Obj, path: YamlPath, r: SpecReader): LoopD
       message: `start of "${name}" must map body stage names to stage ids`,
     });
   }
+  if (body.seed !== undefined && (!Number.isInteger(body.seed) || (body.seed as number) < 0)) {
+    r.issues.push({
+      where: r.locate([...path, "seed"]),
+      message: `seed of loop "${name}" must be a non-negative integer, got ${JSON.stringify(body.seed)}`,
+    });
+  }
   const bodyStages = readLoopBody(name, body.stages, path, r);
   if (isObj(start) && isObj(body.stages)) checkStartNames(name, start, body.stages, path, r);
   return {
@@ -190,6 +198,7 @@ function readLoop(name: string, body: Obj, path: YamlPath, r: SpecReader): LoopD
     laps: laps as number,
     start: isObj(start) ? start as Record<string, string> : {},
     body: bodyStages,
+    seed: body.seed as number | undefined,
     path,
   };
 }

@@ -93,6 +93,7 @@ export function inputEntry(plan: Plan, dep: string, r: EntryReader): InputEntry 
     name: producer?.name ?? dep,
     loop: producer?.loop ?? null,
     lap: producer?.lap ?? null,
+    member: producer?.member ?? "",
     key: m.key,
     task: m.task,
     params: m.params,

@@ -6,14 +6,20 @@
  * - `obs` — a top-level stage; inside a loop, a stage of the same lap when the body has one;
  * - `prev.fit` — the body stage `fit` of the previous lap (lap 0: `loop.start.fit`);
  * - `em[2].fit`, `em[-1].fit` (last lap), `em[*].evaluate` (every lap, for list inputs);
- * - a YAML list of any of these, for list inputs.
+ * - a YAML list of any of these, for list inputs;
+ * - across the members of a sweep: `em@*[-1].evaluate`, `em@*[*].evaluate`, `gauss@*` (list inputs).
+ *
+ * A spec with a sweep is built once per member and merged (see _graph_sweep.ts): stages the swept
+ * values touch get one id per member (`em@seed=1[3].fit`), the others stay one stage.
  *
  * @module
  */
 import { deriveSeed } from "../random.ts";
 import { isLoop, type Spec, SpecError, type SpecIssue, type StageDecl, suggest } from "./spec.ts";
 import type { Resources, TaskDef } from "./task.ts";
-import { type LapOf, type RefScope, refScope, resolveRef } from "./_graph_refs.ts";
+import { ACROSS_MEMBERS, type LapOf, type RefScope, refScope, resolveRef } from "./_graph_refs.ts";
+import { mergeMembers, sweepMembers } from "./_graph_sweep.ts";
+import type { SweepValue } from "./spec.ts";
 import { checkedParams, checkedResources } from "./_graph_params.ts";
 
 /** One node of the expanded graph. */
@@ -31,6 +37,10 @@ export interface Stage {
   inputs: Record<string, string[]>;
   /** Task defaults merged with the spec's `resources`. */
   resources: Resources;
+  /** The sweep values that touch it, as its id writes them (`seed=1`); "" when none do. */
+  member: string;
+  /** The same values by name (`{ seed: 1 }`); empty when none touch it. */
+  sweep: Record<string, SweepValue>;
   /** Where it is declared. */
   where: string;
 }
@@ -58,6 +68,15 @@ export type TaskRegistry = ReadonlyMap<string, TaskDef>;
  * ```
  */
 export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
+  const members = sweepMembers(spec.sweep);
+  const graphs = members.map((values) => buildMember(spec.sweep.length ? spec.member(values) : spec, tasks));
+  const stages = mergeMembers(spec.sweep, members, graphs, topoSort(graphs[0]));
+  const order = topoSort(stages);
+  return { spec, stages, order, dependents: dependentsOf(stages, order) };
+}
+
+/** The stages of one member of the sweep (plain ids; references across members marked). */
+function buildMember(spec: Spec, tasks: TaskRegistry): Map<string, Stage> {
   const b: GraphBuild = { spec, tasks, scope: refScope(spec), issues: [], checked: new Map() };
   checkShadowedIds(b);
   const stages = new Map<string, Stage>();
@@ -66,8 +85,7 @@ export function buildGraph(spec: Spec, tasks: TaskRegistry): Graph {
     if (stage) stages.set(id, stage);
   }
   if (b.issues.length) throw new SpecError(dedupe(b.issues));
-  const order = topoSort(stages);
-  return { spec, stages, order, dependents: dependentsOf(stages, order) };
+  return stages;
 }
 
 /** What building a graph works with, and what it found. */
@@ -136,13 +154,16 @@ function buildStage(b: GraphBuild, id: string, at: { decl: StageDecl } & LapOf):
     id,
     task,
     params,
-    seed: decl.seed ?? deriveSeed(spec.seed, id),
+    // A loop's stages derive their seeds from the loop's seed when it has one (a sweep may vary it).
+    seed: decl.seed ?? deriveSeed(loop?.seed ?? spec.seed, id),
     name: decl.name,
     loop: loop?.name ?? null,
     lap,
     inputs,
     resources: { ...task.resources, ...resources },
     where,
+    member: "",
+    sweep: {},
   };
 }
 
@@ -185,6 +206,12 @@ function wireInputs(
         })`,
       });
     }
+    if (!slot.list && ids.some((i) => i.startsWith(ACROSS_MEMBERS))) {
+      issues.push({
+        where,
+        message: `input "${name}" of task "${task.name}" takes one stage; NAME@… names one per sweep member`,
+      });
+    }
     inputs[name] = ids;
   }
   for (const [name, slot] of Object.entries(task.inputs)) {
@@ -219,6 +246,7 @@ function dedupe(issues: SpecIssue[]): SpecIssue[] {
   });
 }
 
+/** Ids in dependency order; a reference across sweep members (marked) counts as its plain id. */
 function topoSort(stages: Map<string, Stage>): string[] {
   const order: string[] = [];
   const state = new Map<string, 1 | 2>(); // 1: on the stack, 2: done
@@ -235,7 +263,9 @@ function topoSort(stages: Map<string, Stage>): string[] {
     }
     state.set(id, 1);
     stack.push(id);
-    for (const deps of Object.values(stages.get(id)!.inputs)) for (const d of deps) visit(d);
+    for (const deps of Object.values(stages.get(id)!.inputs)) {
+      for (const d of deps) visit(d.startsWith(ACROSS_MEMBERS) ? d.slice(ACROSS_MEMBERS.length) : d);
+    }
     stack.pop();
     state.set(id, 2);
     order.push(id);

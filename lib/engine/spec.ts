@@ -30,12 +30,14 @@ import {
 } from "./_spec_keys.ts";
 import { applyOverrides, overriddenBy, type Override } from "./_spec_overrides.ts";
 import { type LoopDecl, readItems, type StageDecl } from "./_spec_stages.ts";
+import { memberOverrides, readSweep, type SweepAxis, type SweepValue } from "./_spec_sweep.ts";
 import { readYaml } from "./_spec_yaml.ts";
 import { suggest } from "./_suggest.ts";
 
 export { SpecError, type SpecIssue } from "./_spec_error.ts";
 export { type Override, parseOverrides } from "./_spec_overrides.ts";
 export type { LoopDecl, ResourceDecl, StageDecl } from "./_spec_stages.ts";
+export { formatSweepValue, type SweepAxis, type SweepValue } from "./_spec_sweep.ts";
 export { suggest } from "./_suggest.ts";
 
 /** A numerical backend name. */
@@ -58,6 +60,10 @@ export interface Spec {
   plugins: string[];
   /** Top-level stages and loops in declaration order. */
   items: (StageDecl | LoopDecl)[];
+  /** The sweep's axes (top-level `sweep:` first, then each loop's); empty when nothing is swept. */
+  sweep: SweepAxis[];
+  /** The spec as sweep member `values` (one value per axis of {@link Spec.sweep}) declares it. */
+  member(values: readonly SweepValue[]): Spec;
   /** Locate a YAML path as `file:line:col` (or the override that set it). */
   locate(path: (string | number)[]): string;
 }
@@ -112,6 +118,7 @@ export function parseSpec(text: string, file: string, overrides: Override[] = []
   const dir = abs(file).replace(/\/[^/]*$/, "") || "/";
   const settings = readSettings(raw, r);
   const items = readItems(raw.stages, r);
+  const sweep = readSweep(raw, r);
   if (r.issues.length) throw new SpecError(r.issues);
   return {
     file: abs(file),
@@ -122,6 +129,8 @@ export function parseSpec(text: string, file: string, overrides: Override[] = []
     backend: settings.backend,
     plugins: settings.plugins.map((p) => resolvePath(dir, p)),
     items,
+    sweep,
+    member: (values) => parseSpec(text, file, [...overrides, ...memberOverrides(sweep, values)]),
     locate,
   };
 }

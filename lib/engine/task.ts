@@ -71,6 +71,8 @@ export interface InputEntry {
   readonly loop: string | null;
   /** The producing stage's lap index inside its loop, or null for a top-level stage. */
   readonly lap: number | null;
+  /** The sweep values that touch the producing stage, as its id writes them (`seed=1`); "" or absent when unswept. */
+  readonly member?: string;
   /** Content key of the entry. */
   readonly key: string;
   /** Task that produced it. */

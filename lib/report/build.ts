@@ -25,6 +25,7 @@ import {
   seriesColors,
 } from "./figures.ts";
 import { renderReportHtml } from "./html.ts";
+import { aggregateSweep, finalValuesTable } from "./_sweep.ts";
 import { type ReportSummary, reportSummary } from "./summary.ts";
 
 /**
@@ -88,7 +89,8 @@ export async function buildReport<E extends Evaluation>(
   opts: ReportOptions,
   sink: ReportSink,
 ): Promise<ReportSummary> {
-  const { methods, baselines } = groupEvaluations(source.evaluations);
+  // Across a sweep's seeds: one evaluation per method and lap, mean ± sd (unswept: unchanged).
+  const { methods, baselines } = groupEvaluations(aggregateSweep(source.evaluations));
   const colorOf = seriesColors([...methods.map((m) => m.name), ...baselines.map((b) => b.name)]);
   const jobs = cornerJobs(methods, baselines, opts.corner_laps);
   const metrics = curveMetrics(opts.curves);
@@ -142,6 +144,7 @@ export async function buildReport<E extends Evaluation>(
     truth: source.truth?.stageId ?? null,
     scripts: await vegaScripts(),
     note: opts.note,
+    sections: [finalValuesTable(methods, baselines)].filter((s) => s),
   });
   await sink.writeFile("report.html", new TextEncoder().encode(html));
   sink.tick("report.html");

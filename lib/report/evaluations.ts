@@ -28,6 +28,8 @@ export interface Evaluation {
   readonly stage: string | null;
   /** Its metrics (`sinkhorn`, `mean_error`, …). */
   readonly metrics: Record<string, unknown>;
+  /** The sweep values of its stage as the id writes them (`seed=1`); "" or absent when unswept. */
+  readonly member?: string;
 }
 
 /**

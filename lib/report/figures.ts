@@ -119,11 +119,14 @@ export async function metricCurveFigure<E extends Evaluation>(
     : opts.logY;
   const title = METRIC_TITLE[metric] ?? metric;
   const banded = series.some((s) => s.points.some((p) => p.se !== undefined));
+  const overSeeds = methods.some((m) =>
+    m.laps.some((l) => metricValue(l.entry.metrics, `${metric}_sd`) !== null)
+  );
   const spec = curveSpec({
     title: `${title} over EM laps`,
-    subtitle: `${metric}${logY ? " · log scale" : ""}${banded ? " · band: mean ± standard error" : ""}${
-      references.length ? " · dashed: baselines" : ""
-    }`,
+    subtitle: `${metric}${logY ? " · log scale" : ""}${
+      banded ? (overSeeds ? " · band: mean ± sd over seeds" : " · band: mean ± standard error") : ""
+    }${references.length ? " · dashed: baselines" : ""}`,
     metric,
     series,
     baselines: references,
@@ -139,7 +142,8 @@ export async function metricCurveFigure<E extends Evaluation>(
 function curvePoint(e: Evaluation, metric: string): Omit<CurvePoint, "lap"> | null {
   const value = metricValue(e.metrics, metric);
   if (value === null) return null;
-  const se = metricValue(e.metrics, `${metric}_se`);
+  // A sweep's seeds give a standard deviation (see _sweep.ts), drawn as the band in its place.
+  const se = metricValue(e.metrics, `${metric}_se`) ?? metricValue(e.metrics, `${metric}_sd`);
   const mean = metricValue(e.metrics, `${metric}_mean`);
   return {
     value,

@@ -46,6 +46,8 @@ export interface ReportPage {
   scripts: readonly string[];
   /** A line under the heading, e.g. that the report was drawn mid-run. */
   note?: string;
+  /** Further sections (trusted HTML) after the summary, e.g. a sweep's final values. */
+  sections?: readonly string[];
 }
 
 /** One row of the metrics table: an evaluation of a method at a lap, or of a baseline (lap null). */
@@ -123,7 +125,7 @@ export function renderReportHtml(r: ReportPage): string {
 <h2>Summary</h2>
 <table><thead><tr><th>method</th><th>laps</th><th>final Sinkhorn</th><th>best Sinkhorn</th></tr></thead><tbody>
 ${summaryRows(r, best)}
-</tbody></table>
+</tbody></table>${r.sections?.length ? `\n${r.sections.join("\n")}` : ""}
 <h2>Sinkhorn divergence over EM laps</h2>
 <div class="row">${
     main

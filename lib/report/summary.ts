@@ -21,6 +21,8 @@ import { metricValue } from "./_metrics.ts";
 export interface ReportSummary {
   /** The last lap's Sinkhorn divergence of each method, and each baseline's (null where missing). */
   final_sinkhorn: Record<string, number | null>;
+  /** Across a sweep's seeds: the standard deviation of each final Sinkhorn divergence (absent otherwise). */
+  final_sinkhorn_sd?: Record<string, number>;
   /** Laps per method. */
   laps: Record<string, number>;
   /** Pictures drawn. */
@@ -44,8 +46,19 @@ export function reportSummary(
     finalSinkhorn[m.name] = metricValue(m.laps[m.laps.length - 1].entry.metrics, "sinkhorn");
   }
   for (const b of baselines) finalSinkhorn[b.name] = metricValue(b.entry.metrics, "sinkhorn");
+  const sd = Object.fromEntries(
+    [
+      ...methods.map((m) => [m.name, m.laps[m.laps.length - 1].entry] as const),
+      ...baselines.map((b) => [b.name, b.entry] as const),
+    ]
+      .flatMap(([name, e]) => {
+        const v = metricValue(e.metrics, "sinkhorn_sd");
+        return v === null ? [] : [[name, v]];
+      }),
+  );
   return {
     final_sinkhorn: finalSinkhorn,
+    ...(Object.keys(sd).length ? { final_sinkhorn_sd: sd } : {}),
     laps: Object.fromEntries(methods.map((m) => [m.name, m.laps.length])),
     figures,
   };
