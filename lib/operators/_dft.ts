@@ -22,6 +22,8 @@ import * as tf from "@tensorflow/tfjs-core";
  * ```
  */
 export function dftMatrix(n: number): { cos: Float64Array; sin: Float64Array } {
+  const cached = dftMatrices.get(n);
+  if (cached) return cached;
   const cos = new Float64Array(n * n), sin = new Float64Array(n * n);
   const scale = 1 / Math.sqrt(n);
   for (let k = 0; k < n; k++) {
@@ -36,8 +38,12 @@ export function dftMatrix(n: number): { cos: Float64Array; sin: Float64Array } {
       sin[k * n + j] = -Math.sin(angle) * scale;
     }
   }
+  dftMatrices.set(n, { cos, sin });
   return { cos, sin };
 }
+
+/** DFT matrices by size: the host transforms ask for them once per image. Callers must not write to them. */
+const dftMatrices = new Map<number, { cos: Float64Array; sin: Float64Array }>();
 
 /** A complex image `[H, W, C]` as real and imaginary parts (row-major, channel last). */
 export interface ComplexImage {

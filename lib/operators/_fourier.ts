@@ -191,13 +191,20 @@ const fourierMethods: FamilyMethods<Fourier> = {
         tf.tidy(() => {
           const n = check(x, xShape, "x");
           const [re, im] = dft.forward(tf.reshape(x, [n, h, w, c]));
-          return tf.reshape(tf.stack([tf.mul(re, mask), tf.mul(im, mask)], -1), [n, ...yShape]);
+          // Real and imaginary parts interleaved last by a concat on a new first axis and one transpose:
+          // stack/unstack on the last axis are slow on wasm (10 s for 2000 MNIST images, against 0.1 s).
+          const parts = tf.concat(
+            [tf.expandDims(tf.mul(re, mask), 0), tf.expandDims(tf.mul(im, mask), 0)],
+            0,
+          );
+          return tf.reshape(tf.transpose(parts, [1, 2, 3, 4, 0]), [n, ...yShape]);
         }),
       adjoint: (y) =>
         tf.tidy(() => {
           const n = check(y, yShape, "y");
-          const [u, v] = tf.unstack(tf.reshape(y, [n, h, w, c, 2]), -1) as tf.Tensor4D[];
-          return tf.reshape(dft.inverseReal(tf.mul(u, mask), tf.mul(v, mask)), [n, ...xShape]);
+          const parts = tf.transpose(tf.reshape(y, [n, h, w, c, 2]), [4, 0, 1, 2, 3]);
+          const part = (k: number) => tf.mul(tf.reshape(tf.slice(parts, [k], [1]), [n, h, w, c]), mask);
+          return tf.reshape(dft.inverseReal(part(0) as tf.Tensor4D, part(1) as tf.Tensor4D), [n, ...xShape]);
         }),
       dispose(): void {
         mask.dispose();
