@@ -467,24 +467,6 @@ stages:
   },
 );
 
-Deno.test({
-  name: "stop the local Slurm cluster (by PID)",
-  ignore: !ownCluster,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn() {
-    stopCluster();
-    const pids = (() => {
-      try {
-        return Deno.readTextFileSync(`${CLUSTER}/pids`);
-      } catch {
-        return "";
-      }
-    })();
-    assertEquals(pids, "", "the pid file is gone once the daemons are stopped");
-  },
-});
-
 slurmTest(
   "a 2-seed sweep on Slurm: shared stages once, each member's E-step as its own job array",
   async () => {
@@ -511,3 +493,21 @@ slurmTest(
     );
   },
 );
+
+Deno.test({
+  name: "stop the local Slurm cluster (by PID)",
+  ignore: !ownCluster,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn() {
+    stopCluster();
+    const pids = (() => {
+      try {
+        return Deno.readTextFileSync(`${CLUSTER}/pids`);
+      } catch {
+        return "";
+      }
+    })();
+    assertEquals(pids, "", "the pid file is gone once the daemons are stopped");
+  },
+});
