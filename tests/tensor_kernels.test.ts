@@ -78,6 +78,10 @@ Deno.test("wasm Conv2D and its gradients at the U-Net's shapes match cpu", async
   const rng = Rng.fromSeed(4, "unet-conv");
   const cases: [number[], number[], number, "same" | "valid", number][] = [
     [[4, 28, 28, 1], [3, 3, 1, 32], 1, "same", 1], // first conv
+    [[2, 28, 28, 32], [3, 3, 32, 32], 1, "same", 1], // blocks, level 0: shifted GEMMs, one image per call
+    [[5, 14, 14, 64], [3, 3, 64, 64], 1, "same", 1], // level 1: four images per call, a partial block
+    [[2, 7, 7, 64], [3, 3, 64, 64], 1, "same", 1], // level 2: twelve images per call
+    [[1, 28, 28, 32], [3, 3, 32, 1], 1, "same", 1], // output conv, Co = 1
     [[4, 28, 28, 32], [3, 3, 32, 64], 2, "same", 1], // stride-2 downsampling
     [[4, 14, 14, 64], [1, 1, 64, 64], 1, "same", 1], // 1×1 skip projection: a plain GEMM
     [[2, 9, 7, 8], [1, 1, 8, 6], 2, "valid", 1], // 1×1 with a stride: im2col
@@ -114,6 +118,32 @@ Deno.test("wasm Conv2D and its gradients at the U-Net's shapes match cpu", async
       assertClose(wasm[1], cpu[1], TOL, `dx ${what}`);
       assertClose(wasm[2], cpu[2], TOL, `dw ${what}`);
     }
+  }
+});
+
+Deno.test("wasm Conv2D and its input gradient give an image the same bits in any batch", async () => {
+  await initBackend("wasm");
+  const rng = Rng.fromSeed(5, "conv-invariance");
+  for (const [h, c] of [[7, 16], [14, 8], [28, 4]]) {
+    const batch = 14, first = 5, count = 3;
+    const x = tf.tensor(randn(rng, batch * h * h * c), [batch, h, h, c]) as tf.Tensor4D;
+    const w = tf.tensor(randn(rng, 9 * c * c), [3, 3, c, c]) as tf.Tensor4D;
+    const part = tf.slice(x, [first, 0, 0, 0], [count, -1, -1, -1]);
+    const pairs = [
+      [tf.conv2d(x, w, 1, "same"), tf.conv2d(part, w, 1, "same")],
+      [
+        tf.conv2dTranspose(x, w, [batch, h, h, c], 1, "same"),
+        tf.conv2dTranspose(part, w, [count, h, h, c], 1, "same"),
+      ],
+    ];
+    for (const [all, alone] of pairs) {
+      const a = await tf.slice(all, [first, 0, 0, 0], [count, -1, -1, -1]).data(), b = await alone.data();
+      assert(
+        a.every((v, i) => v === b[i]),
+        `${h}×${h}×${c}: images ${first}… differ alone and in a batch of ${batch}`,
+      );
+    }
+    tf.dispose([x, w, part, ...pairs.flat()]);
   }
 });
 

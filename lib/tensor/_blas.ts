@@ -37,6 +37,26 @@ export interface Blas {
     c: Float32Array,
     ldc: number,
   ): void;
+  /**
+   * The same product in exactly one `cblas_sgemm` call, without {@link sgemm}'s fixed row blocks: for
+   * callers that fix the call shapes themselves (lib/tensor/_conv_shifted.ts) or whose results need no
+   * batch invariance (parameter gradients).
+   */
+  sgemmOneCall(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
   /** Threads this isolate's calls use (null where the library has no setter). */
   threads(): number | null;
   /** Set this isolate's thread count (≥ 1). */
@@ -118,6 +138,25 @@ function wrap(lib: Library, path: string): Blas {
         s.cblas_sgemm(101, ta, tb, rows, n, k, alpha, av, ldA, b, ldb, beta, cv, ldC);
       if (transA) call(m, a, lda, c, ldc);
       else rowBlocked(m, n, k, a, lda, c, ldc, beta, call);
+    },
+    sgemmOneCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      setter?.(wanted);
+      s.cblas_sgemm(
+        101,
+        transA ? 112 : 111,
+        transB ? 112 : 111,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
+      );
     },
     threads: () => (setter ? wanted : null),
     setThreads(n) {
