@@ -9,7 +9,8 @@
  * 3. `Conv2DBackpropInput` is a naive loop on wasm (~1.6 GFLOP/s). It is written as a 'valid' forward
  *    convolution of the zero-dilated, padded dy with the spatially flipped, in/out-swapped filter.
  *
- * 4. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
+ * 4. `Sum` and `Mean` of float32 tensors reduce in one pass without transposing (lib/tensor/_reduce.ts).
+ * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
  *    the kernels above remain their fallbacks.
  *
  * Kernels 2 and 3 are composed of ordinary `tf.*` ops: inside a kernel the engine does not record them on the
@@ -22,6 +23,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import type { Blas } from "./_blas.ts";
 import { blasBatchMatMul, blasFusedMatMul, type BlasKernel } from "./_blas_matmul.ts";
 import { blasConvKernels } from "./_blas_conv.ts";
+import { reductionKernels } from "./_reduce.ts";
 
 type Attrs = Record<string, unknown>;
 interface KernelArgs {
@@ -187,6 +189,21 @@ export function registerWasmKernelPatches(): void {
         original.kernelFunc as unknown as Kernel,
         transpose.kernelFunc as unknown as Kernel,
       ) as unknown as tf.KernelFunc,
+    });
+  }
+  const reductions = reductionKernels({
+    Sum: tf.getKernel("Sum", "wasm")!.kernelFunc as unknown as BlasKernel,
+    Mean: tf.getKernel("Mean", "wasm")!.kernelFunc as unknown as BlasKernel,
+  });
+  for (const name of ["Sum", "Mean"]) {
+    const original = tf.getKernel(name, "wasm")!;
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({
+      kernelName: name,
+      backendName: "wasm",
+      setupFunc: original.setupFunc,
+      disposeFunc: original.disposeFunc,
+      kernelFunc: reductions[name] as unknown as tf.KernelFunc,
     });
   }
   const composite: [string, Kernel][] = [
