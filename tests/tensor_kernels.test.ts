@@ -231,6 +231,19 @@ Deno.test("wasm Sum and Mean over the networks' axis patterns match cpu", async 
   tf.dispose([ints, total]);
 });
 
+Deno.test("wasm Identity and same-dtype Cast share data that outlives the original", async () => {
+  await initBackend("wasm");
+  const x = tf.tensor([1.5, -2, 3], [3]);
+  const [copy, same, ints] = [x.clone(), tf.cast(x, "float32"), tf.cast(x, "int32")];
+  x.dispose();
+  assert((await copy.data()).join() === "1.5,-2,3", "clone after the original is disposed");
+  assert((await same.data()).join() === "1.5,-2,3" && same.dtype === "float32", "cast to float32");
+  assert((await ints.data()).join() === "1,-2,3" && ints.dtype === "int32", "cast to int32 converts");
+  const g = gradientsOf((a: tf.Tensor) => tf.sum(tf.mul(a, a)))([copy])[0];
+  assert((await g.data()).join() === "3,-4,6", "gradient through saved (shared) tensors");
+  tf.dispose([copy, same, ints, g]);
+});
+
 Deno.test("patched wasm kernels do not leak tensors", async () => {
   await initBackend("wasm");
   const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;

@@ -9,7 +9,8 @@
  * 3. `Conv2DBackpropInput` is a naive loop on wasm (~1.6 GFLOP/s). It is written as a 'valid' forward
  *    convolution of the zero-dilated, padded dy with the spatially flipped, in/out-swapped filter.
  *
- * 4. `Sum` and `Mean` of float32 tensors reduce in one pass without transposing (lib/tensor/_reduce.ts).
+ * 4. `Sum` and `Mean` of float32 tensors reduce in one pass without transposing (lib/tensor/_reduce.ts);
+ *    `Identity` and same-dtype `Cast` share their input's data instead of copying it.
  * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
  *    the kernels above remain their fallbacks.
  *
@@ -156,6 +157,19 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   });
 }
 
+/**
+ * The output of `Identity` (and of a `Cast` to the same dtype) as the input's data with one more
+ * reference, as the cpu backend does, instead of a copy: the engine clones every tensor it saves for
+ * the backward pass, 755 full copies per U-Net training step. Kernels never write into their inputs,
+ * so sharing is safe. Null for strings (the original kernel handles them).
+ */
+function shareData(args: KernelArgs): tf.TensorInfo | null {
+  const x = args.inputs.x;
+  if (x.dtype === "string") return null;
+  (args.backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 /** A kernel input as a tf.Tensor (inputs reach kernels as Tensors when called through the engine). */
 function asTensor(t: tf.TensorInfo): tf.Tensor {
   if (t instanceof tf.Tensor) return t;
@@ -195,15 +209,23 @@ export function registerWasmKernelPatches(): void {
     Sum: tf.getKernel("Sum", "wasm")!.kernelFunc as unknown as BlasKernel,
     Mean: tf.getKernel("Mean", "wasm")!.kernelFunc as unknown as BlasKernel,
   });
-  for (const name of ["Sum", "Mean"]) {
-    const original = tf.getKernel(name, "wasm")!;
+  const replacements: Record<string, (original: Kernel) => Kernel> = {
+    Sum: () => reductions.Sum as unknown as Kernel,
+    Mean: () => reductions.Mean as unknown as Kernel,
+    Identity: (original) => (args) => shareData(args) ?? original(args),
+    Cast: (original) => (args) =>
+      (args.inputs.x.dtype === args.attrs.dtype ? shareData(args) : null) ?? original(args),
+  };
+  for (const [name, make] of Object.entries(replacements)) {
+    const original = tf.getKernel(name, "wasm");
+    if (!original) throw new Error(`wasm backend has no ${name} kernel`);
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel({
       kernelName: name,
       backendName: "wasm",
       setupFunc: original.setupFunc,
       disposeFunc: original.disposeFunc,
-      kernelFunc: reductions[name] as unknown as tf.KernelFunc,
+      kernelFunc: make(original.kernelFunc as unknown as Kernel) as unknown as tf.KernelFunc,
     });
   }
   const composite: [string, Kernel][] = [
