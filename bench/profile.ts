@@ -1,16 +1,18 @@
 /**
  * `deno run -A bench/profile.ts [unet|mlp] [STEPS]`: time every TF.js kernel of a training step on the
- * wasm backend (`tf.profile`), grouped by kernel name, and print the table sorted by time.
+ * wasm backend (`tf.profile`), grouped by kernel name (and input shapes with `PROFILE_SHAPES=1`), and print
+ * the table sorted by time. `BLAS_THREADS=n` sets the BLAS threads.
  *
  * @module
  */
-import { initBackend, tf } from "../lib/tensor/mod.ts";
+import { initBackend, setBlasThreads, tf } from "../lib/tensor/mod.ts";
 import { MLP, type NoiseConditionedNet, UNet } from "../lib/nn/mod.ts";
 import { trainStep } from "./core.ts";
 
 const which = Deno.args[0] ?? "unet";
 const steps = Number(Deno.args[1] ?? 2);
 const info = await initBackend("wasm");
+if (Deno.env.get("BLAS_THREADS")) setBlasThreads(Number(Deno.env.get("BLAS_THREADS")));
 console.log(info.detail);
 const net: NoiseConditionedNet = which === "mlp"
   ? new MLP({ features: 5 }, 0)

@@ -9,6 +9,7 @@ import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
 import { grads as gradientsOf } from "../lib/tensor/gradients.ts";
+import { groupNorm } from "../lib/nn/_layers.ts";
 
 const TOL = 1e-4;
 
@@ -244,22 +245,46 @@ Deno.test("wasm Identity and same-dtype Cast share data that outlives the origin
   tf.dispose([copy, same, ints, g]);
 });
 
+Deno.test("wasm fused GroupNorm and its gradients at the U-Net's shapes match cpu's composed one", async () => {
+  const rng = Rng.fromSeed(7, "group-norm");
+  for (
+    const [shape, groups] of [[[2, 28, 28, 32], 8], [[2, 14, 14, 64], 8], [[3, 7, 7, 64], 8], [
+      [2, 3, 5, 6],
+      6,
+    ]] as const
+  ) {
+    const n = shape.reduce((p, q) => p * q, 1), c = shape[3];
+    const x = randn(rng, n).map((v, i) => 3 * v + (i % 7)), dy = randn(rng, n);
+    const gamma = randn(rng, c), beta = randn(rng, c);
+    const [cpu, wasm] = await onBoth(() => {
+      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(groupNorm(xx as tf.Tensor4D, groups, gg, bb), tf.tensor(dy, [...shape])));
+      const inputs = [tf.tensor(x, [...shape]), tf.tensor(gamma), tf.tensor(beta)];
+      return [groupNorm(inputs[0] as tf.Tensor4D, groups, inputs[1], inputs[2]), ...gradientsOf(f)(inputs)];
+    });
+    for (const [i, what] of ["y", "dx", "dgamma", "dbeta"].entries()) {
+      assertClose(wasm[i], cpu[i], TOL, `groupNorm ${what} ${shape} G=${groups}`);
+    }
+  }
+});
+
 Deno.test("patched wasm kernels do not leak tensors", async () => {
   await initBackend("wasm");
   const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, 3, 5]) as tf.Tensor4D;
-  const a = tf.randomNormal([16, 8]);
+  const a = tf.randomNormal([16, 8]), a3 = tf.randomNormal([3]);
   const step = () =>
     tf.tidy(() => {
       const [gx, gw] = gradientsOf((xx: tf.Tensor, ww: tf.Tensor) =>
         tf.sum(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, "same"))
       )([x, w]);
       const m = tf.matMul(a, a, true, false);
-      return tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.sum(m));
+      const [gn] = gradientsOf((xx: tf.Tensor) => tf.sum(groupNorm(xx as tf.Tensor4D, 3, a3, a3)))([gx]);
+      return tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.add(tf.sum(m), tf.sum(gn)));
     });
   step().dispose();
   const before = tf.memory().numTensors;
   for (let i = 0; i < 20; i++) step().dispose();
   assert(tf.memory().numTensors === before, `tensors ${before} -> ${tf.memory().numTensors}`);
-  tf.dispose([x, w, a]);
+  tf.dispose([x, w, a, a3]);
 });

@@ -10,7 +10,8 @@
  *    convolution of the zero-dilated, padded dy with the spatially flipped, in/out-swapped filter.
  *
  * 4. `Sum` and `Mean` of float32 tensors reduce in one pass without transposing (lib/tensor/_reduce.ts);
- *    `Identity` and same-dtype `Cast` share their input's data instead of copying it.
+ *    `Identity` and same-dtype `Cast` share their input's data instead of copying it; group normalisation
+ *    has fused kernels (lib/tensor/_group_norm.ts).
  * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
  *    the kernels above remain their fallbacks.
  *
@@ -25,6 +26,7 @@ import type { Blas } from "./_blas.ts";
 import { blasBatchMatMul, blasFusedMatMul, type BlasKernel } from "./_blas_matmul.ts";
 import { blasConvKernels } from "./_blas_conv.ts";
 import { reductionKernels } from "./_reduce.ts";
+import { registerGroupNormKernels } from "./_group_norm.ts";
 
 type Attrs = Record<string, unknown>;
 interface KernelArgs {
@@ -228,6 +230,7 @@ export function registerWasmKernelPatches(): void {
       kernelFunc: make(original.kernelFunc as unknown as Kernel) as unknown as tf.KernelFunc,
     });
   }
+  registerGroupNormKernels();
   const composite: [string, Kernel][] = [
     ["Conv2DBackpropFilter", conv2DBackpropFilter],
     ["Conv2DBackpropInput", conv2DBackpropInput],
