@@ -17,46 +17,35 @@
  * @module
  */
 
+/** C = alpha op(A) op(B) + beta C on row-major float32 buffers (`cblas_sgemm`'s arguments). */
+export type Sgemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+) => void;
+
 /** A loaded BLAS: `sgemm` on row-major float32 buffers and its description. */
 export interface Blas {
   /** Short description: vendor, version where known, file. */
   readonly name: string;
   /** C = alpha op(A) op(B) + beta C, row-major (`cblas_sgemm` with CblasRowMajor). */
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-  ): void;
+  sgemm: Sgemm;
   /**
    * The same product in exactly one `cblas_sgemm` call, without {@link sgemm}'s fixed row blocks: for
    * callers that fix the call shapes themselves (lib/tensor/_conv_shifted.ts) or whose results need no
    * batch invariance (parameter gradients).
    */
-  sgemmOneCall(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-  ): void;
+  sgemmOneCall: Sgemm;
   /** Threads this isolate's calls use (null where the library has no setter). */
   threads(): number | null;
   /** Set this isolate's thread count (≥ 1). */

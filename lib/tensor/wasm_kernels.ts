@@ -178,6 +178,20 @@ function asTensor(t: tf.TensorInfo): tf.Tensor {
   throw new Error("wasm kernel patch: expected a Tensor input");
 }
 
+/** Replace the wasm kernel `name` by `make(original)`, keeping the original's setup and dispose functions. */
+function wrapWasmKernel(name: string, make: (original: Kernel) => Kernel): void {
+  const original = tf.getKernel(name, "wasm");
+  if (!original) throw new Error(`wasm backend has no ${name} kernel`);
+  tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({
+    kernelName: name,
+    backendName: "wasm",
+    setupFunc: original.setupFunc,
+    disposeFunc: original.disposeFunc,
+    kernelFunc: make(original.kernelFunc as unknown as Kernel) as unknown as tf.KernelFunc,
+  });
+}
+
 /**
  * Re-register the patched wasm kernels. Must run before `tf.setBackend("wasm")` first initialises the backend,
  * because TF.js calls kernel setup functions only then. Idempotent.
@@ -193,19 +207,10 @@ export function registerWasmKernelPatches(): void {
   const transpose = tf.getKernel("Transpose", "wasm");
   if (!transpose) throw new Error("wasm backend is not loaded: no Transpose kernel");
   for (const name of ["BatchMatMul", "_FusedMatMul"]) {
-    const original = tf.getKernel(name, "wasm");
-    if (!original) throw new Error(`wasm backend has no ${name} kernel`);
-    tf.unregisterKernel(name, "wasm");
-    tf.registerKernel({
-      kernelName: name,
-      backendName: "wasm",
-      setupFunc: original.setupFunc,
-      disposeFunc: original.disposeFunc,
-      kernelFunc: untransposingMatMul(
-        original.kernelFunc as unknown as Kernel,
-        transpose.kernelFunc as unknown as Kernel,
-      ) as unknown as tf.KernelFunc,
-    });
+    wrapWasmKernel(
+      name,
+      (original) => untransposingMatMul(original, transpose.kernelFunc as unknown as Kernel),
+    );
   }
   const reductions = reductionKernels({
     Sum: tf.getKernel("Sum", "wasm")!.kernelFunc as unknown as BlasKernel,
@@ -218,18 +223,7 @@ export function registerWasmKernelPatches(): void {
     Cast: (original) => (args) =>
       (args.inputs.x.dtype === args.attrs.dtype ? shareData(args) : null) ?? original(args),
   };
-  for (const [name, make] of Object.entries(replacements)) {
-    const original = tf.getKernel(name, "wasm");
-    if (!original) throw new Error(`wasm backend has no ${name} kernel`);
-    tf.unregisterKernel(name, "wasm");
-    tf.registerKernel({
-      kernelName: name,
-      backendName: "wasm",
-      setupFunc: original.setupFunc,
-      disposeFunc: original.disposeFunc,
-      kernelFunc: make(original.kernelFunc as unknown as Kernel) as unknown as tf.KernelFunc,
-    });
-  }
+  for (const [name, make] of Object.entries(replacements)) wrapWasmKernel(name, make);
   registerGroupNormKernels();
   const composite: [string, Kernel][] = [
     ["Conv2DBackpropFilter", conv2DBackpropFilter],
@@ -277,15 +271,6 @@ export function registerBlasKernels(blas: Blas): void {
     _FusedMatMul: blasFusedMatMul(blas, kernelOf("_FusedMatMul")),
     ...blasConvKernels(blas, Object.fromEntries(names.map((n) => [n, kernelOf(n)]))),
   };
-  for (const name of names) {
-    tf.unregisterKernel(name, "wasm");
-    tf.registerKernel({
-      kernelName: name,
-      backendName: "wasm",
-      setupFunc: originals[name].setupFunc,
-      disposeFunc: originals[name].disposeFunc,
-      kernelFunc: replacements[name] as unknown as tf.KernelFunc,
-    });
-  }
+  for (const name of names) wrapWasmKernel(name, () => replacements[name] as unknown as Kernel);
   blasRegistered = blas.name;
 }
