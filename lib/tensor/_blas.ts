@@ -129,7 +129,10 @@ function wrap(lib: Library, path: string): Blas {
       else rowBlocked(m, n, k, a, lda, c, ldc, beta, call);
     },
     sgemmOneCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-      setter?.(wanted);
+      // A small output (a filter gradient: Ci × Co) gains nothing from a second thread, and on a busy
+      // machine the threads' synchronisation made these calls 4–7× slower. BLAS splits only the
+      // output, never the inner dimension, so the result is the same either way.
+      setter?.(m * n < SMALL_OUTPUT ? 1 : wanted);
       s.cblas_sgemm(
         101,
         transA ? 112 : 111,
@@ -154,6 +157,9 @@ function wrap(lib: Library, path: string): Blas {
     },
   };
 }
+
+/** Outputs (m · n) below which {@link Blas.sgemmOneCall} runs on one thread. */
+const SMALL_OUTPUT = 128 * 128;
 
 /**
  * Rows per GEMM call when A is not transposed. A BLAS picks its kernels (small-matrix paths, edge
