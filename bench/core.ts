@@ -65,7 +65,7 @@ export function ddpmShard(input: { first: number; count: number; steps: number }
 export const workerJobs = defineWorkerJobs(import.meta.url, { matmulShard, ddpmShard });
 
 /** A training-step closure for `net` on random data of its event shape; returns the step function. */
-function trainStep(net: NoiseConditionedNet, batch: number): () => Promise<void> {
+export function trainStep(net: NoiseConditionedNet, batch: number): () => Promise<void> {
   const event = [...net.eventShape];
   const size = event.reduce((a, b) => a * b, 1);
   const data = new Float32Array(batch * size);

@@ -9,6 +9,7 @@ import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
 import { grads as gradientsOf } from "../lib/tensor/gradients.ts";
+import { groupNorm } from "../lib/nn/_layers.ts";
 
 const TOL = 1e-4;
 
@@ -78,6 +79,10 @@ Deno.test("wasm Conv2D and its gradients at the U-Net's shapes match cpu", async
   const rng = Rng.fromSeed(4, "unet-conv");
   const cases: [number[], number[], number, "same" | "valid", number][] = [
     [[4, 28, 28, 1], [3, 3, 1, 32], 1, "same", 1], // first conv
+    [[1, 28, 28, 32], [3, 3, 32, 32], 1, "same", 1], // blocks, level 0: shifted GEMMs, one image per call
+    [[1, 14, 14, 64], [3, 3, 64, 64], 1, "same", 1], // level 1: four images per call, a partial block
+    [[2, 7, 7, 64], [3, 3, 64, 64], 1, "same", 1], // level 2: twelve images per call
+    [[1, 28, 28, 32], [3, 3, 32, 1], 1, "same", 1], // output conv, Co = 1
     [[4, 28, 28, 32], [3, 3, 32, 64], 2, "same", 1], // stride-2 downsampling
     [[4, 14, 14, 64], [1, 1, 64, 64], 1, "same", 1], // 1×1 skip projection: a plain GEMM
     [[2, 9, 7, 8], [1, 1, 8, 6], 2, "valid", 1], // 1×1 with a stride: im2col
@@ -114,6 +119,32 @@ Deno.test("wasm Conv2D and its gradients at the U-Net's shapes match cpu", async
       assertClose(wasm[1], cpu[1], TOL, `dx ${what}`);
       assertClose(wasm[2], cpu[2], TOL, `dw ${what}`);
     }
+  }
+});
+
+Deno.test("wasm Conv2D and its input gradient give an image the same bits in any batch", async () => {
+  await initBackend("wasm");
+  const rng = Rng.fromSeed(5, "conv-invariance");
+  for (const [h, c] of [[7, 16], [14, 8], [28, 4]]) {
+    const batch = 14, first = 5, count = 3;
+    const x = tf.tensor(randn(rng, batch * h * h * c), [batch, h, h, c]) as tf.Tensor4D;
+    const w = tf.tensor(randn(rng, 9 * c * c), [3, 3, c, c]) as tf.Tensor4D;
+    const part = tf.slice(x, [first, 0, 0, 0], [count, -1, -1, -1]);
+    const pairs = [
+      [tf.conv2d(x, w, 1, "same"), tf.conv2d(part, w, 1, "same")],
+      [
+        tf.conv2dTranspose(x, w, [batch, h, h, c], 1, "same"),
+        tf.conv2dTranspose(part, w, [count, h, h, c], 1, "same"),
+      ],
+    ];
+    for (const [all, alone] of pairs) {
+      const a = await tf.slice(all, [first, 0, 0, 0], [count, -1, -1, -1]).data(), b = await alone.data();
+      assert(
+        a.every((v, i) => v === b[i]),
+        `${h}×${h}×${c}: images ${first}… differ alone and in a batch of ${batch}`,
+      );
+    }
+    tf.dispose([x, w, part, ...pairs.flat()]);
   }
 });
 
@@ -166,22 +197,94 @@ Deno.test("wasm Conv2D / Conv2DBackpropFilter / Conv2DBackpropInput match cpu", 
   }
 });
 
+Deno.test("wasm Sum and Mean over the networks' axis patterns match cpu", async () => {
+  const rng = Rng.fromSeed(6, "reductions");
+  const cases: [number[], number | number[] | null, boolean][] = [
+    [[6, 5, 7, 8], [0, 1, 2], false], // bias gradient
+    [[6, 5, 7, 8], [1, 2], true], // modulation gradient [B, 1, 1, C]
+    [[6, 35, 4, 2], [1, 3], true], // GroupNorm statistics
+    [[6, 35, 4, 2], [3, 1], false], // the same, axes unordered
+    [[6, 1, 7, 8], [1, 2], true], // a size-1 axis
+    [[300, 5], -1, false], // layer norm, MLP losses
+    [[300, 5], 0, true],
+    [[3, 4, 5], null, false], // everything
+    [[4, 1, 3], [0, 2], true],
+    [[7], 0, false],
+  ];
+  for (const [shape, axis, keepDims] of cases) {
+    const x = randn(rng, shape.reduce((p, q) => p * q, 1)).map((v) => v + 0.5); // no cancellation to 0
+    const [cpu, wasm] = await onBoth(() => {
+      const t = tf.tensor(x, shape);
+      const r = [tf.sum(t, axis ?? undefined, keepDims), tf.mean(t, axis ?? undefined, keepDims)];
+      assert(
+        r[0].shape.join() === tf.sum(tf.zeros(shape), axis ?? undefined, keepDims).shape.join(),
+        "shape",
+      );
+      return r;
+    });
+    assertClose(wasm[0], cpu[0], TOL, `sum ${shape} axis ${axis} keepDims ${keepDims}`);
+    assertClose(wasm[1], cpu[1], TOL, `mean ${shape} axis ${axis} keepDims ${keepDims}`);
+  }
+  await initBackend("wasm");
+  const ints = tf.tensor([[1, 2], [3, 4]], [2, 2], "int32");
+  const total = tf.sum(ints, 0);
+  assert(total.dtype === "int32" && (await total.data()).join() === "4,6", "int32 sum (the original kernel)");
+  tf.dispose([ints, total]);
+});
+
+Deno.test("wasm Identity and same-dtype Cast share data that outlives the original", async () => {
+  await initBackend("wasm");
+  const x = tf.tensor([1.5, -2, 3], [3]);
+  const [copy, same, ints] = [x.clone(), tf.cast(x, "float32"), tf.cast(x, "int32")];
+  x.dispose();
+  assert((await copy.data()).join() === "1.5,-2,3", "clone after the original is disposed");
+  assert((await same.data()).join() === "1.5,-2,3" && same.dtype === "float32", "cast to float32");
+  assert((await ints.data()).join() === "1,-2,3" && ints.dtype === "int32", "cast to int32 converts");
+  const g = gradientsOf((a: tf.Tensor) => tf.sum(tf.mul(a, a)))([copy])[0];
+  assert((await g.data()).join() === "3,-4,6", "gradient through saved (shared) tensors");
+  tf.dispose([copy, same, ints, g]);
+});
+
+Deno.test("wasm fused GroupNorm and its gradients at the U-Net's shapes match cpu's composed one", async () => {
+  const rng = Rng.fromSeed(7, "group-norm");
+  for (
+    const [shape, groups] of [[[2, 28, 28, 32], 8], [[2, 14, 14, 64], 8], [[3, 7, 7, 64], 8], [
+      [2, 3, 5, 6],
+      6,
+    ]] as const
+  ) {
+    const n = shape.reduce((p, q) => p * q, 1), c = shape[3];
+    const x = randn(rng, n).map((v, i) => 3 * v + (i % 7)), dy = randn(rng, n);
+    const gamma = randn(rng, c), beta = randn(rng, c);
+    const [cpu, wasm] = await onBoth(() => {
+      const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(groupNorm(xx as tf.Tensor4D, groups, gg, bb), tf.tensor(dy, [...shape])));
+      const inputs = [tf.tensor(x, [...shape]), tf.tensor(gamma), tf.tensor(beta)];
+      return [groupNorm(inputs[0] as tf.Tensor4D, groups, inputs[1], inputs[2]), ...gradientsOf(f)(inputs)];
+    });
+    for (const [i, what] of ["y", "dx", "dgamma", "dbeta"].entries()) {
+      assertClose(wasm[i], cpu[i], TOL, `groupNorm ${what} ${shape} G=${groups}`);
+    }
+  }
+});
+
 Deno.test("patched wasm kernels do not leak tensors", async () => {
   await initBackend("wasm");
   const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, 3, 5]) as tf.Tensor4D;
-  const a = tf.randomNormal([16, 8]);
+  const a = tf.randomNormal([16, 8]), a3 = tf.randomNormal([3]);
   const step = () =>
     tf.tidy(() => {
       const [gx, gw] = gradientsOf((xx: tf.Tensor, ww: tf.Tensor) =>
         tf.sum(tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, "same"))
       )([x, w]);
       const m = tf.matMul(a, a, true, false);
-      return tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.sum(m));
+      const [gn] = gradientsOf((xx: tf.Tensor) => tf.sum(groupNorm(xx as tf.Tensor4D, 3, a3, a3)))([gx]);
+      return tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.add(tf.sum(m), tf.sum(gn)));
     });
   step().dispose();
   const before = tf.memory().numTensors;
   for (let i = 0; i < 20; i++) step().dispose();
   assert(tf.memory().numTensors === before, `tensors ${before} -> ${tf.memory().numTensors}`);
-  tf.dispose([x, w, a]);
+  tf.dispose([x, w, a, a3]);
 });

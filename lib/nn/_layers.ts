@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedGroupNorm } from "../tensor/mod.ts";
 
 /**
  * y = x W + b for x `[B, in]`, W `[in, out]`, b `[out]` (one fused kernel).
@@ -53,6 +54,8 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma?: tf.Tensor, beta?: t
 
 /**
  * Group normalisation of an NHWC tensor: statistics over (H, W, channels of the group), affine per channel.
+ * With γ and β on the wasm backend it is one fused kernel each way (lib/tensor/_group_norm.ts), the same
+ * function to float rounding; elsewhere it is composed of TF.js ops.
  *
  * @example
  * ```ts
@@ -68,6 +71,8 @@ export function groupNorm(
 ): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   if (c % groups !== 0) throw new Error(`groupNorm: ${c} channels not divisible into ${groups} groups`);
+  const fused = gamma && beta ? fusedGroupNorm(x, groups, gamma, beta, eps) : null;
+  if (fused) return fused;
   const g = tf.reshape(x, [b, h * w, groups, c / groups]);
   const mean = tf.mean(g, [1, 3], true);
   const centred = tf.sub(g, mean);

@@ -17,26 +17,35 @@
  * @module
  */
 
+/** C = alpha op(A) op(B) + beta C on row-major float32 buffers (`cblas_sgemm`'s arguments). */
+export type Sgemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+) => void;
+
 /** A loaded BLAS: `sgemm` on row-major float32 buffers and its description. */
 export interface Blas {
   /** Short description: vendor, version where known, file. */
   readonly name: string;
   /** C = alpha op(A) op(B) + beta C, row-major (`cblas_sgemm` with CblasRowMajor). */
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-  ): void;
+  sgemm: Sgemm;
+  /**
+   * The same product in exactly one `cblas_sgemm` call, without {@link sgemm}'s fixed row blocks: for
+   * callers that fix the call shapes themselves (lib/tensor/_conv_shifted.ts) or whose results need no
+   * batch invariance (parameter gradients).
+   */
+  sgemmOneCall: Sgemm;
   /** Threads this isolate's calls use (null where the library has no setter). */
   threads(): number | null;
   /** Set this isolate's thread count (≥ 1). */
@@ -119,6 +128,28 @@ function wrap(lib: Library, path: string): Blas {
       if (transA) call(m, a, lda, c, ldc);
       else rowBlocked(m, n, k, a, lda, c, ldc, beta, call);
     },
+    sgemmOneCall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      // A small output (a filter gradient: Ci × Co) gains nothing from a second thread, and on a busy
+      // machine the threads' synchronisation made these calls 4–7× slower. BLAS splits only the
+      // output, never the inner dimension, so the result is the same either way.
+      setter?.(m * n < SMALL_OUTPUT ? 1 : wanted);
+      s.cblas_sgemm(
+        101,
+        transA ? 112 : 111,
+        transB ? 112 : 111,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
+      );
+    },
     threads: () => (setter ? wanted : null),
     setThreads(n) {
       if (!(Number.isInteger(n) && n >= 1)) throw new Error(`BLAS threads must be an integer ≥ 1, got ${n}`);
@@ -126,6 +157,9 @@ function wrap(lib: Library, path: string): Blas {
     },
   };
 }
+
+/** Outputs (m · n) below which {@link Blas.sgemmOneCall} runs on one thread. */
+const SMALL_OUTPUT = 128 * 128;
 
 /**
  * Rows per GEMM call when A is not transposed. A BLAS picks its kernels (small-matrix paths, edge

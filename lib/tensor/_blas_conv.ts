@@ -7,7 +7,8 @@
  * - filter grad:    dW[K, Co]    += colᵀ[K, rows] · dy[rows, Co]   (beta = 1 after the first chunk)
  * - input grad:     dcol[rows, K] = dy[rows, Co] · Wᵀ, then col2im adds dcol into dx.
  *
- * A 1×1, stride-1, unpadded convolution is a plain GEMM on the heap (no im2col). Strides, dilations
+ * A 1×1, stride-1, unpadded convolution is a plain GEMM on the heap (no im2col); other stride-1
+ * convolutions are sums of shifted GEMMs over a padded copy (lib/tensor/_conv_shifted.ts). Strides, dilations
  * and any padding ('same', 'valid', explicit) follow TF.js's own conv geometry (`computeConv2DInfo`).
  * Other data formats or dtypes go to the kernel this replaces.
  *
@@ -16,6 +17,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { Blas } from "./_blas.ts";
 import type { BlasKernel, BlasKernelArgs } from "./_blas_matmul.ts";
+import { inputGradAsConv, type ShiftedConv, shiftedConv, shiftedConvFilterGrad } from "./_conv_shifted.ts";
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
@@ -108,6 +110,26 @@ function col2imAdd(info: Conv2DInfo, col: Float32Array, dx: Float32Array, b0: nu
   });
 }
 
+/** A stride-1 convolution's geometry for lib/tensor/_conv_shifted.ts, or null for strided ones. */
+function stride1(info: Conv2DInfo): ShiftedConv | null {
+  if (info.strideHeight !== 1 || info.strideWidth !== 1) return null;
+  return {
+    batch: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    ci: info.inChannels,
+    co: info.outChannels,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    dilationH: info.dilationHeight,
+    dilationW: info.dilationWidth,
+    oh: info.outHeight,
+    ow: info.outWidth,
+  };
+}
+
 /** A 1×1, stride-1, unpadded, undilated convolution: the image is already the col matrix. */
 function isPointwise(info: Conv2DInfo): boolean {
   const p = info.padInfo;
@@ -183,6 +205,8 @@ export function blasConvKernels(
       if (isPointwise(info)) {
         return blas.sgemm(false, false, info.batchSize * pixels, co, k, 1, x, k, w, co, 0, y, co);
       }
+      const shifted = stride1(info);
+      if (shifted) return shiftedConv(blas, shifted, x, w, y);
       for (const [b0, b1] of chunks(info)) {
         const col = im2col(info, x, b0, b1);
         blas.sgemm(
@@ -213,6 +237,8 @@ export function blasConvKernels(
       if (isPointwise(info)) {
         return blas.sgemm(true, false, k, co, info.batchSize * pixels, 1, x, k, dy, co, 0, dw, co);
       }
+      const shifted = stride1(info);
+      if (shifted) return shiftedConvFilterGrad(blas, shifted, x, dy, dw);
       chunks(info).forEach(([b0, b1], i) => {
         const col = im2col(info, x, b0, b1);
         const rows = (b1 - b0) * pixels;
@@ -229,6 +255,11 @@ export function blasConvKernels(
     ({ info, first: dy, second: w, out: dx, k, co, pixels }) => {
       if (isPointwise(info)) {
         return blas.sgemm(false, true, info.batchSize * pixels, k, co, 1, dy, co, w, co, 0, dx, k);
+      }
+      const shifted = stride1(info);
+      if (shifted) {
+        const { conv, taps } = inputGradAsConv(shifted, w);
+        return shiftedConv(blas, conv, dy, taps, dx);
       }
       dx.fill(0);
       for (const [b0, b1] of chunks(info)) {

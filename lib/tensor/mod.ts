@@ -22,6 +22,7 @@ export {
   setBlasThreads,
   tf,
 } from "./backend.ts";
+export { fusedGroupNorm } from "./_group_norm.ts";
 export {
   blasThreadsPerWorker,
   defineWorkerJobs,

@@ -9,7 +9,10 @@
  * 3. `Conv2DBackpropInput` is a naive loop on wasm (~1.6 GFLOP/s). It is written as a 'valid' forward
  *    convolution of the zero-dilated, padded dy with the spatially flipped, in/out-swapped filter.
  *
- * 4. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
+ * 4. `Sum` and `Mean` of float32 tensors reduce in one pass without transposing (lib/tensor/_reduce.ts);
+ *    `Identity` and same-dtype `Cast` share their input's data instead of copying it; group normalisation
+ *    has fused kernels (lib/tensor/_group_norm.ts).
+ * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
  *    the kernels above remain their fallbacks.
  *
  * Kernels 2 and 3 are composed of ordinary `tf.*` ops: inside a kernel the engine does not record them on the
@@ -22,6 +25,8 @@ import "@tensorflow/tfjs-backend-wasm";
 import type { Blas } from "./_blas.ts";
 import { blasBatchMatMul, blasFusedMatMul, type BlasKernel } from "./_blas_matmul.ts";
 import { blasConvKernels } from "./_blas_conv.ts";
+import { reductionKernels } from "./_reduce.ts";
+import { registerGroupNormKernels } from "./_group_norm.ts";
 
 type Attrs = Record<string, unknown>;
 interface KernelArgs {
@@ -154,10 +159,37 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   });
 }
 
+/**
+ * The output of `Identity` (and of a `Cast` to the same dtype) as the input's data with one more
+ * reference, as the cpu backend does, instead of a copy: the engine clones every tensor it saves for
+ * the backward pass, 755 full copies per U-Net training step. Kernels never write into their inputs,
+ * so sharing is safe. Null for strings (the original kernel handles them).
+ */
+function shareData(args: KernelArgs): tf.TensorInfo | null {
+  const x = args.inputs.x;
+  if (x.dtype === "string") return null;
+  (args.backend as unknown as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 /** A kernel input as a tf.Tensor (inputs reach kernels as Tensors when called through the engine). */
 function asTensor(t: tf.TensorInfo): tf.Tensor {
   if (t instanceof tf.Tensor) return t;
   throw new Error("wasm kernel patch: expected a Tensor input");
+}
+
+/** Replace the wasm kernel `name` by `make(original)`, keeping the original's setup and dispose functions. */
+function wrapWasmKernel(name: string, make: (original: Kernel) => Kernel): void {
+  const original = tf.getKernel(name, "wasm");
+  if (!original) throw new Error(`wasm backend has no ${name} kernel`);
+  tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({
+    kernelName: name,
+    backendName: "wasm",
+    setupFunc: original.setupFunc,
+    disposeFunc: original.disposeFunc,
+    kernelFunc: make(original.kernelFunc as unknown as Kernel) as unknown as tf.KernelFunc,
+  });
 }
 
 /**
@@ -175,20 +207,24 @@ export function registerWasmKernelPatches(): void {
   const transpose = tf.getKernel("Transpose", "wasm");
   if (!transpose) throw new Error("wasm backend is not loaded: no Transpose kernel");
   for (const name of ["BatchMatMul", "_FusedMatMul"]) {
-    const original = tf.getKernel(name, "wasm");
-    if (!original) throw new Error(`wasm backend has no ${name} kernel`);
-    tf.unregisterKernel(name, "wasm");
-    tf.registerKernel({
-      kernelName: name,
-      backendName: "wasm",
-      setupFunc: original.setupFunc,
-      disposeFunc: original.disposeFunc,
-      kernelFunc: untransposingMatMul(
-        original.kernelFunc as unknown as Kernel,
-        transpose.kernelFunc as unknown as Kernel,
-      ) as unknown as tf.KernelFunc,
-    });
+    wrapWasmKernel(
+      name,
+      (original) => untransposingMatMul(original, transpose.kernelFunc as unknown as Kernel),
+    );
   }
+  const reductions = reductionKernels({
+    Sum: tf.getKernel("Sum", "wasm")!.kernelFunc as unknown as BlasKernel,
+    Mean: tf.getKernel("Mean", "wasm")!.kernelFunc as unknown as BlasKernel,
+  });
+  const replacements: Record<string, (original: Kernel) => Kernel> = {
+    Sum: () => reductions.Sum as unknown as Kernel,
+    Mean: () => reductions.Mean as unknown as Kernel,
+    Identity: (original) => (args) => shareData(args) ?? original(args),
+    Cast: (original) => (args) =>
+      (args.inputs.x.dtype === args.attrs.dtype ? shareData(args) : null) ?? original(args),
+  };
+  for (const [name, make] of Object.entries(replacements)) wrapWasmKernel(name, make);
+  registerGroupNormKernels();
   const composite: [string, Kernel][] = [
     ["Conv2DBackpropFilter", conv2DBackpropFilter],
     ["Conv2DBackpropInput", conv2DBackpropInput],
@@ -235,15 +271,6 @@ export function registerBlasKernels(blas: Blas): void {
     _FusedMatMul: blasFusedMatMul(blas, kernelOf("_FusedMatMul")),
     ...blasConvKernels(blas, Object.fromEntries(names.map((n) => [n, kernelOf(n)]))),
   };
-  for (const name of names) {
-    tf.unregisterKernel(name, "wasm");
-    tf.registerKernel({
-      kernelName: name,
-      backendName: "wasm",
-      setupFunc: originals[name].setupFunc,
-      disposeFunc: originals[name].disposeFunc,
-      kernelFunc: replacements[name] as unknown as tf.KernelFunc,
-    });
-  }
+  for (const name of names) wrapWasmKernel(name, () => replacements[name] as unknown as Kernel);
   blasRegistered = blas.name;
 }
