@@ -9,10 +9,11 @@ import { benchmarks as core } from "./core.ts";
 import { benchmarks as diem } from "./diem.ts";
 import { benchmarks as diffem } from "./diffem.ts";
 import { benchmarks as engine } from "./engine.ts";
+import { benchmarks as images } from "./images.ts";
 import { benchmarks as reliability } from "./reliability.ts";
 import { benchmarks as report } from "./report.ts";
 
-const all: Benchmark[] = [...engine, ...core, ...diem, ...diffem, ...report, ...reliability];
+const all: Benchmark[] = [...engine, ...core, ...diem, ...diffem, ...report, ...reliability, ...images];
 
 if (import.meta.main) {
   try {
