@@ -22,15 +22,16 @@
  * Solvers (`solver`): `exact` (for `"mmps"` with m ≤ `exactMax` entries per observation, `_exact.ts`)
  * forms G = Jᵀ Aᵀ with ONE forward + backward pass over the batch tiled m times and solves the m × m
  * system by LU on the host: exact for any network, no further VJP. `cg` / `mr` iterate with one VJP
- * per iteration: TF.js has no public way to keep a forward pass's tape for several backward passes,
- * so every VJP re-runs the denoiser forward (forward + backward per solver iteration, plus one for x̂
- * and one for the final term). `auto` takes `exact` when it applies, else `cg`. Everything runs
- * inside `tf.tidy`; the solvers free each iteration's tensors.
+ * per iteration. All VJPs of one call (solver iterations and the final term) back-propagate through
+ * ONE recorded forward pass ({@link recordVjp}, lib/tensor/vjp.ts): a call costs one forward and
+ * (iterations + 1) backward passes of the denoiser. `auto` takes `exact` when it applies, else `cg`.
+ * Everything runs inside `tf.tidy`; the solvers free each iteration's tensors, and the recorded
+ * activations are freed when the call returns.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { grad } from "../tensor/gradients.ts";
+import { recordVjp } from "../tensor/vjp.ts";
 import type { Denoiser } from "../diffusion/mod.ts";
 import { type Matrix, symmetricEigen } from "../linalg/mod.ts";
 import type { BoundOperator } from "../operators/mod.ts";
@@ -187,36 +188,38 @@ export function mmpsDenoiser(
       const b = xt.shape[0];
       if (y.shape[0] !== b) throw new Error(`x_t has ${b} rows, y has ${y.shape[0]}`);
       const s2 = tf.reshape(tf.square(sigma), [b, ...new Array(xt.rank - 1).fill(1)]);
-      const f = (x: tf.Tensor) => prior(x, sigma);
-      // Jᵀu by reverse mode: the gradient of Σ d(x)·u with respect to x.
-      const vjp = (u: tf.Tensor): tf.Tensor => grad((x: tf.Tensor) => tf.sum(tf.mul(f(x), u)))(xt);
-
       if (method === "exact") {
         const step = exactMmpsStep(prior, operator, y, sy2, xt, sigma);
         const { maxRelResidual, meanRelResidual } = step;
         options.onSolve?.({ method, iterations: 0, maxRelResidual, meanRelResidual, ...sigmaRange(sigma) });
         return step.mean;
       }
-      const xhat = f(xt);
-      const r = tf.sub(y, operator.apply(xhat));
-      const cov = covarianceOperator(kind, sigma, s2, vjp, eigen);
-      let v: tf.Tensor;
-      if (cov === null) {
-        v = tf.div(r, sy2);
-        options.onSolve?.({
-          method: "none",
-          iterations: 0,
-          maxRelResidual: 0,
-          meanRelResidual: 0,
-          ...sigmaRange(sigma),
-        });
-      } else {
-        const matvec = (u: tf.Tensor) => tf.add(tf.mul(u, sy2), operator.apply(cov(operator.adjoint(u))));
-        const res = solve(matvec, r, solverOptions);
-        v = res.x;
-        if (options.onSolve) options.onSolve({ method, ...solveStats(res, sigma) });
+      // x̂ = d(x_t) once; every Jᵀu below (u ↦ gradient of Σ d(x)·u at x_t) reuses that forward pass.
+      const recorded = recordVjp((x: tf.Tensor) => prior(x, sigma), xt);
+      try {
+        const xhat = recorded.y;
+        const r = tf.sub(y, operator.apply(xhat));
+        const cov = covarianceOperator(kind, sigma, s2, recorded.vjp, eigen);
+        let v: tf.Tensor;
+        if (cov === null) {
+          v = tf.div(r, sy2);
+          options.onSolve?.({
+            method: "none",
+            iterations: 0,
+            maxRelResidual: 0,
+            meanRelResidual: 0,
+            ...sigmaRange(sigma),
+          });
+        } else {
+          const matvec = (u: tf.Tensor) => tf.add(tf.mul(u, sy2), operator.apply(cov(operator.adjoint(u))));
+          const res = solve(matvec, r, solverOptions);
+          v = res.x;
+          if (options.onSolve) options.onSolve({ method, ...solveStats(res, sigma) });
+        }
+        return tf.add(xhat, tf.mul(s2, recorded.vjp(operator.adjoint(v))));
+      } finally {
+        recorded.dispose();
       }
-      return tf.add(xhat, tf.mul(s2, vjp(operator.adjoint(v))));
     });
 
   return Object.assign(denoise, { dispose: () => tf.dispose(eigen ? [eigen.u, eigen.lambda] : []) });
