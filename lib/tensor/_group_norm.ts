@@ -159,8 +159,6 @@ function forward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   return [product, out[1], out[2], sg];
 }
 
-let dzScratch = new Float64Array(0);
-
 function backward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   const { x } = inputs;
   const { silu, modulated } = attrs as unknown as Attrs;
@@ -171,8 +169,8 @@ function backward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   const xv = backend.typedArrayFromHeap(x), dyv = backend.typedArrayFromHeap(inputs.dy);
   const sgv = silu ? backend.typedArrayFromHeap(inputs.sigmoid) : null;
   const v = views(backend, inputs, inputs.mean, inputs.rstd);
-  if (dzScratch.length < p * c) dzScratch = new Float64Array(p * c);
-  const dz = dzScratch, a = coefficientArrays(c), { r, h: hh, m, mul, add } = a;
+  // dz goes into dx, which the second pass turns into dx in place.
+  const dz = dx, a = coefficientArrays(c), { r, h: hh, m, mul, add } = a;
   const dg = new Float64Array(c), db = new Float64Array(c), sumDz = new Float64Array(c);
   const sumDzX = new Float64Array(c), sumG = new Float64Array(groups), sumGX = new Float64Array(groups);
   const kDz = new Float64Array(c), kX = new Float64Array(c), k0 = new Float64Array(c);
@@ -180,7 +178,7 @@ function backward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
     coefficients(i, groups, v, a);
     sumDz.fill(0);
     sumDzX.fill(0);
-    for (let q = i * p * c, e = (i + 1) * p * c, j = 0; q < e; q += c, j += c) {
+    for (let q = i * p * c, e = (i + 1) * p * c; q < e; q += c) {
       for (let ch = 0; ch < c; ch++) {
         const xq = xv[q + ch];
         let d = dyv[q + ch];
@@ -188,11 +186,13 @@ function backward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
           const z = xq * mul[ch] + add[ch], sg = sgv[q + ch];
           d *= sg * (1 + z * (1 - sg));
         }
-        dz[j + ch] = d;
+        dz[q + ch] = d;
         sumDz[ch] += d;
-        sumDzX[ch] += d * (xq * r[ch] + hh[ch]);
+        sumDzX[ch] += d * xq;
       }
     }
+    // Σ dz x̂ = r Σ dz x + h Σ dz
+    for (let ch = 0; ch < c; ch++) sumDzX[ch] = r[ch] * sumDzX[ch] + hh[ch] * sumDz[ch];
     sumG.fill(0);
     sumGX.fill(0);
     for (let ch = 0; ch < c; ch++) {
@@ -212,8 +212,8 @@ function backward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
       kX[ch] = -r[ch] * r[ch] * sumGX[g] / n;
       k0[ch] = -r[ch] * (sumG[g] / n + hh[ch] * sumGX[g] / n);
     }
-    for (let q = i * p * c, e = (i + 1) * p * c, j = 0; q < e; q += c, j += c) {
-      for (let ch = 0; ch < c; ch++) dx[q + ch] = dz[j + ch] * kDz[ch] + xv[q + ch] * kX[ch] + k0[ch];
+    for (let q = i * p * c, e = (i + 1) * p * c; q < e; q += c) {
+      for (let ch = 0; ch < c; ch++) dx[q + ch] = dz[q + ch] * kDz[ch] + xv[q + ch] * kX[ch] + k0[ch];
     }
   }
   dgamma.set(dg);
