@@ -245,14 +245,17 @@ Deno.test("wasm Identity and same-dtype Cast share data that outlives the origin
   tf.dispose([copy, same, ints, g]);
 });
 
+/** The U-Net's GroupNorm shapes (levels 0–2) and one with a channel per group. */
+const GROUP_NORM_CASES: [number[], number][] = [
+  [[2, 28, 28, 32], 8],
+  [[2, 14, 14, 64], 8],
+  [[3, 7, 7, 64], 8],
+  [[2, 3, 5, 6], 6],
+];
+
 Deno.test("wasm fused GroupNorm and its gradients at the U-Net's shapes match cpu's composed one", async () => {
   const rng = Rng.fromSeed(7, "group-norm");
-  for (
-    const [shape, groups] of [[[2, 28, 28, 32], 8], [[2, 14, 14, 64], 8], [[3, 7, 7, 64], 8], [
-      [2, 3, 5, 6],
-      6,
-    ]] as const
-  ) {
+  for (const [shape, groups] of GROUP_NORM_CASES) {
     const n = shape.reduce((p, q) => p * q, 1), c = shape[3];
     const x = randn(rng, n).map((v, i) => 3 * v + (i % 7)), dy = randn(rng, n);
     const gamma = randn(rng, c), beta = randn(rng, c);
@@ -270,12 +273,7 @@ Deno.test("wasm fused GroupNorm and its gradients at the U-Net's shapes match cp
 
 Deno.test("wasm fused GroupNorm with modulation and SiLU and its gradients match cpu's composed one", async () => {
   const rng = Rng.fromSeed(8, "group-norm-silu");
-  for (
-    const [shape, groups] of [[[2, 28, 28, 32], 8], [[2, 14, 14, 64], 8], [[3, 7, 7, 64], 8], [
-      [2, 3, 5, 6],
-      6,
-    ]] as const
-  ) {
+  for (const [shape, groups] of GROUP_NORM_CASES) {
     const [b, , , c] = shape, n = shape.reduce((p, q) => p * q, 1);
     const x = randn(rng, n).map((v, i) => 3 * v + (i % 7)), dy = randn(rng, n);
     const [gamma, beta, scale, shift] = [c, c, b * c, b * c].map((k) => randn(rng, k));
