@@ -9,7 +9,7 @@ import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
 import { grads as gradientsOf } from "../lib/tensor/gradients.ts";
-import { groupNorm } from "../lib/nn/_layers.ts";
+import { groupNorm, groupNormSilu } from "../lib/nn/_layers.ts";
 
 const TOL = 1e-4;
 
@@ -245,14 +245,17 @@ Deno.test("wasm Identity and same-dtype Cast share data that outlives the origin
   tf.dispose([copy, same, ints, g]);
 });
 
+/** The U-Net's GroupNorm shapes (levels 0–2) and one with a channel per group. */
+const GROUP_NORM_CASES: [number[], number][] = [
+  [[2, 28, 28, 32], 8],
+  [[2, 14, 14, 64], 8],
+  [[3, 7, 7, 64], 8],
+  [[2, 3, 5, 6], 6],
+];
+
 Deno.test("wasm fused GroupNorm and its gradients at the U-Net's shapes match cpu's composed one", async () => {
   const rng = Rng.fromSeed(7, "group-norm");
-  for (
-    const [shape, groups] of [[[2, 28, 28, 32], 8], [[2, 14, 14, 64], 8], [[3, 7, 7, 64], 8], [
-      [2, 3, 5, 6],
-      6,
-    ]] as const
-  ) {
+  for (const [shape, groups] of GROUP_NORM_CASES) {
     const n = shape.reduce((p, q) => p * q, 1), c = shape[3];
     const x = randn(rng, n).map((v, i) => 3 * v + (i % 7)), dy = randn(rng, n);
     const gamma = randn(rng, c), beta = randn(rng, c);
@@ -264,6 +267,41 @@ Deno.test("wasm fused GroupNorm and its gradients at the U-Net's shapes match cp
     });
     for (const [i, what] of ["y", "dx", "dgamma", "dbeta"].entries()) {
       assertClose(wasm[i], cpu[i], TOL, `groupNorm ${what} ${shape} G=${groups}`);
+    }
+  }
+});
+
+Deno.test("wasm fused GroupNorm with modulation and SiLU and its gradients match cpu's composed one", async () => {
+  const rng = Rng.fromSeed(8, "group-norm-silu");
+  for (const [shape, groups] of GROUP_NORM_CASES) {
+    const [b, , , c] = shape, n = shape.reduce((p, q) => p * q, 1);
+    const x = randn(rng, n).map((v, i) => 3 * v + (i % 7)), dy = randn(rng, n);
+    const [gamma, beta, scale, shift] = [c, c, b * c, b * c].map((k) => randn(rng, k));
+    for (const modulated of [true, false]) {
+      const [cpu, wasm] = await onBoth(() => {
+        const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, ss: tf.Tensor, tt: tf.Tensor) => {
+          const mod = modulated ? { scale: ss, shift: tt } : undefined;
+          return groupNormSilu(xx as tf.Tensor4D, groups, gg, bb, mod);
+        };
+        const inputs = [
+          tf.tensor(x, [...shape]),
+          tf.tensor(gamma),
+          tf.tensor(beta),
+          tf.tensor(scale, [b, 1, 1, c]),
+          tf.tensor(shift, [b, 1, 1, c]),
+        ];
+        const used = inputs.slice(0, modulated ? 5 : 3);
+        const loss = (...t: tf.Tensor[]) => {
+          const [xx, gg, bb, ss, tt] = [...t, ...inputs.slice(t.length)];
+          return tf.sum(tf.mul(f(xx, gg, bb, ss, tt), tf.tensor(dy, [...shape])));
+        };
+        return [f(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]), ...gradientsOf(loss)(used)];
+      });
+      for (const [i, what] of ["y", "dx", "dgamma", "dbeta", "dscale", "dshift"].entries()) {
+        if (i < cpu.length) {
+          assertClose(wasm[i], cpu[i], TOL, `groupNormSilu ${what} ${shape} G=${groups} ${modulated}`);
+        }
+      }
     }
   }
 });
@@ -280,7 +318,11 @@ Deno.test("patched wasm kernels do not leak tensors", async () => {
       )([x, w]);
       const m = tf.matMul(a, a, true, false);
       const [gn] = gradientsOf((xx: tf.Tensor) => tf.sum(groupNorm(xx as tf.Tensor4D, 3, a3, a3)))([gx]);
-      return tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.add(tf.sum(m), tf.sum(gn)));
+      const mod = { scale: tf.ones([2, 1, 1, 3]), shift: tf.zeros([2, 1, 1, 3]) };
+      const [gs] = gradientsOf((xx: tf.Tensor) => tf.sum(groupNormSilu(xx as tf.Tensor4D, 3, a3, a3, mod)))([
+        gx,
+      ]);
+      return tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.add(tf.sum(m), tf.add(tf.sum(gn), tf.sum(gs))));
     });
   step().dispose();
   const before = tf.memory().numTensors;

@@ -33,6 +33,30 @@ export function silu<T extends tf.Tensor>(x: T): T {
 }
 
 /**
+ * silu(groupNorm(x) · (1 + scale) + shift), the U-Net's normalisation, modulation by the noise embedding and
+ * activation (without `modulation`: silu(groupNorm(x))). On the wasm backend it is one fused kernel each way
+ * (lib/tensor/_group_norm.ts), the same function to float rounding; elsewhere it is composed of TF.js ops.
+ *
+ * @example
+ * ```ts
+ * const h = groupNormSilu(x, 8, gamma, beta, { scale, shift }); // scale, shift [B, 1, 1, C]
+ * ```
+ */
+export function groupNormSilu(
+  x: tf.Tensor4D,
+  groups: number,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  modulation?: { scale: tf.Tensor; shift: tf.Tensor },
+): tf.Tensor4D {
+  const fused = fusedGroupNorm(x, groups, gamma, beta, 1e-5, { ...modulation, silu: true });
+  if (fused) return fused;
+  let h = groupNorm(x, groups, gamma, beta);
+  if (modulation) h = tf.add(tf.mul(h, tf.add(modulation.scale, 1)), modulation.shift);
+  return silu(h);
+}
+
+/**
  * Layer normalisation over the last axis with an affine map (γ, β over the last axis).
  * Written with `square(sub)` because the broadcasted `squaredDifference` has no working gradient in TF.js.
  *

@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type NoiseConditionedNet, ParamBuilder } from "./_module.ts";
-import { groupNorm, linear, silu } from "./_layers.ts";
+import { groupNormSilu, linear, silu } from "./_layers.ts";
 
 /** Architecture of a {@link UNet}. */
 export interface UNetConfig {
@@ -142,11 +142,10 @@ export class UNet implements NoiseConditionedNet {
       v[`${name}.modulation.bias`] as tf.Tensor1D,
     );
     const [scale, shift, gate] = tf.split(tf.reshape(mod, [-1, 1, 1, 3 * c]), 3, 3);
-    let h = groupNorm(x, this.#groups, v[`${name}.norm1.gamma`], v[`${name}.norm1.beta`]);
-    h = tf.add(tf.mul(h, tf.add(scale, 1)), shift);
-    h = this.#conv(`${name}.conv1`, silu(h));
-    h = groupNorm(h, this.#groups, v[`${name}.norm2.gamma`], v[`${name}.norm2.beta`]);
-    h = this.#conv(`${name}.conv2`, silu(h));
+    const norm1 = [v[`${name}.norm1.gamma`], v[`${name}.norm1.beta`]];
+    let h = this.#conv(`${name}.conv1`, groupNormSilu(x, this.#groups, norm1[0], norm1[1], { scale, shift }));
+    const norm2 = [v[`${name}.norm2.gamma`], v[`${name}.norm2.beta`]];
+    h = this.#conv(`${name}.conv2`, groupNormSilu(h, this.#groups, norm2[0], norm2[1]));
     return tf.add(x, tf.mul(gate, h));
   }
 
@@ -186,7 +185,7 @@ export class UNet implements NoiseConditionedNet {
         h = this.#conv(`up.${i}.merge`, tf.concat([h, skip], 3));
         for (let j = 0; j < this.#blocks; j++) h = this.#block(`up.${i}.block.${j}`, h, e);
       }
-      h = silu(groupNorm(h, this.#groups, v["output.norm.gamma"], v["output.norm.beta"]));
+      h = groupNormSilu(h, this.#groups, v["output.norm.gamma"], v["output.norm.beta"]);
       return this.#conv("output", h);
     });
   }

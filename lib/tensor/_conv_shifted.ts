@@ -14,7 +14,8 @@
  * The forward pass and the input gradient (a stride-1 convolution of dy with the flipped, transposed
  * filter) run in GEMM calls of a fixed number of whole images that depends on the geometry only, so an
  * image's result does not depend on the batch it is in (docs/design.md §9). The filter gradient
- * dW[i, j] = Σ_p xGrid[p + offset(i, j)]ᵀ · dyGrid[p] is one GEMM per tap over a chunk of images.
+ * dW[i, j] = Σ_p xGrid[p + offset(i, j)]ᵀ · dyGrid[p] is one GEMM per row of taps and block of grid rows
+ * (see {@link shiftedConvFilterGrad}).
  *
  * @module
  */
@@ -132,13 +133,18 @@ export function shiftedConv(
   }
 }
 
-/** Grid rows per GEMM call of the filter gradient: operands that stay in cache. */
-const FILTER_ROWS = 4096;
+/** Grid rows per GEMM call of the filter gradient (per tap before a row of taps is one GEMM): in cache. */
+const FILTER_ROWS = 3072;
 
 /**
  * dW [KH·KW, Ci, Co] = Σ over the batch of the filter gradient of the stride-1 convolution `c` of x
- * [B, H, W, Ci] with output gradient dy [B, OH, OW, Co]: one GEMM per tap and per block of grid rows,
- * accumulated in a fixed order (faster here than im2col, whose copy loops cost more than the product).
+ * [B, H, W, Ci] with output gradient dy [B, OH, OW, Co], in a fixed order of GEMMs per chunk of images
+ * and block of FILTER_ROWS grid rows (faster here than im2col, whose copy loops cost more than the
+ * product). With dilation 1 along the width, a row i of taps is one [KW·Ci, Co] gradient: the taps
+ * (i, 0 … KW−1) of grid pixel p read KW·Ci consecutive floats of the grid, at (p + i·Wg)·Ci. Rows of
+ * the operands overlap, so as BLAS matrices (leading dimension ≥ width) they are taken every KW-th grid
+ * pixel: p = KW·s + r, one GEMM per residue r with leading dimensions KW·Ci and KW·Co and K = rows / KW,
+ * without copying anything (1.3–1.5× faster than one GEMM per tap at the U-Net's 32 and 64 channels).
  *
  * @example
  * ```ts
@@ -153,21 +159,39 @@ export function shiftedConvFilterGrad(
   dw: Float32Array,
 ): void {
   const { hg, wg, pixels, offsets, slack } = geometry(c);
-  chunksOf(c.batch, 1, pixels * Math.max(c.ci, c.co)).forEach(([n0, n1], chunk) => {
-    const rows = (n1 - n0) * pixels;
-    const xg = grid(0, (rows + slack) * c.ci);
-    toGrid(x, [n0, n1], [c.h, c.w, c.ci], [hg, wg, c.top, c.left], xg);
-    // dy on the grid, zero at the pixels that are not outputs, so that they add nothing.
-    const dyg = grid(1, rows * c.co);
-    toGrid(dy, [n0, n1], [c.oh, c.ow, c.co], [hg, wg, 0, 0], dyg);
-    for (let p = 0; p < rows; p += FILTER_ROWS) {
-      const m = Math.min(FILTER_ROWS, rows - p), first = chunk === 0 && p === 0;
-      const dyBlock = dyg.subarray(p * c.co, (p + m) * c.co);
-      offsets.forEach((off, t) => {
-        const a = xg.subarray((p + off) * c.ci);
-        const out = dw.subarray(t * c.ci * c.co, (t + 1) * c.ci * c.co);
-        blas.sgemmOneCall(true, false, c.ci, c.co, m, 1, a, c.ci, dyBlock, c.co, first ? 0 : 1, out, c.co);
-      });
+  // Taps side by side in a GEMM: all of a tap row (dilation 1 along the width), else one.
+  const span = c.dilationW === 1 ? c.kw : 1, { ci, co } = c;
+  chunksOf(c.batch, 1, pixels * Math.max(ci, co)).forEach(([n0, n1], chunk) => {
+    const rows = (n1 - n0) * pixels, padded = Math.ceil(rows / span) * span;
+    const xg = grid(0, (padded + slack + span) * ci);
+    toGrid(x, [n0, n1], [c.h, c.w, ci], [hg, wg, c.top, c.left], xg);
+    // dy on the grid, zero at the pixels that are not outputs (and past the last), so they add nothing.
+    const dyg = grid(1, padded * co);
+    toGrid(dy, [n0, n1], [c.oh, c.ow, co], [hg, wg, 0, 0], dyg);
+    const block = Math.floor(FILTER_ROWS / span) * span;
+    for (let p = 0; p < padded; p += block) {
+      const k = Math.min(block, padded - p) / span, first = chunk === 0 && p === 0;
+      for (let t = 0; t < offsets.length; t += span) {
+        const out = dw.subarray(t * ci * co, (t + span) * ci * co);
+        for (let r = 0; r < span; r++) {
+          const a = xg.subarray((p + offsets[t] + r) * ci), b = dyg.subarray((p + r) * co);
+          blas.sgemmOneCall(
+            true,
+            false,
+            span * ci,
+            co,
+            k,
+            1,
+            a,
+            span * ci,
+            b,
+            span * co,
+            first && !r ? 0 : 1,
+            out,
+            co,
+          );
+        }
+      }
     }
   });
 }
