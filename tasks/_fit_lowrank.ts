@@ -26,6 +26,7 @@ export interface LowRankFitParams {
   max_iterations: number;
   mode: "exact" | "sample";
   rank?: number;
+  diagonal?: "isotropic" | "pixel";
 }
 
 /** One iteration's record in the `history` output and the checkpoint. */
@@ -53,6 +54,14 @@ export async function fitLowRank(ctx: StageContext, obs: Observations, p: LowRan
       `fit-gaussian: covariance lowrank needs an operator with a normal form (mask, box, fourier) for its evidence; ${obs.family.kind} has none: use covariance full`,
     );
   }
+  const diagonal = p.diagonal ?? "isotropic";
+  if (diagonal === "pixel" && obs.y.shape[0] > 0 && obs.family.normal(obs.params, 0)!.basis !== "pixel") {
+    throw new Error(
+      `fit-gaussian: diagonal pixel needs an operator diagonal in the pixel basis (mask, box); ${obs.family.kind} is diagonal in the ${
+        obs.family.normal(obs.params, 0)!.basis
+      } basis, where the exact posterior needs diagonal isotropic`,
+    );
+  }
   const { prior, history, converged } = await checkpointedEM(ctx, {
     initial: standardLowRankGaussian(d, rank),
     fromArrays: (a) => lowRankFromArrays(a.mean, a.diag, a.factor),
@@ -63,6 +72,7 @@ export async function fitLowRank(ctx: StageContext, obs: Observations, p: LowRan
         tol: p.tol,
         maxIterations: p.max_iterations,
         seed: ctx.seed,
+        diagonal,
       }),
     row: (it): HistoryRow => ({
       iteration: it.iteration,
@@ -77,7 +87,14 @@ export async function fitLowRank(ctx: StageContext, obs: Observations, p: LowRan
   for (const [name, a] of Object.entries(lowRankToArrays(prior))) await ctx.writeArray(name, a);
   await ctx.writeJson("history", history);
   describeModel(ctx, { kind: "lowrank-gaussian", event_shape: [...obs.family.xShape] });
-  ctx.meta({ covariance: { kind: "lowrank", rank, diagonal: "isotropic (PPCA)", moments: p.mode } });
+  ctx.meta({
+    covariance: {
+      kind: "lowrank",
+      rank,
+      diagonal: diagonal === "pixel" ? "per pixel" : "isotropic (PPCA)",
+      moments: p.mode,
+    },
+  });
   const last = history.at(-1)!;
   ctx.metrics({
     log_evidence: lowRankLogEvidence(prior, obs),

@@ -37,10 +37,18 @@ const params = z.object({
   covariance: z.enum(["full", "lowrank"]).optional(),
   /** Rank r of U with covariance lowrank (default 64). */
   rank: z.number().int().positive().optional(),
+  /** The diagonal of a low-rank Σ: isotropic (default, PPCA: δ I) or pixel (each pixel's residual variance; mode sample, masks and boxes). */
+  diagonal: z.enum(["isotropic", "pixel"]).optional(),
   iterations: renamed("max_iterations"),
 }).refine((p) => !(p.mode === "sample" && p.acceleration === "squarem"), {
   path: ["acceleration"],
   message: 'acceleration "squarem" needs mode "exact" (Monte-Carlo EM is random): use acceleration: none',
+}).refine((p) => p.covariance === "lowrank" || p.diagonal === undefined, {
+  path: ["diagonal"],
+  message: "diagonal applies to covariance lowrank only",
+}).refine((p) => p.diagonal !== "pixel" || p.mode === "sample", {
+  path: ["diagonal"],
+  message: 'diagonal "pixel" needs mode "sample"',
 }).refine((p) => p.covariance === "lowrank" || p.rank === undefined, {
   path: ["rank"],
   message: "rank applies to covariance lowrank only",

@@ -95,3 +95,42 @@ Deno.test("exact-moment low-rank EM under a Fourier-basis operator: the evidence
   assertMonotone(history);
   assert(history.at(-1)!.logEvidence > history[0].logEvidence + 1, "the fit did not improve the evidence");
 });
+
+Deno.test("low-rank EM with a per-pixel diagonal: a planted background of still pixels gets its small variance back", () => {
+  // A 6×6 'digit': the border ring never varies (variance 1e-4, like MNIST's background), the 4×4 centre does.
+  const truth = randomLowRank(D, R, 31, false);
+  const border = (j: number) => j % 6 === 0 || j % 6 === 5 || j < 6 || j >= 30;
+  for (let j = 0; j < D; j++) {
+    truth.diag[j] = border(j) ? 1e-4 : 0.05;
+    if (border(j)) { for (let k = 0; k < R; k++) truth.factor[j * R + k] = 0; }
+  }
+  const family = maskOperator({ xShape: [6, 6, 1], keep: 0.5 });
+  const n = 1000;
+  const { y, params } = family.corrupt({ shape: [n, 6, 6, 1], data: drawLowRank(truth, n, 32) }, 33, 1e-2);
+  const obs = { family, params, y, sigmaY: 1e-2 };
+  const isotropic = fit(obs, { mode: "sample", maxIterations: 40 }).at(-1)!;
+  const pixel = fit(obs, { mode: "sample", maxIterations: 40, diagonal: "pixel" }).at(-1)!;
+  let borderDiag = 0, centreDiag = 0;
+  for (let j = 0; j < D; j++) {
+    border(j)
+      ? (borderDiag = Math.max(borderDiag, pixel.prior.diag[j]))
+      : (centreDiag += pixel.prior.diag[j] / 16);
+  }
+  // The border's variance is the noise floor (σ_y² = 1e-4 and its own 1e-4), not the isotropic average.
+  assert(borderDiag < 2e-3, `border diagonal ${borderDiag}`);
+  assert(centreDiag > 0.02 && centreDiag < 0.1, `centre diagonal ${centreDiag}`);
+  assert(isotropic.delta > 5 * borderDiag, `isotropic δ ${isotropic.delta} vs border ${borderDiag}`);
+  // The per-pixel model explains the data better: a higher log evidence under the same observations.
+  const [lIso, lPix] = [lowRankLogEvidence(isotropic.prior, obs), lowRankLogEvidence(pixel.prior, obs)];
+  assert(lPix > lIso + 0.1, `evidence per pixel ${lPix} vs isotropic ${lIso}`);
+});
+
+Deno.test("a per-pixel diagonal needs Monte-Carlo moments", () => {
+  let message = "";
+  try {
+    fit(maskedObservations(50), { mode: "exact", maxIterations: 2, diagonal: "pixel" });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert(/diagonal "pixel" needs mode "sample"/.test(message), message);
+});

@@ -11,8 +11,12 @@
  *   N · D · r numbers). PPCA maximises E[log N(x; μ, δ I + U Uᵀ)] over this family, so it is a true EM step
  *   and the log evidence does not decrease (up to the accuracy of the subspace iteration).
  *
- * The diagonal is isotropic (δ·1) as in PPCA: the fitted prior then has an exact posterior in the pixel and
- * the Fourier basis alike. Iterations stop when the relative change of the log evidence between successive
+ * The diagonal is isotropic (δ·1) as in PPCA by default: the fitted prior then has an exact posterior in the
+ * pixel and the Fourier basis alike. `diagonal: "pixel"` (mode `sample`, pixel-basis operators) then replaces δ
+ * by each pixel's residual variance d_j = max(S_jj − Σ_k U_jk², floor), the variance the rank-r part leaves
+ * at pixel j: a factor-analysis-like diagonal, so pixels that never vary (a digit's background) are not given
+ * the average residual noise. It is an approximate M-step (U stays the PPCA directions), so its evidence is
+ * what the convergence rule watches, as for the Monte-Carlo EM it refines. Iterations stop when the relative change of the log evidence between successive
  * iterates falls below `tol`, or at `maxIterations`; a generator, so a task checkpoints between iterations.
  *
  * @module
@@ -41,6 +45,8 @@ export interface LowRankFitOptions {
   seed?: number;
   /** Floor of δ (default 1e-6). */
   minDiag?: number;
+  /** `isotropic` (default, PPCA: δ·1) or `pixel` (each pixel's residual variance; mode `sample` only). */
+  diagonal?: "isotropic" | "pixel";
   /** Subspace iterations per M-step (default 4; warm-started from the current U). */
   subspaceIterations?: number;
   /** Extra block columns of the subspace iteration (default 8). */
@@ -98,6 +104,10 @@ export function* lowRankEMIterations(
   let { prior, iteration, logEvidence: previous } = start;
   const d = checkLowRank(prior);
   if (obs.y.shape[0] === 0) throw new Error("low-rank Gaussian EM: no observations");
+  const perPixel = options.diagonal === "pixel";
+  if (perPixel && mode !== "sample") {
+    throw new Error('low-rank Gaussian EM: diagonal "pixel" needs mode "sample"');
+  }
   while (iteration < maxIterations) {
     iteration++;
     let logEvidence: number, moments: Moments;
@@ -120,7 +130,9 @@ export function* lowRankEMIterations(
     });
     const next: LowRankGaussian = {
       mean: moments.mean,
-      diag: new Float64Array(d).fill(fit.delta),
+      diag: perPixel
+        ? residualVariances(moments.variances, fit.factor, prior.rank, options.minDiag ?? 1e-6)
+        : new Float64Array(d).fill(fit.delta),
       factor: fit.factor,
       rank: prior.rank,
     };
@@ -146,22 +158,38 @@ export function* lowRankEMIterations(
   }
 }
 
-/** Second moments of N rows of D: mean, S V = Xcᵀ (Xc V) / N and tr S. */
+/** Second moments of N rows of D: mean, S V = Xcᵀ (Xc V) / N, tr S and (samples only) diag S. */
 interface Moments {
   mean: Float64Array;
   apply: BlockOperator;
   trace: number;
+  variances: Float64Array;
+}
+
+/** d_j = max(S_jj − Σ_k U_jk², floor): the variance at pixel j that the rank-r part U Uᵀ leaves. */
+function residualVariances(
+  variances: Float64Array,
+  factor: Float64Array,
+  r: number,
+  floor: number,
+): Float64Array {
+  return variances.map((s, j) => {
+    let explained = 0;
+    for (let k = 0; k < r; k++) explained += factor[j * r + k] ** 2;
+    return Math.max(s - explained, floor);
+  });
 }
 
 /** The empirical moments of rows `x` `[n, D]` (float32 samples or float64 means). */
 function sampleMoments(x: ArrayLike<number>, n: number, d: number): Moments {
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j] / n;
-  const xc = new Float64Array(n * d);
+  const xc = new Float64Array(n * d), variances = new Float64Array(d);
   let trace = 0;
   for (let t = 0; t < n * d; t++) {
     xc[t] = x[t] - mean[t % d];
     trace += (xc[t] * xc[t]) / n;
+    variances[t % d] += (xc[t] * xc[t]) / n;
   }
   const apply: BlockOperator = (v, q) => {
     const out = new Float64Array(d * q), row = new Float64Array(q);
@@ -178,7 +206,7 @@ function sampleMoments(x: ArrayLike<number>, n: number, d: number): Moments {
     }
     return out;
   };
-  return { mean, apply, trace };
+  return { mean, apply, trace, variances };
 }
 
 /** The expected moments of the exact posteriors: the means' moments + the mean posterior covariance. */
@@ -212,5 +240,5 @@ function exactMoments(prior: LowRankGaussian, obs: LinearGaussianObservations): 
     }
     return out;
   };
-  return { mean: fromMeans.mean, apply, trace: fromMeans.trace + covTrace };
+  return { ...fromMeans, apply, trace: fromMeans.trace + covTrace };
 }
