@@ -177,22 +177,43 @@ export async function openPlan(opts: CommonOpts): Promise<Plan> {
 }
 
 /**
- * Refuse stage ids the graph does not have (`flag` says where they came from), suggesting names.
+ * The stage ids given on the command line, as the graph names them (`em[-1].fit` counts laps from the end);
+ * refuses ids the graph does not have (`flag` says where they came from), suggesting names.
  *
  * @example
  * ```ts
+ * const [id] = checkIds(graph, ["em[-1].fit"], "show"); // "em[15].fit"
  * checkIds(graph, opts.until, "--until"); // SpecError: --until em[99].fit: no stage "em[99].fit" (did you mean …)
  * ```
  */
-export function checkIds(graph: Graph, ids: string[] | undefined, flag: string): void {
-  for (const id of ids ?? []) {
-    if (!graph.stages.has(id)) {
+export function checkIds(graph: Graph, ids: string[] | undefined, flag: string): string[] {
+  return (ids ?? []).map((id) => {
+    const resolved = graph.stages.has(id) ? id : lapFromEnd(graph, id);
+    if (resolved === null) {
       throw new SpecError([{
         where: `${flag} ${id}`,
         message: `no stage "${id}" ${suggest(id, graph.order)}`,
       }]);
     }
-  }
+    return resolved;
+  });
+}
+
+/**
+ * `em[-1].fit` as the stage id of that lap (`em[15].fit` for 16 laps), as a spec's references count laps:
+ * the command line takes the same forms. Null when `id` is not of that form or names no stage.
+ */
+function lapFromEnd(graph: Graph, id: string): string | null {
+  const m = id.match(/^(.+)\[-(\d+)\]\.([^.[\]]+)$/);
+  if (!m) return null;
+  const [, loop, back, stage] = m;
+  const laps = graph.order
+    .map((other) => other.match(/^(.+)\[(\d+)\]\.([^.[\]]+)$/))
+    .filter((o) => o !== null && o[1] === loop && o[3] === stage)
+    .map((o) => Number(o![2]))
+    .sort((a, b) => a - b);
+  const lap = laps.at(-Number(back));
+  return lap === undefined ? null : `${loop}[${lap}].${stage}`;
 }
 
 /**

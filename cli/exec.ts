@@ -33,7 +33,7 @@ export interface ExecOpts extends CommonOpts {
 export async function cmdExec(id: string, opts: ExecOpts): Promise<number> {
   if (opts.events) watchParent();
   const graph = await loadGraph(opts);
-  checkIds(graph, [id], "exec");
+  [id] = checkIds(graph, [id], "exec");
   const store = await Store.open(graph.spec.store);
   const plan = await makePlan(graph, store);
   const emit = opts.events ? emitEvent : printEvent;

@@ -26,7 +26,7 @@ export interface ExportOpts extends CommonOpts {
  */
 export async function cmdExport(id: string, names: string[], opts: ExportOpts): Promise<number> {
   const plan = await openPlan(opts);
-  checkIds(plan.graph, [id], "export");
+  [id] = checkIds(plan.graph, [id], "export");
   const p = plan.stages.get(id)!;
   const st = await plan.store.check(p.key);
   if (st.state !== "ok") {

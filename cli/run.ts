@@ -88,10 +88,10 @@ export async function cmdRun(opts: RunOpts): Promise<number> {
   return printSummary(summary, abort.signal.aborted);
 }
 
-/** Refuse stage ids the graph lacks and options that do not go together; returns `--jobs`. */
+/** Refuse stage ids the graph lacks (resolving `em[-1].fit` forms in `opts`) and options that do not go together; returns `--jobs`. */
 function checkRunOptions(graph: Graph, opts: RunOpts): number {
-  checkIds(graph, opts.until, "--until");
-  checkIds(graph, opts.force, "--force");
+  opts.until = checkIds(graph, opts.until, "--until");
+  opts.force = checkIds(graph, opts.force, "--force");
   const jobs = Number(opts.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) {
     throw new SpecError([{ where: `--jobs ${opts.jobs}`, message: "jobs must be a positive integer" }]);

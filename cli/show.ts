@@ -16,7 +16,7 @@ import { checkIds, type CommonOpts, openPlan, print } from "./_common.ts";
  */
 export async function cmdShow(id: string, opts: CommonOpts & { json?: boolean }): Promise<number> {
   const plan = await openPlan(opts);
-  checkIds(plan.graph, [id], "show");
+  [id] = checkIds(plan.graph, [id], "show");
   const p = plan.stages.get(id)!;
   const st = await plan.store.check(p.key);
   const m = st.state === "ok" ? st.manifest : null;

@@ -317,6 +317,14 @@ Deno.test("metrics, dag and show report what the store holds", async () => {
   const s = await cli(dir, "show", "em[0].walk");
   assertMatch(s.stdout, /array +x float32\[16\]/);
   assertMatch(s.stdout, /input +x ← b/);
+  // Laps counted from the end, as in a spec's references: em[-1] is the last lap, em[-2] the one before.
+  assertMatch((await cli(dir, "show", "em[-1].walk")).stdout, /^em\[1\]\.walk /);
+  assertMatch((await cli(dir, "show", "em[-2].walk")).stdout, /input +x ← b/);
+  const tooFar = await cli(dir, "show", "em[-3].walk");
+  assertEquals(tooFar.code, 2);
+  assertMatch(tooFar.stderr, /no stage "em\[-3\]\.walk"/);
+  const out = await Deno.makeTempDir();
+  assertEquals((await cli(dir, "export", "em[-1].walk", "--to", `${out}/walk.zarr`)).code, 0);
 });
 
 Deno.test("Ctrl-C stops the running stage, keeps its checkpoint and the store whole; the rerun resumes", async () => {
