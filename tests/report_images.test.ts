@@ -56,6 +56,10 @@ Deno.test("image report: fd / psnr / ssim curves with dashed baselines, per-lap 
     assert(png.width > 8 * 8 && png.height > 16, `prior grid ${k}: ${png.width}×${png.height}`);
   }
   assertEquals(metrics.laps as Record<string, number>, { diem: 3, diffem: 3 });
+  // The summary metrics are the image headline figures of the last lap, not a Sinkhorn divergence.
+  assertEquals(metrics.final_psnr_mean, { diem: 16, diffem: 17, gauss_evaluate: 11, oracle_evaluate: 20 });
+  assertEquals((metrics.final_fd as Record<string, number>).oracle_evaluate, 1);
+  assert(!("final_sinkhorn" in metrics), "no final_sinkhorn for images");
 
   const html = new TextDecoder().decode(files.get("report.html")!);
   // Each curve: a line per method and a dashed rule per baseline, in its Vega-Lite spec.

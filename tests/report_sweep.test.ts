@@ -56,11 +56,11 @@ Deno.test("a 3-seed sweep is drawn as mean ± sd per method and lap, with a tabl
   ];
   const { summary, html } = await draw(evaluations);
   // Each seed's value is its mean over subsets (sinkhorn_mean), not its single paper number (9).
-  assertNear(summary.final_sinkhorn.diem!, 0.6, 1e-12);
+  assertNear(summary.final_sinkhorn!.diem!, 0.6, 1e-12);
   assertNear(summary.final_sinkhorn_sd!.diem, 0.1, 1e-12); // sd of 0.5, 0.7, 0.6
-  assertNear(summary.final_sinkhorn.diffem!, 0.8, 1e-12);
+  assertNear(summary.final_sinkhorn!.diffem!, 0.8, 1e-12);
   assertNear(summary.final_sinkhorn_sd!.diffem, Math.sqrt(0.02), 1e-12);
-  assertEquals(summary.final_sinkhorn.gauss_evaluate, 2);
+  assertEquals(summary.final_sinkhorn!.gauss_evaluate, 2);
   assertEquals(summary.laps, { diem: 2, diffem: 2 });
   assertMatch(html, /Final values over the sweep/);
   assertMatch(html, /<td>diem<\/td><td>1<\/td><td>3<\/td><td>0\.6 ± 0\.1<\/td>/);
@@ -75,9 +75,9 @@ Deno.test("a swept parameter other than the seed is a method of its own, average
     ...lapsOf("em", "seed=1,lr=0.001", [1, 0.6]),
     ...lapsOf("em", "seed=0,lr=0.01", [1, 0.9]),
   ]);
-  assertEquals(Object.keys(summary.final_sinkhorn), ["em@lr=0.001", "em@lr=0.01"]);
-  assertNear(summary.final_sinkhorn["em@lr=0.001"]!, 0.5, 1e-12);
-  assertEquals(summary.final_sinkhorn["em@lr=0.01"], 0.9);
+  assertEquals(Object.keys(summary.final_sinkhorn!), ["em@lr=0.001", "em@lr=0.01"]);
+  assertNear(summary.final_sinkhorn!["em@lr=0.001"]!, 0.5, 1e-12);
+  assertEquals(summary.final_sinkhorn!["em@lr=0.01"], 0.9);
 });
 
 Deno.test("an unswept report is unchanged: no table of final values, no sd", async () => {

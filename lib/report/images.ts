@@ -132,5 +132,5 @@ export async function buildImageReport<E extends Evaluation>(
   await sink.writeFile("report.html", new TextEncoder().encode(renderImageReportHtml(page)));
   sink.tick("report.html");
   const drawn = curves.length + [...pictures.values()].reduce((a, f) => a + f.length, 0);
-  return reportSummary(methods, baselines, drawn);
+  return reportSummary(methods, baselines, drawn, ["fd", "psnr_mean", "ssim_mean"]);
 }

@@ -20,7 +20,12 @@ import { metricValue } from "./_metrics.ts";
  */
 export interface ReportSummary {
   /** The last lap's Sinkhorn divergence of each method, and each baseline's (null where missing). */
-  final_sinkhorn: Record<string, number | null>;
+  /** The last lap's headline metric per method and baseline (`headline` of {@link reportSummary}). */
+  final_sinkhorn?: Record<string, number | null>;
+  /** Images: the last lap's FD, and PSNR and SSIM of the posterior mean. */
+  final_fd?: Record<string, number | null>;
+  final_psnr_mean?: Record<string, number | null>;
+  final_ssim_mean?: Record<string, number | null>;
   /** Across a sweep's seeds: the standard deviation of each final Sinkhorn divergence (absent otherwise). */
   final_sinkhorn_sd?: Record<string, number>;
   /** Laps per method. */
@@ -30,7 +35,8 @@ export interface ReportSummary {
 }
 
 /**
- * Summarise a report's methods and baselines.
+ * Summarise a report's methods and baselines: the last lap's `headline` metrics (the Sinkhorn divergence for
+ * vectors; FD, PSNR and SSIM for images) per method and baseline, the laps and the figures drawn.
  *
  * ```ts
  * reportSummary(methods, baselines, 5).final_sinkhorn.em;
@@ -40,26 +46,28 @@ export function reportSummary(
   methods: readonly MethodRuns<Evaluation>[],
   baselines: readonly Baseline<Evaluation>[],
   figures: number,
+  headline: readonly string[] = ["sinkhorn"],
 ): ReportSummary {
-  const finalSinkhorn: Record<string, number | null> = {};
-  for (const m of methods) {
-    finalSinkhorn[m.name] = metricValue(m.laps[m.laps.length - 1].entry.metrics, "sinkhorn");
+  const runs = [
+    ...methods.map((m) => [m.name, m.laps[m.laps.length - 1].entry] as const),
+    ...baselines.map((b) => [b.name, b.entry] as const),
+  ];
+  const finals: Record<string, Record<string, number | null>> = {};
+  for (const metric of headline) {
+    finals[`final_${metric}`] = Object.fromEntries(
+      runs.map(([name, e]) => [name, metricValue(e.metrics, metric)]),
+    );
   }
-  for (const b of baselines) finalSinkhorn[b.name] = metricValue(b.entry.metrics, "sinkhorn");
   const sd = Object.fromEntries(
-    [
-      ...methods.map((m) => [m.name, m.laps[m.laps.length - 1].entry] as const),
-      ...baselines.map((b) => [b.name, b.entry] as const),
-    ]
-      .flatMap(([name, e]) => {
-        const v = metricValue(e.metrics, "sinkhorn_sd");
-        return v === null ? [] : [[name, v]];
-      }),
+    runs.flatMap(([name, e]) => {
+      const v = metricValue(e.metrics, "sinkhorn_sd");
+      return v === null ? [] : [[name, v]];
+    }),
   );
   return {
-    final_sinkhorn: finalSinkhorn,
+    ...finals,
     ...(Object.keys(sd).length ? { final_sinkhorn_sd: sd } : {}),
     laps: Object.fromEntries(methods.map((m) => [m.name, m.laps.length])),
     figures,
-  };
+  } as ReportSummary;
 }
