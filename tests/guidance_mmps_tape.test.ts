@@ -13,6 +13,7 @@ import { maskOperator, type OperatorFamily, projectionOperator } from "../lib/op
 import { type CovarianceKind, mmpsDenoiser } from "../lib/guidance/mod.ts";
 import { type SolverName, solvers } from "../lib/guidance/solvers.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
+import { SMALL_UNET } from "./small_nets.ts";
 
 await initBackend("wasm");
 
@@ -91,15 +92,7 @@ Deno.test("mmps on one recorded forward pass equals the tf.grad path: MLP prior,
 
 Deno.test("mmps on one recorded forward pass equals the tf.grad path: U-Net prior, mask", () => {
   const net = new UNet(
-    {
-      height: 8,
-      width: 8,
-      channels: 1,
-      features: [8, 16, 16],
-      blocksPerLevel: 1,
-      groups: 4,
-      embeddingFeatures: 16,
-    },
+    SMALL_UNET,
     7,
   );
   compare("unet", net, maskOperator({ xShape: [8, 8, 1], keep: 0.5 }), [8, 8, 1], 4);

@@ -8,6 +8,7 @@ import { dsmLoss, edmDenoiser } from "../lib/diffusion/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
 import { variableGrads } from "../lib/tensor/gradients.ts";
+import { SMALL_UNET } from "./small_nets.ts";
 
 function randn(seed: number, n: number): Float32Array {
   const a = new Float32Array(n);
@@ -15,15 +16,7 @@ function randn(seed: number, n: number): Float32Array {
   return a;
 }
 
-const SMALL = {
-  height: 8,
-  width: 8,
-  channels: 1,
-  features: [8, 16, 16],
-  blocksPerLevel: 1,
-  groups: 4,
-  embeddingFeatures: 16,
-};
+const SMALL = SMALL_UNET;
 
 Deno.test("UNet output shapes, odd sizes, condition channels", async () => {
   await initBackend("wasm");

@@ -10,6 +10,7 @@ import { MLP, type NoiseConditionedNet, UNet } from "../lib/nn/mod.ts";
 import { edmDenoiser } from "../lib/diffusion/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
+import { SMALL_UNET } from "./small_nets.ts";
 
 function randn(seed: number, shape: number[]): tf.Tensor {
   const a = new Float32Array(shape.reduce((p, q) => p * q, 1));
@@ -55,15 +56,7 @@ Deno.test("recordVjp equals tf.grad on an MLP denoiser, several cotangents, no l
 Deno.test("recordVjp equals tf.grad on a U-Net denoiser, several cotangents, no leaks", async () => {
   await initBackend("wasm");
   const net = new UNet(
-    {
-      height: 8,
-      width: 8,
-      channels: 1,
-      features: [8, 16, 16],
-      blocksPerLevel: 1,
-      groups: 4,
-      embeddingFeatures: 16,
-    },
+    SMALL_UNET,
     2,
   );
   compareWithGrad(net, [3, 8, 8, 1]);
