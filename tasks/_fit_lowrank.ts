@@ -49,17 +49,17 @@ interface HistoryRow {
 export async function fitLowRank(ctx: StageContext, obs: Observations, p: LowRankFitParams): Promise<void> {
   const d = numel(obs.family.xShape), rank = p.rank ?? 64;
   if (!(rank < d)) throw new Error(`fit-gaussian: rank ${rank} must be below D = ${d} (the event size)`);
-  if (obs.y.shape[0] > 0 && obs.family.normal(obs.params, 0) === null) {
+  // The first observation's normal form says which basis the operator family diagonalises AᵀA in.
+  const normal = obs.y.shape[0] > 0 ? obs.family.normal(obs.params, 0) : undefined;
+  if (normal === null) {
     throw new Error(
       `fit-gaussian: covariance lowrank needs an operator with a normal form (mask, box, fourier) for its evidence; ${obs.family.kind} has none: use covariance full`,
     );
   }
   const diagonal = p.diagonal ?? "isotropic";
-  if (diagonal === "pixel" && obs.y.shape[0] > 0 && obs.family.normal(obs.params, 0)!.basis !== "pixel") {
+  if (diagonal === "pixel" && normal && normal.basis !== "pixel") {
     throw new Error(
-      `fit-gaussian: diagonal pixel needs an operator diagonal in the pixel basis (mask, box); ${obs.family.kind} is diagonal in the ${
-        obs.family.normal(obs.params, 0)!.basis
-      } basis, where the exact posterior needs diagonal isotropic`,
+      `fit-gaussian: diagonal pixel needs an operator diagonal in the pixel basis (mask, box); ${obs.family.kind} is diagonal in the ${normal.basis} basis, where the exact posterior needs diagonal isotropic`,
     );
   }
   const { prior, history, converged } = await checkpointedEM(ctx, {

@@ -62,3 +62,35 @@ stages:
   assertMatch(r.stderr, /rank applies to covariance lowrank only/);
   assertMatch(r.stderr, /set tol ≥ 1e-5/);
 });
+
+Deno.test("fit-gaussian lowrank diagonal pixel: needs mode sample (spec error) and a pixel-basis operator (the stage fails, publishing nothing)", async () => {
+  let dir = await scratch(`
+store: store
+stages:
+  data: { task: dataset, params: { samples: 64 } }
+  obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: mask, keep: 0.5 } } }
+  a: { task: fit-gaussian, inputs: { obs: obs }, params: { covariance: lowrank, rank: 2, diagonal: pixel } }
+  b: { task: fit-gaussian, inputs: { obs: obs }, params: { diagonal: pixel } }
+`);
+  let r = await cli(dir, "status");
+  assertEquals(r.code, 2, r.stdout);
+  assertMatch(r.stderr, /diagonal "pixel" needs mode "sample"/);
+  assertMatch(r.stderr, /diagonal applies to covariance lowrank only/);
+  dir = await scratch(`
+store: store
+stages:
+  data: { task: dataset, params: { source: mnist, samples: 16, size: 7 } }
+  obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: fourier }, sigma_y: 0.01 } }
+  gauss:
+    task: fit-gaussian
+    inputs: { obs: obs }
+    params: { covariance: lowrank, rank: 2, diagonal: pixel, mode: sample, tol: 3e-4, max_iterations: 2 }
+`);
+  r = await cli(dir, "run");
+  assertEquals(r.code, 1, r.stdout);
+  assertMatch(
+    r.stdout + r.stderr,
+    /diagonal pixel needs an operator diagonal in the pixel basis .* fourier basis/,
+  );
+  assertMatch((await cli(dir, "status")).stdout, /gauss\s+fit-gaussian\s+missing/);
+});
