@@ -52,7 +52,7 @@ export interface RunOpts extends CommonOpts {
  */
 export async function cmdRun(opts: RunOpts): Promise<number> {
   const graph = await loadGraph(opts);
-  const jobs = checkRunOptions(graph, opts);
+  const { jobs, until, force } = checkRunOptions(graph, opts);
   const view = new ProgressView();
   const abort = new AbortController();
   const stopListening = listenForInterrupt(view, abort, opts.executor === "slurm");
@@ -64,8 +64,8 @@ export async function cmdRun(opts: RunOpts): Promise<number> {
   try {
     summary = await runPipeline(graph, {
       executor,
-      until: opts.until,
-      force: opts.force,
+      until,
+      force,
       dryRun: opts.dryRun,
       wait: opts.wait,
       onWait: (h) =>
@@ -88,10 +88,13 @@ export async function cmdRun(opts: RunOpts): Promise<number> {
   return printSummary(summary, abort.signal.aborted);
 }
 
-/** Refuse stage ids the graph lacks (resolving `em[-1].fit` forms in `opts`) and options that do not go together; returns `--jobs`. */
-function checkRunOptions(graph: Graph, opts: RunOpts): number {
-  opts.until = checkIds(graph, opts.until, "--until");
-  opts.force = checkIds(graph, opts.force, "--force");
+/**
+ * Refuse stage ids the graph lacks and options that do not go together; returns `--jobs` and the
+ * `--until` / `--force` ids resolved (`em[-1].fit` forms counted from the last lap).
+ */
+function checkRunOptions(graph: Graph, opts: RunOpts): { jobs: number; until: string[]; force: string[] } {
+  const until = checkIds(graph, opts.until, "--until");
+  const force = checkIds(graph, opts.force, "--force");
   const jobs = Number(opts.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) {
     throw new SpecError([{ where: `--jobs ${opts.jobs}`, message: "jobs must be a positive integer" }]);
@@ -102,7 +105,7 @@ function checkRunOptions(graph: Graph, opts: RunOpts): number {
       message: "only a cluster executor can leave stages running: add --executor slurm",
     }]);
   }
-  return jobs;
+  return { jobs, until, force };
 }
 
 /** Signals this soon after the first interrupt are echoes of it (milliseconds). */
