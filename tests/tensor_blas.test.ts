@@ -2,7 +2,8 @@
  * Both kernel paths in one run: tests/tensor_kernels.test.ts again in a subprocess with
  * `DIEM_BLAS=off` (the wasm kernels; this file's own process uses a BLAS where one is installed),
  * the search list per platform, a `DIEM_BLAS` naming a library that does not exist is an error that
- * names it, and a Worker pool gives each Worker its share of the BLAS threads.
+ * names it, a Worker pool gives each Worker its share of the BLAS threads, and an AVX-512 OpenBLAS
+ * runs its row-invariant SkylakeX kernels.
  */
 import { assert, assertMatch } from "./assert.ts";
 import { blasSearchList } from "../lib/tensor/_blas.ts";
@@ -48,4 +49,24 @@ Deno.test("Workers get cores / Workers BLAS threads each", async () => {
   const cores = navigator.hardwareConcurrency ?? 1;
   const threads = await runInWorkers(workerJobs.blasThreads, [0, 1], { workers: 2 });
   for (const t of threads) assert(t === Math.max(1, Math.floor(cores / 2)), `worker BLAS threads ${t}`);
+});
+
+Deno.test("an AVX-512 OpenBLAS told to use its Haswell kernels gets SkylakeX ones, whose rows do not vary by position", async () => {
+  const script = `import { loadBlas } from "${new URL("../lib/tensor/_blas.ts", import.meta.url).href}";
+const { blas, note } = loadBlas();
+console.log(JSON.stringify({ found: blas !== null, note, core: Deno.env.get("OPENBLAS_CORETYPE") ?? null }));`;
+  const r = await run(["eval", script], { OPENBLAS_CORETYPE: "Haswell", NO_COLOR: "1" });
+  assert(r.code === 0, r.text);
+  const { found, note, core } = JSON.parse(r.text.trim().split("\n").at(-1)!);
+  if (!found || !note.includes("OpenBLAS")) return; // no OpenBLAS here: nothing to pin
+  const avx512 = Deno.build.os === "linux" &&
+    /^flags\s*:.*\bavx512f\b/m.test(await Deno.readTextFile("/proc/cpuinfo"));
+  if (avx512) {
+    assert(core === "SkylakeX", `OPENBLAS_CORETYPE ${core}`);
+    assertMatch(note, /OPENBLAS_CORETYPE=Haswell replaced by SkylakeX/);
+    assert(!note.includes("warning"), note);
+  } else {
+    // Without AVX-512 the user's kernels stay, and the load note says whether rows vary by position.
+    assert(core === "Haswell", `OPENBLAS_CORETYPE ${core}`);
+  }
 });

@@ -74,6 +74,7 @@ const symbols = {
   },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
   openblas_get_config: { parameters: [], result: "pointer", optional: true },
+  openblas_get_corename: { parameters: [], result: "pointer", optional: true },
   MKL_Set_Num_Threads: { parameters: ["i32"], result: "void", optional: true },
   bli_thread_set_num_threads: { parameters: ["i64"], result: "void", optional: true },
 } as const;
@@ -98,12 +99,67 @@ function open(path: string): Library {
   return Deno.dlopen(path, symbols);
 }
 
+/** OpenBLAS cores whose sgemm gives a row different bits by its position in the call (measured). */
+const ROW_VARIANT_CORES = /^(haswell|zen)$/i;
+
+/**
+ * On x86-64 Linux CPUs with AVX-512, have a DYNAMIC_ARCH OpenBLAS use its SkylakeX kernels instead of
+ * its Haswell/Zen ones (chosen by OpenBLAS 0.3.21 for AMD Zen 4/5, or named by `OPENBLAS_CORETYPE`):
+ * the Haswell sgemm kernel gives a row different bits depending on its position in the call's block
+ * (measured on a Zen CPU: 2–15 % of a 128-row product's entries change when its rows are rolled), which
+ * breaks the samplers' batch and shard invariance; the SkylakeX kernels give every position the same
+ * bits and run on any AVX-512 CPU. OpenBLAS reads the variable when it is loaded, so this runs before
+ * the first `dlopen`. Returns a note when it replaced the user's setting, else "".
+ */
+function pinOpenBlasCore(): string {
+  if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") return "";
+  const set = Deno.env.get("OPENBLAS_CORETYPE");
+  if (set && !ROW_VARIANT_CORES.test(set)) return "";
+  let cpuinfo = "";
+  try {
+    cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
+  } catch {
+    return ""; // no /proc: leave OpenBLAS's own choice
+  }
+  if (!/^flags\s*:.*\bavx512f\b/m.test(cpuinfo)) return "";
+  Deno.env.set("OPENBLAS_CORETYPE", "SkylakeX");
+  return set ? `; OPENBLAS_CORETYPE=${set} replaced by SkylakeX (row-invariant kernels)` : "";
+}
+
+/**
+ * Whether a row's product is the same bits wherever it sits in a {@link ROW_BLOCK}-row call: one small
+ * product, then again with its rows rolled by 37. Where it fails, sampling is not batch-invariant.
+ */
+function rowInvariant(blas: Blas): boolean {
+  const [m, n, k, shift] = [ROW_BLOCK, 48, 64, 37];
+  const a = new Float32Array(m * k), rolled = new Float32Array(m * k), b = new Float32Array(k * n);
+  for (let i = 0; i < a.length; i++) a[i] = Math.sin(i * 0.7311) * 1.3;
+  for (let i = 0; i < b.length; i++) b[i] = Math.cos(i * 0.5173);
+  for (let r = 0; r < m; r++) rolled.set(a.subarray(r * k, (r + 1) * k), ((r + shift) % m) * k);
+  const c = new Float32Array(m * n), cr = new Float32Array(m * n);
+  blas.sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n);
+  blas.sgemm(false, false, m, n, k, 1, rolled, k, b, n, 0, cr, n);
+  for (let r = 0; r < m; r++) {
+    for (let j = 0; j < n; j++) if (c[r * n + j] !== cr[((r + shift) % m) * n + j]) return false;
+  }
+  return true;
+}
+
+/** The load note of a found BLAS: its name, why its kernels were chosen, a warning when rows vary. */
+function loadNote(blas: Blas, how: string, coreNote: string): string {
+  const warning = rowInvariant(blas) ? "" : "; warning: this BLAS gives a row different bits by its " +
+    "position in a product, so samples depend on batch size and Workers (DIEM_BLAS=off avoids it)";
+  return `BLAS ${blas.name}${how}${coreNote}${warning}`;
+}
+
 function describe(lib: Library, path: string): string {
   const s = lib.symbols;
   if (s.openblas_get_config) {
     const ptr = s.openblas_get_config();
     const config = ptr ? Deno.UnsafePointerView.getCString(ptr) : "OpenBLAS";
-    return `${config.split(" ").slice(0, 2).join(" ")} (${path})`;
+    const core = s.openblas_get_corename?.();
+    const kernels = core ? ` ${Deno.UnsafePointerView.getCString(core)}` : "";
+    return `${config.split(" ").slice(0, 2).join(" ")}${kernels} (${path})`;
   }
   if (s.MKL_Set_Num_Threads) return `MKL (${path})`;
   if (s.bli_thread_set_num_threads) return `BLIS (${path})`;
@@ -218,10 +274,11 @@ export function loadBlas(): { blas: Blas | null; note: string } {
   if (/^(off|0|none|false)$/i.test(setting)) {
     return loaded = { blas: null, note: "BLAS off (DIEM_BLAS=off): wasm kernels" };
   }
+  const coreNote = pinOpenBlasCore();
   if (setting) {
     try {
       const blas = wrap(open(setting), setting);
-      return loaded = { blas, note: `BLAS ${blas.name} (DIEM_BLAS)` };
+      return loaded = { blas, note: loadNote(blas, " (DIEM_BLAS)", coreNote) };
     } catch (e) {
       throw new Error(`DIEM_BLAS=${setting}: cannot load it as a CBLAS library: ${(e as Error).message}`);
     }
@@ -229,7 +286,7 @@ export function loadBlas(): { blas: Blas | null; note: string } {
   for (const path of blasSearchList()) {
     try {
       const blas = wrap(open(path), path);
-      return loaded = { blas, note: `BLAS ${blas.name}` };
+      return loaded = { blas, note: loadNote(blas, "", coreNote) };
     } catch {
       // Not installed (or not a CBLAS): try the next.
     }
