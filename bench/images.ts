@@ -2,7 +2,7 @@
  * Image benchmarks: `pipeline-mnist.yaml` (DiEM and DiffEM on 75 %-masked MNIST) end to end from an empty
  * store: its wall time, the Fréchet distances of the posterior samples of the Gaussian start, of each method's
  * last lap and of the oracle (means over the evaluation's subsets), and the posterior-mean PSNR of the start and
- * of each method's last lap.
+ * of each method's last lap; the FD of unconditional samples of DiEM's last prior and of the oracle.
  *
  * @module
  */
@@ -30,5 +30,8 @@ export const benchmarks: Benchmark[] = [
   figure("psnr_final_diem", "dB", (r) => lastLap(r.metrics, "diem", "evaluate").psnr_mean),
   figure("psnr_final_diffem", "dB", (r) => lastLap(r.metrics, "diffem", "evaluate").psnr_mean),
   figure("psnr_oracle", "dB", (r) => r.metrics.oracle_evaluate.psnr_mean),
+  // Unconditional samples (256): the FD of all of them against all 2048 reference digits.
+  figure("fd_prior_diem", "", (r) => r.metrics.diem_prior_evaluate.fd),
+  figure("fd_prior_oracle", "", (r) => r.metrics.oracle_prior_evaluate.fd),
   figure("evaluator_accuracy", "", (r) => r.metrics.evaluator.test_accuracy),
 ];
