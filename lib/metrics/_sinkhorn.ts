@@ -24,7 +24,8 @@
  * column LSE is the next iteration's. Its numbers are those of the plain dense loop bit for bit (tested
  * against it). Measured on the loaded 2-core machine, m = 1024, D = 5, 1024 iterations on manifold
  * points: dense loop 3.4 ms per iteration on a quiet machine (≈ 3.5 s a solve), the candidate lists
- * 5–8× less (≈ 45 dense passes of 2 × 1024); wasm 39 ms per iteration, evaluating all n·m terms. Host
+ * 5–8× less (25–45 dense passes, 3.6 % of the terms candidates; the rest is mostly the Math.exp of the
+ * terms that count); wasm 39 ms per iteration, evaluating all n·m terms. Host
  * float64 is also more accurate: potentials of magnitude M/λ ≈ 10⁴ keep only ~1e-3 absolute precision in
  * float32. The "tf" path is for a real GPU.
  *
