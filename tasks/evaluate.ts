@@ -17,8 +17,9 @@ import {
   fractionOutsideBox,
   momentErrors,
   type OTResult,
+  type ReferenceLookup,
+  sinkhornLayout,
   sinkhornOT,
-  subsetCount,
   subsetMomentErrors,
   subsetSinkhorn,
   type SubsetStatistic,
@@ -27,16 +28,12 @@ import type { Progress, TaskDef } from "../lib/engine/mod.ts";
 import { type NDArray, sliceRows } from "../lib/array.ts";
 import { readObservations } from "./_observations.ts";
 import { imageMetrics } from "./_evaluate_images.ts";
+import { referenceLookup, sinkhornParams } from "./_sinkhorn_reference.ts";
 
 const params = z.object({
-  /** Sinkhorn sample size m (cost m²); clamped to what the data allows. */
-  sinkhorn_samples: z.number().int().positive().default(1024),
-  sinkhorn_reg: z.number().positive().default(1e-3),
-  sinkhorn_maxiter: z.number().int().positive().default(1024),
+  ...sinkhornParams,
   /** Samples outside [−box, box]^D are counted as outliers (the data lives in [−2, 2]). */
   box: z.number().positive().default(3),
-  /** R: every Sinkhorn divergence and moment error is also reported as `<name>_mean` ± `<name>_se` over R disjoint blocks of m rows (fewer when the data hold fewer; none below 2). */
-  subsets: z.number().int().min(0).default(4),
   /** Samples kept (as `subset`) for corner plots. */
   plot_samples: z.number().int().positive().default(2048),
   /** Images: observations shown in the grid figure (default 8; always the first ones). */
@@ -58,21 +55,22 @@ type Params = z.output<typeof params>;
  * The metrics against the truth: the papers' single numbers (`sinkhorn` on U1 = truth[:m], U2 = truth[−m:],
  * Q = samples[:m]; `sinkhorn_next` with Q = samples[m:2m]; moment errors on all rows) and, over R disjoint
  * subsets, `<name>_mean` and `<name>_se` (lib/metrics `subsetSinkhorn`: `sinkhorn` paired, `sinkhorn_next`
- * independent). With R·m = N_truth subset 0 is the papers' configuration, so its solves are reused.
+ * independent). With R·m = N_truth subset 0 is the papers' configuration, so its solves are reused. The
+ * truth-only reference solves come from `lookup` where it has them (a `truth-reference` stage).
  */
 function truthMetrics(
   truth: NDArray,
   samples: NDArray,
   p: Params,
   progress: Progress,
+  lookup: ReferenceLookup,
 ): Record<string, unknown> {
   const n = samples.shape[0], nt = truth.shape[0];
-  const m = Math.min(p.sinkhorn_samples, Math.floor(nt / 2), n);
+  const { m, subsets, reuse, references } = sinkhornLayout(nt, n, p.sinkhorn_samples, p.subsets);
   const opts = { reg: p.sinkhorn_reg, maxiter: p.sinkhorn_maxiter };
-  const subsets = subsetCount(nt, n, m, p.subsets) >= 2 ? subsetCount(nt, n, m, p.subsets) : 0;
-  const reuse = subsets * m === nt;
-  const paperSolves = reuse ? 0 : n >= 2 * m ? 3 : 2;
-  progress.start(paperSolves + 3 * subsets, "OT solve", 0, "sinkhorn");
+  const toSolve = references.filter(([u1, u2]) => !lookup(u1, u2)).length;
+  const sampleSolves = 2 * subsets + (reuse ? 0 : n >= 2 * m ? 2 : 1);
+  progress.start(toSolve + sampleSolves, "OT solve", 0, "sinkhorn");
   const metrics: Record<string, unknown> = {};
   const put = (name: string, stat: SubsetStatistic) => {
     metrics[`${name}_mean`] = stat.mean;
@@ -80,10 +78,10 @@ function truthMetrics(
   };
   let first: OTResult | null = null;
   if (subsets > 0) {
-    const s = subsetSinkhorn(truth, samples, m, subsets, opts, ({ subset, kind, result }) => {
+    const s = subsetSinkhorn(truth, samples, m, subsets, opts, ({ subset, kind, result, reused }) => {
       if (subset === 0 && kind === "paired") first = result;
-      progress.tick(1);
-    });
+      if (!reused) progress.tick(1);
+    }, lookup);
     if (reuse) {
       Object.assign(metrics, { sinkhorn: s.paired.values[0], sinkhorn_next: s.independent.values[0] });
     }
@@ -98,8 +96,11 @@ function truthMetrics(
   if (!reuse) {
     // S = OT(U1, Q) − OT(U1, U2): the reference term is shared by both sample sets.
     const u1 = sliceRows(truth, 0, m);
-    const reference = sinkhornOT(u1, sliceRows(truth, nt - m, nt), opts);
-    progress.tick(1);
+    let reference = lookup(0, nt - m);
+    if (!reference) {
+      reference = sinkhornOT(u1, sliceRows(truth, nt - m, nt), opts);
+      progress.tick(1);
+    }
     first = sinkhornOT(u1, sliceRows(samples, 0, m), opts);
     metrics.sinkhorn = first.cost - reference.cost;
     progress.tick(1, `S = ${(metrics.sinkhorn as number).toFixed(4)}`);
@@ -135,6 +136,11 @@ export const evaluateTask: TaskDef<typeof params> = {
     },
     evaluator: { description: "images: a fit-evaluator stage (the FD features)", optional: true },
     obs: { description: "the observations, for the posterior predictive check", optional: true },
+    truth_reference: {
+      description:
+        "a truth-reference stage of the same truth: its truth-only Sinkhorn solves are not solved again",
+      optional: true,
+    },
     model: {
       description: "the fit-prior or fit-conditional stage trained on these samples, for its loss statistics",
       optional: true,
@@ -153,7 +159,17 @@ export const evaluateTask: TaskDef<typeof params> = {
       // A subset of the samples for plots, so that reports need not read every sample.
       await ctx.writeArray("subset", rows(samples, 0, Math.min(n, p.plot_samples)));
       if (truthEntry) {
-        Object.assign(metrics, truthMetrics(flat2d(await truthEntry.array("x")), samples, p, ctx.progress));
+        const truth = flat2d(await truthEntry.array("x"));
+        const referenceEntry = ctx.optionalInput("truth_reference");
+        const opts = { reg: p.sinkhorn_reg, maxiter: p.sinkhorn_maxiter };
+        const layout = sinkhornLayout(truth.shape[0], n, p.sinkhorn_samples, p.subsets);
+        let lookup: ReferenceLookup = () => undefined;
+        if (referenceEntry) {
+          const r = await referenceLookup(referenceEntry, truthEntry.key, layout.m, opts);
+          if (r.mismatch) ctx.log(`truth_reference not used: ${r.mismatch}`);
+          lookup = r.lookup;
+        }
+        Object.assign(metrics, truthMetrics(truth, samples, p, ctx.progress, lookup));
       }
     }
     const obsEntry = ctx.optionalInput("obs");

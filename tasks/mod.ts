@@ -14,6 +14,7 @@ import { fitGaussianTask } from "./fit_gaussian.ts";
 import { fitPriorTask } from "./fit_prior.ts";
 import { reportTask } from "./report.ts";
 import { samplePosteriorTask } from "./sample_posterior.ts";
+import { truthReferenceTask } from "./truth_reference.ts";
 
 /** Every task the `task:` field of a spec may name. */
 export const builtinTasks: TaskDef[] = [
@@ -24,6 +25,7 @@ export const builtinTasks: TaskDef[] = [
   fitConditionalTask,
   samplePosteriorTask,
   fitEvaluatorTask,
+  truthReferenceTask,
   evaluateTask,
   reportTask,
 ] as TaskDef[];

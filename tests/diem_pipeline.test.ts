@@ -1,7 +1,8 @@
 /**
  * DiEM end to end through the CLI, at a size a test can afford: from projected, noisy observations
  * only, two EM laps of a diffusion prior must already beat the Gaussian EM start on the Sinkhorn
- * divergence to the hidden truth; the report renders; rerunning is free.
+ * divergence to the hidden truth; the report renders; rerunning is free; evaluations that read one
+ * `truth-reference` stage publish the metrics of one that solves its references itself.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { cli, ranStages, scratch, show } from "./cli_helpers.ts";
@@ -15,7 +16,15 @@ stages:
   obs: { task: corrupt, inputs: { x: data }, params: { operator: { kind: projection, m: 2 }, sigma_y: 0.01 } }
   gauss: { task: fit-gaussian, inputs: { obs: obs } }
   gauss_posterior: { task: sample-posterior, inputs: { obs: obs, prior: gauss }, params: { shards: 2 } }
+  truth_reference:
+    task: truth-reference
+    inputs: { truth: data }
+    params: { sinkhorn_samples: 256, sinkhorn_maxiter: 500 }
   gauss_evaluate:
+    task: evaluate
+    inputs: { samples: gauss_posterior, truth: data, truth_reference: truth_reference }
+    params: { sinkhorn_samples: 256, sinkhorn_maxiter: 500 }
+  gauss_evaluate_alone:
     task: evaluate
     inputs: { samples: gauss_posterior, truth: data }
     params: { sinkhorn_samples: 256, sinkhorn_maxiter: 500 }
@@ -29,7 +38,7 @@ stages:
         params: { steps: 24, solver: mr, solver_maxiter: 1, shards: 2 }
       evaluate:
         task: evaluate
-        inputs: { samples: sample, truth: data, model: fit }
+        inputs: { samples: sample, truth: data, truth_reference: truth_reference, model: fit }
         params: { sinkhorn_samples: 256, sinkhorn_maxiter: 500 }
   report: { task: report, inputs: { evaluations: [gauss_evaluate, "em[*].evaluate"], truth: data } }
 `;
@@ -52,6 +61,9 @@ Deno.test("a short DiEM run beats its Gaussian start and reports it", async () =
   // Every divergence with its error bar over 4 subsets of 256 rows; `metrics` prints them as mean ± se.
   assert(metrics["em[1].evaluate"].sinkhorn_se > 0, JSON.stringify(metrics["em[1].evaluate"]));
   assertEquals(metrics.gauss_evaluate.sinkhorn_subsets, 4);
+  // The truth-only solves, made once by truth_reference for all three evaluations, change no metric.
+  assertEquals(metrics.truth_reference.solves, 4);
+  assertEquals(metrics.gauss_evaluate, metrics.gauss_evaluate_alone);
   const table = (await cli(dir, "metrics")).stdout;
   assertMatch(table, /gauss_evaluate: .*sinkhorn_mean=[-\d.e]+ ± [\d.e-]+ /);
   assert(!/sinkhorn_se/.test(table), "the standard error is printed beside its mean, not as a column");

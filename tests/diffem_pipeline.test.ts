@@ -73,7 +73,17 @@ Deno.test("the comparison spec runs both methods from one shared Gaussian start 
     assert(r.code === 0, `dag failed (${r.code}): ${r.stderr}`);
     const lines = r.stdout.trim().split("\n");
     const ids = lines.map((l) => l.split(" ")[0]);
-    for (const shared of ["data", "obs", "gauss", "gauss_posterior", "gauss_evaluate", "report"]) {
+    for (
+      const shared of [
+        "data",
+        "obs",
+        "gauss",
+        "gauss_posterior",
+        "truth_reference",
+        "gauss_evaluate",
+        "report",
+      ]
+    ) {
       assert(
         ids.filter((id) => id === shared).length === 1,
         `${shared} appears ${ids.filter((i) => i === shared).length}×`,

@@ -10,6 +10,11 @@
  * S_r = OT(U1, Q) − OT(U1, U2); the reference solve is shared by both. With R·m = N_truth, subset 0 is the
  * papers' single number (U1 = truth[:m], U2 = truth[−m:], Q = samples[:m]).
  *
+ * The reference solves OT(U1, U2) depend on the truth alone: {@link sinkhornLayout} names them (as row offsets
+ * of U1 and U2) so that they can be solved once and handed to every evaluation of the same truth
+ * ({@link ReferenceLookup}); a solve is a pure function of its rows and options, so a reused one is the same
+ * number bit for bit.
+ *
  * Private to lib/metrics; import from `mod.ts`.
  *
  * @module
@@ -53,6 +58,43 @@ export function subsetCount(truthRows: number, sampleRows: number, m: number, wa
   return Math.max(0, Math.min(wanted, Math.floor(truthRows / m), Math.floor(sampleRows / m)));
 }
 
+/**
+ * Which Sinkhorn solves an evaluation of `sampleRows` samples against `truthRows` true points makes:
+ * m = min(`sinkhornSamples`, ⌊N_truth/2⌋, N), the subset count R (0 when fewer than 2 blocks fit), whether
+ * subset 0 is the papers' configuration (`reuse`: R·m = N_truth), and the truth-only reference solves
+ * `references` as row offsets `[u1, u2]` (OT of truth rows [u1, u1 + m) against [u2, u2 + m)): one per
+ * subset (block r against block r − 1 mod R), then the papers' (truth[:m] against truth[−m:]) unless reused.
+ *
+ * @example
+ * ```ts
+ * sinkhornLayout(4096, 4096, 1024, 4);
+ * // { m: 1024, subsets: 4, reuse: true, references: [[0, 3072], [1024, 0], [2048, 1024], [3072, 2048]] }
+ * ```
+ */
+export function sinkhornLayout(
+  truthRows: number,
+  sampleRows: number,
+  sinkhornSamples: number,
+  wantedSubsets: number,
+): { m: number; subsets: number; reuse: boolean; references: [number, number][] } {
+  const m = Math.min(sinkhornSamples, Math.floor(truthRows / 2), sampleRows);
+  const count = subsetCount(truthRows, sampleRows, m, wantedSubsets);
+  const subsets = count >= 2 ? count : 0;
+  const reuse = subsets * m === truthRows;
+  const references: [number, number][] = Array.from(
+    { length: subsets },
+    (_, r) => [r * m, ((r - 1 + subsets) % subsets) * m],
+  );
+  if (!reuse) references.push([0, truthRows - m]);
+  return { m, subsets, reuse, references };
+}
+
+/**
+ * Reference solves already made: the OT of truth rows [u1, u1 + m) against [u2, u2 + m) with the options in
+ * use, or undefined (then the caller solves it).
+ */
+export type ReferenceLookup = (u1: number, u2: number) => OTResult | undefined;
+
 /** Sinkhorn divergences over subsets, paired and independent (see the module's description). */
 export interface SubsetSinkhorn {
   paired: SubsetStatistic;
@@ -66,11 +108,15 @@ export interface SubsetSolve {
   subset: number;
   kind: "reference" | "paired" | "independent";
   result: OTResult;
+  /** The solve came from the {@link ReferenceLookup} (not solved here). */
+  reused?: boolean;
 }
 
 /**
  * Sinkhorn divergences of `samples` against `truth` (both `[N, D]`) over R disjoint blocks of m rows
- * (R ≥ 2, R·m ≤ both row counts). `onSolve` sees each of the 3R OT solves as it finishes.
+ * (R ≥ 2, R·m ≤ both row counts). `onSolve` sees each of the 3R OT solves as it finishes; `references`
+ * supplies reference solves made elsewhere (on the same truth, with the same m and options), which are not
+ * solved again.
  *
  * @example
  * ```ts
@@ -84,6 +130,7 @@ export function subsetSinkhorn(
   subsets: number,
   options: SinkhornOptions = {},
   onSolve: (solve: SubsetSolve) => void = () => {},
+  references: ReferenceLookup = () => undefined,
 ): SubsetSinkhorn {
   if (subsets < 2 || subsets * m > truth.shape[0] || subsets * m > samples.shape[0]) {
     throw new Error(
@@ -107,7 +154,12 @@ export function subsetSinkhorn(
   };
   for (let r = 0; r < subsets; r++) {
     const u1 = block(truth, r);
-    const reference = solve(r, "reference", u1, block(truth, r - 1));
+    const known = references(r * m, ((r - 1 + subsets) % subsets) * m);
+    if (known) {
+      converged &&= known.converged;
+      onSolve({ subset: r, kind: "reference", result: known, reused: true });
+    }
+    const reference = known ? known.cost : solve(r, "reference", u1, block(truth, r - 1));
     paired.push(solve(r, "paired", u1, block(samples, r)) - reference);
     independent.push(solve(r, "independent", u1, block(samples, r + 1)) - reference);
   }

@@ -22,6 +22,8 @@ export {
 } from "./_moments.ts";
 export {
   meanAndStandardError,
+  type ReferenceLookup,
+  sinkhornLayout,
   subsetCount,
   subsetMomentErrors,
   type SubsetSinkhorn,
