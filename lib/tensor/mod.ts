@@ -23,6 +23,8 @@ export {
   tf,
 } from "./backend.ts";
 export { fusedGroupNorm } from "./_group_norm.ts";
+export { fusedSiluLayerNorm } from "./_layer_norm.ts";
+export { fusedLinear } from "./_linear.ts";
 export {
   blasThreadsPerWorker,
   defineWorkerJobs,
