@@ -1,15 +1,18 @@
 /**
- * The MLP's fused wasm kernels (lib/tensor/_linear.ts, lib/tensor/_layer_norm.ts) against the cpu
- * backend's composed TF.js ops: values and every gradient, at the shapes of the MLP and at odd ones.
+ * The MLP's fused wasm kernels (lib/tensor/_linear.ts, lib/tensor/_layer_norm.ts, lib/tensor/_adam.ts)
+ * against the cpu backend's composed TF.js ops: values and every gradient, at the shapes of the MLP and at
+ * odd ones, and Adam steps with and without clipping.
  *
  * @module
  */
 import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
-import { grads as gradientsOf } from "../lib/tensor/gradients.ts";
+import { grads as gradientsOf, variableGrads } from "../lib/tensor/gradients.ts";
 import { recordVjp } from "../lib/tensor/vjp.ts";
 import { linear, siluLayerNorm } from "../lib/nn/_layers.ts";
+import { sinusoidalEmbedding } from "../lib/nn/mod.ts";
+import { Adam, linearDecayLR } from "../lib/training/mod.ts";
 
 const TOL = 1e-4;
 
@@ -33,7 +36,9 @@ async function onBoth(f: () => tf.Tensor[]): Promise<[Float32Array[], Float32Arr
 
 Deno.test("wasm fused linear and its gradients match cpu's tf.fused.matMul", async () => {
   const rng = Rng.fromSeed(11, "linear");
-  for (const [rows, k, n, withBias] of [[1024, 69, 256, true], [300, 256, 5, true], [7, 3, 4, false]] as const) {
+  for (
+    const [rows, k, n, withBias] of [[1024, 69, 256, true], [300, 256, 5, true], [7, 3, 4, false]] as const
+  ) {
     const x = randn(rng, rows * k), w = randn(rng, k * n), b = randn(rng, n), dy = randn(rng, rows * n);
     const [cpu, wasm] = await onBoth(() => {
       const inputs = [tf.tensor2d(x, [rows, k]), tf.tensor2d(w, [k, n]), tf.tensor1d(b)];
@@ -84,4 +89,72 @@ Deno.test("a recorded VJP through the fused MLP layers matches tf.grad and frees
   tf.dispose([got, want, rec.y]);
   assert(tf.memory().numTensors === before, `tensors ${before} -> ${tf.memory().numTensors}`);
   tf.dispose([w, b, gamma, beta, x, dy]);
+});
+
+Deno.test("wasm fused Adam steps (clipped and not) match cpu's composed ones", async () => {
+  const rng = Rng.fromSeed(14, "adam");
+  const shapes = [[69, 32], [32], [32, 5], [5]];
+  const init = shapes.map((s) => randn(rng, s.reduce((a, b) => a * b, 1)));
+  // Three steps of gradients: large ones (the clipping acts), then small ones (it does not).
+  const steps = [3, 0.01, 0.02].map((scale) =>
+    shapes.map((s) => randn(rng, s.reduce((a, b) => a * b, 1), scale))
+  );
+  const run = (): tf.Tensor[] => {
+    const params = Object.fromEntries(init.map((a, i) => [`p${i}`, tf.variable(tf.tensor(a, shapes[i]))]));
+    const opt = new Adam(params, { lr: linearDecayLR(1e-2, 10) });
+    const norms: number[] = [];
+    for (const g of steps) {
+      tf.tidy(() => opt.apply(Object.fromEntries(g.map((a, i) => [`p${i}`, tf.tensor(a, shapes[i])]))));
+      norms.push(opt.lastGradNorm!.dataSync()[0]);
+    }
+    const out = [...Object.values(params).map((p) => p.clone()), tf.tensor(norms)];
+    opt.dispose();
+    tf.dispose(Object.values(params));
+    return out;
+  };
+  const [cpu, wasm] = await onBoth(run);
+  cpu.forEach((c, i) => assertClose(wasm[i], c, TOL, i < shapes.length ? `param ${i}` : "gradient norms"));
+});
+
+Deno.test("wasm sinusoidal embedding (shared and distinct rows) matches cpu's composed one", async () => {
+  const values = Float32Array.from([0.5, 0.5, 0.5, -2, 3.25, 3.25, -6.9, 0, 0, 2.3]);
+  const [cpu, wasm] = await onBoth(() => [sinusoidalEmbedding(tf.tensor1d(values), 64)]);
+  assertClose(wasm[0], cpu[0], 1e-6, "embedding");
+});
+
+Deno.test("training through the fused MLP kernels and Adam does not leak tensors", async () => {
+  await initBackend("wasm");
+  const rng = Rng.fromSeed(15, "mlp-leak");
+  const params = {
+    w: tf.variable(tf.tensor2d(randn(rng, 9 * 16), [9, 16])),
+    b: tf.variable(tf.zeros([16])),
+    gamma: tf.variable(tf.ones([16])),
+    beta: tf.variable(tf.zeros([16])),
+  };
+  const opt = new Adam(params, { lr: linearDecayLR(1e-2, 100) });
+  const x = tf.tensor2d(randn(rng, 32 * 9), [32, 9]);
+  const step = () =>
+    tf.tidy(() => {
+      const { value, grads } = variableGrads(
+        () =>
+          tf.sum(
+            tf.square(
+              siluLayerNorm(
+                linear(x, params.w as tf.Tensor2D, params.b as tf.Tensor1D),
+                params.gamma,
+                params.beta,
+              ),
+            ),
+          ),
+        Object.values(params),
+      );
+      opt.apply(grads);
+      return value;
+    });
+  step().dispose();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) step().dispose();
+  assert(tf.memory().numTensors === before, `tensors ${before} -> ${tf.memory().numTensors}`);
+  opt.dispose();
+  tf.dispose([x, ...Object.values(params)]);
 });

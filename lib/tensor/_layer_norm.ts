@@ -1,11 +1,12 @@
 /**
- * LayerNorm(SiLU(z)) of float32 rows on the wasm backend (the MLP's hidden layers, lib/nn/_mlp.ts) as two
- * kernels, forward and backward, with the gradient attached by `tf.customGrad`. Composed of TF.js ops it is
+ * LayerNorm(SiLU(z)) of float32 rows on the wasm backend (the MLP's hidden layers, lib/nn/_mlp.ts) as a
+ * forward kernel and two backward ones, dz and dγ (dβ is a `Sum`), with a registered gradient that runs
+ * each only when asked for (an input VJP, as MMPS takes, needs no parameter gradients). Composed of TF.js ops it is
  * ~11 element-wise kernels forward and ~25 backward, each a full pass over the activations; here σ(z) and
  * a = z σ(z) are the wasm backend's own SIMD kernels (`Math.exp` in JavaScript costs 5–10× more), σ(z) kept
  * for the backward pass, then one pass per row gathers the statistics (float64: the variance is
- * E[a²] − μ², exact to ~1e-16 · (μ/σ)²) and one writes y over a. The backward pass reads z, σ(z) and dy
- * twice per row (while the row is in cache).
+ * E[a²] − μ², exact to ~1e-16 · (μ/σ)²) and one writes y over a. The dz kernel reads z, σ(z) and dy
+ * twice per row (while the row is in cache), the dγ kernel once.
  *
  * Per row (F values), a = z σ(z), μ = mean(a), r = 1/√(var(a) + ε), x̂ = (a − μ) r, y = γ x̂ + β.
  * Backward: dβ = Σ_rows dy, dγ = Σ_rows dy x̂, and with g = γ dy, da = r (g − mean(g) − x̂ mean(g x̂)),
@@ -17,7 +18,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
 
 const FORWARD = "DiemSiluLayerNorm";
-const BACKWARD = "DiemSiluLayerNormGrad";
+const BACKWARD_INPUT = "DiemSiluLayerNormGradInput";
+const BACKWARD_GAMMA = "DiemSiluLayerNormGradGamma";
 
 interface KernelArgs {
   inputs: Record<string, tf.TensorInfo>;
@@ -53,39 +55,55 @@ function forward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   return [y, sg, mean, rstd];
 }
 
-function backward({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
+/** dz only (what an input VJP needs): two passes per row over z, σ(z) and dy. */
+function backwardInput({ inputs, backend }: KernelArgs): tf.TensorInfo {
   const { z, dy, sigmoid, mean, rstd, gamma } = inputs;
   const [rows, f] = z.shape;
-  const out = [backend.makeOutput(z.shape, "float32"), ...[0, 1].map(() => backend.makeOutput([f], "float32"))];
-  const [dz, dgamma, dbeta] = out.map((t) => backend.typedArrayFromHeap(t));
+  const out = backend.makeOutput(z.shape, "float32");
+  const dz = backend.typedArrayFromHeap(out);
   const zv = backend.typedArrayFromHeap(z), dyv = backend.typedArrayFromHeap(dy);
   const sv = backend.typedArrayFromHeap(sigmoid), mv = backend.typedArrayFromHeap(mean);
   const rv = backend.typedArrayFromHeap(rstd), gv = backend.typedArrayFromHeap(gamma);
-  const dg = new Float64Array(f), db = new Float64Array(f);
   for (let row = 0, o = 0; row < rows; row++, o += f) {
     const mu = mv[row], r = rv[row];
     let sumG = 0, sumGX = 0;
     for (let j = 0; j < f; j++) {
-      const q = o + j, xhat = (zv[q] * sv[q] - mu) * r, d = dyv[q], g = d * gv[j];
-      db[j] += d;
-      dg[j] += d * xhat;
+      // x̂ parked in dz until the second pass.
+      const q = o + j, xhat = (zv[q] * sv[q] - mu) * r, g = dyv[q] * gv[j];
+      dz[q] = xhat;
       sumG += g;
       sumGX += g * xhat;
     }
     const c0 = sumG / f, c1 = sumGX / f;
     for (let j = 0; j < f; j++) {
-      const q = o + j, zq = zv[q], s = sv[q], xhat = (zq * s - mu) * r;
-      const da = r * (dyv[q] * gv[j] - c0 - xhat * c1);
+      const q = o + j, zq = zv[q], s = sv[q];
+      const da = r * (dyv[q] * gv[j] - c0 - dz[q] * c1);
       dz[q] = da * s * (1 + zq * (1 - s));
     }
   }
-  dgamma.set(dg);
-  dbeta.set(db);
+  return out;
+}
+
+/** dγ = Σ_rows dy x̂ (float64 sums), for training; dβ = Σ_rows dy is a plain `Sum`. */
+function backwardGamma({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { z, dy, sigmoid, mean, rstd } = inputs;
+  const [rows, f] = z.shape;
+  const out = backend.makeOutput([f], "float32");
+  const zv = backend.typedArrayFromHeap(z), dyv = backend.typedArrayFromHeap(dy);
+  const sv = backend.typedArrayFromHeap(sigmoid), mv = backend.typedArrayFromHeap(mean);
+  const rv = backend.typedArrayFromHeap(rstd);
+  const dg = new Float64Array(f);
+  for (let row = 0, o = 0; row < rows; row++, o += f) {
+    const mu = mv[row], r = rv[row];
+    for (let j = 0; j < f; j++) dg[j] += dyv[o + j] * (zv[o + j] * sv[o + j] - mu) * r;
+  }
+  backend.typedArrayFromHeap(out).set(dg);
   return out;
 }
 
 /**
- * Register the two kernels on the wasm backend (before it initialises). Idempotent.
+ * Register the three kernels on the wasm backend (before it initialises) and the forward kernel's
+ * gradient. Idempotent.
  *
  * @example
  * ```ts
@@ -93,10 +111,31 @@ function backward({ inputs, backend }: KernelArgs): tf.TensorInfo[] {
  * ```
  */
 export function registerLayerNormKernels(): void {
-  for (const [name, fn] of [[FORWARD, forward], [BACKWARD, backward]] as const) {
+  const kernels: [string, unknown][] = [
+    [FORWARD, forward],
+    [BACKWARD_INPUT, backwardInput],
+    [BACKWARD_GAMMA, backwardGamma],
+  ];
+  for (const [name, fn] of kernels) {
     if (tf.getKernel(name, "wasm")) continue;
     tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fn as unknown as tf.KernelFunc });
   }
+  if (tf.getGradient(FORWARD)) return;
+  tf.registerGradient({
+    kernelName: FORWARD,
+    inputsToSave: ["z", "gamma"],
+    outputsToSave: [false, true, true, true],
+    gradFunc: (dys, saved) => {
+      const dy = Array.isArray(dys) ? dys[0] : dys;
+      const [z, gamma, sigmoid, mean, rstd] = saved;
+      return {
+        z: () =>
+          tf.engine().runKernel(BACKWARD_INPUT, { z, dy, sigmoid, mean, rstd, gamma }, {}) as tf.Tensor,
+        gamma: () => tf.engine().runKernel(BACKWARD_GAMMA, { z, dy, sigmoid, mean, rstd }, {}) as tf.Tensor,
+        beta: () => tf.sum(dy, 0),
+      };
+    },
+  });
 }
 
 /**
@@ -117,22 +156,12 @@ export function fusedSiluLayerNorm(
 ): tf.Tensor2D | null {
   if (!tf.getKernel(FORWARD, tf.getBackend()) || z.dtype !== "float32" || z.rank !== 2) return null;
   const f = z.shape[1];
-  if (gamma.size !== f || beta.size !== f || gamma.dtype !== "float32" || beta.dtype !== "float32") return null;
-  const attrs = { eps };
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    const [zi, gi, bi] = args as tf.Tensor[];
-    const [y, sigmoid, mean, rstd] = tf.engine().runKernel(FORWARD, { z: zi, gamma: gi, beta: bi }, attrs) as tf
-      .Tensor[];
-    save([zi, gi, sigmoid, mean, rstd]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [zs, gs, sg, ms, rs] = saved;
-        const grads = { z: zs, dy, sigmoid: sg, mean: ms, rstd: rs, gamma: gs };
-        return tf.engine().runKernel(BACKWARD, grads, attrs) as tf.Tensor[];
-      },
-    };
-  });
-  return op(z, tf.reshape(gamma, [f]), tf.reshape(beta, [f])) as tf.Tensor2D;
+  if (gamma.size !== f || beta.size !== f || gamma.dtype !== "float32" || beta.dtype !== "float32") {
+    return null;
+  }
+  const inputs = { z, gamma: tf.reshape(gamma, [f]), beta: tf.reshape(beta, [f]) };
+  // σ(z) and the statistics are outputs so that the gradient can save them; the caller wants only y.
+  const [y, ...saved] = tf.engine().runKernel(FORWARD, inputs, { eps }) as tf.Tensor[];
+  tf.dispose(saved);
+  return y as tf.Tensor2D;
 }

@@ -25,6 +25,8 @@ export {
 export { fusedGroupNorm } from "./_group_norm.ts";
 export { fusedSiluLayerNorm } from "./_layer_norm.ts";
 export { fusedLinear } from "./_linear.ts";
+export { type AdamStepScalars, fusedAdamStep } from "./_adam.ts";
+export { fusedSinusoidalEmbedding } from "./_embedding.ts";
 export {
   blasThreadsPerWorker,
   defineWorkerJobs,
