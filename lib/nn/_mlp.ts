@@ -88,19 +88,9 @@ export class MLP implements NoiseConditionedNet {
       } else if (condition) {
         throw new Error("MLP: got a condition but was built with conditionFeatures = 0");
       }
-      // The first layer as x W_x + (emb W_emb + b) (W_x, W_emb: W's first D rows and the rest): the same
-      // product as concat(x, emb) W + b, but an input VJP (MMPS) multiplies back through W_x only
-      // (D columns, not D + E) and slices no gradient of the embedding off.
-      const d = x.shape[1]!, w0 = this.#weights[0] as tf.Tensor2D;
-      const rest = parts.length > 2 ? tf.concat(parts.slice(1), 1) as tf.Tensor2D : emb;
-      const z0 = tf.add(
-        linear(x as tf.Tensor2D, tf.slice(w0, [0, 0], [d, -1])),
-        linear(rest, tf.slice(w0, [d, 0], [-1, -1]), this.#biases[0] as tf.Tensor1D),
-      ) as tf.Tensor2D;
+      let h = tf.concat(parts, 1) as tf.Tensor2D;
       const last = this.#weights.length - 1;
-      if (last === 0) return z0;
-      let h = siluLayerNorm(z0, this.#gammas[0], this.#betas[0]);
-      for (let i = 1; i < last; i++) {
+      for (let i = 0; i < last; i++) {
         h = siluLayerNorm(
           linear(h, this.#weights[i] as tf.Tensor2D, this.#biases[i] as tf.Tensor1D),
           this.#gammas[i],
