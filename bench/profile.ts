@@ -1,23 +1,46 @@
 /**
- * `deno run -A bench/profile.ts [unet|mlp] [STEPS]`: time every TF.js kernel of a training step on the
- * wasm backend (`tf.profile`), grouped by kernel name (and input shapes with `PROFILE_SHAPES=1`), and print
- * the table sorted by time. `BLAS_THREADS=n` sets the BLAS threads.
+ * `deno run -A bench/profile.ts [unet|mlp|mmps] [STEPS]`: time every TF.js kernel of a training step (or, for
+ * `mmps`, of one exact MMPS posterior-denoiser call: the MLP prior, 8192 rows in R^5, random 2-D projections,
+ * one Worker's share of `mmps.step_ms`) on the wasm backend (`tf.profile`), grouped by kernel name (and input
+ * shapes with `PROFILE_SHAPES=1`), and print the table sorted by time. `BLAS_THREADS=n` sets the BLAS threads.
  *
  * @module
  */
 import { initBackend, setBlasThreads, tf } from "../lib/tensor/mod.ts";
 import { MLP, type NoiseConditionedNet, UNet } from "../lib/nn/mod.ts";
 import { trainStep } from "./core.ts";
+import { edmDenoiser } from "../lib/diffusion/mod.ts";
+import { mmpsDenoiser } from "../lib/guidance/mod.ts";
+import { operatorFamily } from "../lib/operators/mod.ts";
+import { Rng } from "../lib/random.ts";
 
 const which = Deno.args[0] ?? "unet";
 const steps = Number(Deno.args[1] ?? 2);
 const info = await initBackend("wasm");
 if (Deno.env.get("BLAS_THREADS")) setBlasThreads(Number(Deno.env.get("BLAS_THREADS")));
 console.log(info.detail);
-const net: NoiseConditionedNet = which === "mlp"
-  ? new MLP({ features: 5 }, 0)
-  : new UNet({ height: 28, width: 28, channels: 1, features: [32, 64, 64] }, 0);
-const step = trainStep(net, which === "mlp" ? 1024 : 64);
+const net: NoiseConditionedNet = which === "unet"
+  ? new UNet({ height: 28, width: 28, channels: 1, features: [32, 64, 64] }, 0)
+  : new MLP({ features: 5 }, 0);
+const step = which === "mmps" ? mmpsStep(8192) : trainStep(net, which === "mlp" ? 1024 : 64);
+
+/** One exact MMPS denoiser call at σ = 1 for `rows` random projections (m = 2) of vectors in R^5. */
+function mmpsStep(rows: number): () => Promise<void> {
+  const x = new Float32Array(rows * 5);
+  Rng.fromSeed(1).fillNormal(x);
+  const family = operatorFamily("projection", { xShape: [5], m: 2 });
+  const { y, params } = family.corrupt({ shape: [rows, 5], data: x }, 2, 0.01);
+  const op = family.bind(params);
+  const yt = tf.tensor(y.data, y.shape);
+  const xt = tf.tensor(x, [rows, 5]);
+  const sigma = tf.fill([rows], 1) as tf.Tensor1D;
+  const post = mmpsDenoiser(edmDenoiser(net), op, yt, 0.01, { solver: "exact" });
+  return async () => {
+    const out = post(xt, sigma);
+    await out.data();
+    out.dispose();
+  };
+}
 await step();
 const byName = new Map<string, { ms: number; calls: number }>();
 let total = 0;

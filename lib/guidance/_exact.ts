@@ -1,18 +1,19 @@
 /**
  * The exact MMPS step for small observations (docs/design.md §3): with m entries per observation,
- * G = Jᵀ Aᵀ (D × m per row) comes from ONE forward and ONE backward pass of the denoiser over the
- * batch tiled m times, whose cotangents are the m columns of Aᵀ (Aᵀ e_k for the k-th copy); the
- * forward pass of the first copy is x̂. The m × m system (σ_y² I + σ² A G) v = r is then solved
+ * G = Jᵀ Aᵀ (D × m per row) comes from ONE recorded forward pass of the denoiser over the batch
+ * (lib/tensor/vjp.ts, whose output is x̂) and m backward passes through it, whose cotangents are the
+ * m columns of Aᵀ (Aᵀ e_k for the k-th). The m × m system (σ_y² I + σ² A G) v = r is then solved
  * exactly per row on the host (LU with partial pivoting, float64: a learned Jacobian is not
- * symmetric), and E[x | x_t, y] ≈ x̂ + σ² G v. No iterative solver and no further VJP: exact for any
- * network, at the cost of an m-times larger batch in one forward + backward.
+ * symmetric), and E[x | x_t, y] ≈ x̂ + σ² G v. No iterative solver: exact for any network, at the
+ * cost of m backward passes after one forward. (Tiling the batch m times for one forward + backward
+ * costs the same backward work and m forward passes instead of one.)
  *
  * Private to lib/guidance; {@link mmpsDenoiser} chooses it (`solver: "exact"`, or `"auto"` when m is small).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { valueAndGrad } from "../tensor/gradients.ts";
+import { recordVjp } from "../tensor/vjp.ts";
 import { luSolveBatchedInPlace } from "../linalg/mod.ts";
 import type { BoundOperator } from "../operators/mod.ts";
 
@@ -26,7 +27,8 @@ export interface ExactStep {
 
 /**
  * E[x | x_t, y] by the exact small-observation path, for a denoiser `f(x, σ)`, an operator bound to
- * the batch, `y` `[B, ...yShape]`, σ_y² and the rows' σ. Runs inside the caller's `tf.tidy`.
+ * the batch, `y` `[B, ...yShape]`, σ_y² and the rows' σ. Runs inside the caller's `tf.tidy`, outside
+ * any gradient computation (it records the forward pass itself).
  *
  * @example
  * ```ts
@@ -43,21 +45,21 @@ export function exactMmpsStep(
 ): ExactStep {
   const b = xt.shape[0], m = y.size / b;
   const ones = new Array(xt.rank - 1).fill(1);
-  // Cotangents Aᵀ e_k, k-major: rows [k·B, (k+1)·B) are column k of Aᵀ for every observation.
-  const eye = tf.eye(m);
-  const cotangents = Array.from({ length: m }, (_, k) => {
-    const ek = tf.tile(tf.slice(eye, [k, 0], [1, m]), [b, 1]);
-    return operator.adjoint(tf.reshape(ek, y.shape));
-  });
-  const tiledSigma = tf.tile(sigma, [m]) as tf.Tensor1D;
-  const { value, grad: g } = valueAndGrad((x: tf.Tensor) => f(x, tiledSigma))(
-    tf.tile(xt, [m, ...ones]),
-    tf.concat(cotangents, 0),
-  );
-  const xhat = tf.slice(value, 0, b);
+  const recorded = recordVjp((x: tf.Tensor) => f(x, sigma), xt);
+  let blocks: tf.Tensor[];
+  try {
+    // G_k = Jᵀ Aᵀ e_k for every row: the k-th column of G, one backward pass each.
+    const eye = tf.eye(m);
+    blocks = Array.from({ length: m }, (_, k) => {
+      const ek = tf.tile(tf.slice(eye, [k, 0], [1, m]), [b, 1]);
+      return recorded.vjp(operator.adjoint(tf.reshape(ek, y.shape)));
+    });
+  } finally {
+    recorded.dispose();
+  }
+  const xhat = recorded.y;
   const r = tf.reshape(tf.sub(y, operator.apply(xhat)), [b, m]);
-  // Column k of A_b G_b is A_b applied to row b of the k-th block of G: [B, m (i), m (k)].
-  const blocks = tf.split(g, m, 0);
+  // Column k of A_b G_b is A_b applied to row b of G_k: [B, m (i), m (k)].
   const ag = tf.stack(blocks.map((gk) => tf.reshape(operator.apply(gk), [b, m])), 2);
   const s = sigma.dataSync();
   const v = solveRows(ag.dataSync(), r.dataSync(), s, sy2, b, m);

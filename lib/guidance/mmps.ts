@@ -20,8 +20,8 @@
  *   every row's σ costs the same (equals `"mmps"` for a Gaussian prior with Σ_x its covariance).
  *
  * Solvers (`solver`): `exact` (for `"mmps"` with m ≤ `exactMax` entries per observation, `_exact.ts`)
- * forms G = Jᵀ Aᵀ with ONE forward + backward pass over the batch tiled m times and solves the m × m
- * system by LU on the host: exact for any network, no further VJP. `cg` / `mr` iterate with one VJP
+ * forms G = Jᵀ Aᵀ with ONE recorded forward pass and m backward passes and solves the m × m
+ * system by LU on the host: exact for any network, no solver iterations. `cg` / `mr` iterate with one VJP
  * per iteration. All VJPs of one call (solver iterations and the final term) back-propagate through
  * ONE recorded forward pass ({@link recordVjp}, lib/tensor/vjp.ts): a call costs one forward and
  * (iterations + 1) backward passes of the denoiser. `auto` takes `exact` when it applies, else `cg`.
@@ -76,8 +76,8 @@ export interface MMPSOptions {
   /** Covariance Σ_x of x (D × D), required by `"cov_x"`. */
   covX?: Matrix;
   /**
-   * Linear solver: `exact` (covariance `"mmps"` only, m ≤ `exactMax`: G = Jᵀ Aᵀ from one batched
-   * backward pass, LU per row), `cg` (conjugate gradient, exact for a symmetric positive definite
+   * Linear solver: `exact` (covariance `"mmps"` only, m ≤ `exactMax`: G = Jᵀ Aᵀ from m backward passes
+   * through one recorded forward pass, LU per row), `cg` (conjugate gradient, exact for a symmetric positive definite
    * system), `mr` (minimal residual iteration, GMRES(1) restarted: robust when a learned Jacobian
    * makes the system non-symmetric or indefinite), or `auto` (default: `exact` where it applies, else `cg`).
    */

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedSinusoidalEmbedding } from "../tensor/mod.ts";
 
 /** The E/2 frequencies (1e-4)^linspace(0, 1, E/2). */
 function embeddingFrequencies(features: number): Float32Array {
@@ -29,6 +30,12 @@ function embeddingFrequencies(features: number): Float32Array {
  */
 export function sinusoidalEmbedding(values: tf.Tensor1D, features: number): tf.Tensor2D {
   return tf.tidy(() => {
+    // On wasm one kernel (rows equal to the previous one are copied: a sampler step shares σ).
+    const fused = fusedSinusoidalEmbedding(
+      tf.reshape(values, [-1]),
+      tf.tensor1d(embeddingFrequencies(features)),
+    );
+    if (fused) return fused;
     const freqs = tf.tensor2d(embeddingFrequencies(features), [1, features / 2]);
     const angles = tf.mul(tf.reshape(values, [-1, 1]), freqs);
     return tf.concat([tf.sin(angles), tf.cos(angles)], 1) as tf.Tensor2D;

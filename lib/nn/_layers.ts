@@ -6,10 +6,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { fusedGroupNorm } from "../tensor/mod.ts";
+import { fusedGroupNorm, fusedLinear, fusedSiluLayerNorm } from "../tensor/mod.ts";
 
 /**
- * y = x W + b for x `[B, in]`, W `[in, out]`, b `[out]` (one fused kernel).
+ * y = x W + b for x `[B, in]`, W `[in, out]`, b `[out]` (one fused kernel; on wasm one whose gradient
+ * computes only the parts asked for, lib/tensor/_linear.ts).
  *
  * @example
  * ```ts
@@ -17,7 +18,7 @@ import { fusedGroupNorm } from "../tensor/mod.ts";
  * ```
  */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
+  return fusedLinear(x, w, b) ?? tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
 }
 
 /**
@@ -54,6 +55,19 @@ export function groupNormSilu(
   let h = groupNorm(x, groups, gamma, beta);
   if (modulation) h = tf.add(tf.mul(h, tf.add(modulation.scale, 1)), modulation.shift);
   return silu(h);
+}
+
+/**
+ * layerNorm(silu(z), γ, β) for z `[B, F]`, the MLP's hidden layer. On the wasm backend it is one fused kernel
+ * each way (lib/tensor/_layer_norm.ts), the same function to float rounding; elsewhere it is composed of TF.js ops.
+ *
+ * @example
+ * ```ts
+ * const h = siluLayerNorm(linear(x, w, b), gamma, beta);
+ * ```
+ */
+export function siluLayerNorm(z: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor2D {
+  return fusedSiluLayerNorm(z, gamma, beta) ?? layerNorm(silu(z), gamma, beta);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type NoiseConditionedNet, ParamBuilder } from "./_module.ts";
-import { layerNorm, linear, silu } from "./_layers.ts";
+import { linear, siluLayerNorm } from "./_layers.ts";
 
 /** Architecture of an {@link MLP}. */
 export interface MLPConfig {
@@ -91,8 +91,8 @@ export class MLP implements NoiseConditionedNet {
       let h = tf.concat(parts, 1) as tf.Tensor2D;
       const last = this.#weights.length - 1;
       for (let i = 0; i < last; i++) {
-        h = layerNorm(
-          silu(linear(h, this.#weights[i] as tf.Tensor2D, this.#biases[i] as tf.Tensor1D)),
+        h = siluLayerNorm(
+          linear(h, this.#weights[i] as tf.Tensor2D, this.#biases[i] as tf.Tensor1D),
           this.#gammas[i],
           this.#betas[i],
         );

@@ -23,6 +23,10 @@ export {
   tf,
 } from "./backend.ts";
 export { fusedGroupNorm } from "./_group_norm.ts";
+export { fusedSiluLayerNorm } from "./_layer_norm.ts";
+export { fusedLinear } from "./_linear.ts";
+export { type AdamStepScalars, fusedAdamStep } from "./_adam.ts";
+export { fusedSinusoidalEmbedding } from "./_embedding.ts";
 export {
   blasThreadsPerWorker,
   defineWorkerJobs,

@@ -11,7 +11,10 @@
  *
  * 4. `Sum` and `Mean` of float32 tensors reduce in one pass without transposing (lib/tensor/_reduce.ts);
  *    `Identity` and same-dtype `Cast` share their input's data instead of copying it; group normalisation
- *    has fused kernels (lib/tensor/_group_norm.ts).
+ *    has fused kernels (lib/tensor/_group_norm.ts), and so have the MLP's LayerNorm∘SiLU
+ *    (lib/tensor/_layer_norm.ts), its dense layer with a per-input gradient (lib/tensor/_linear.ts), and
+ *    Adam's whole step over all variables (lib/tensor/_adam.ts); the sinusoidal noise embedding is one
+ *    kernel (lib/tensor/_embedding.ts).
  * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
  *    the kernels above remain their fallbacks.
  *
@@ -27,6 +30,10 @@ import { blasBatchMatMul, blasFusedMatMul, type BlasKernel } from "./_blas_matmu
 import { blasConvKernels } from "./_blas_conv.ts";
 import { reductionKernels } from "./_reduce.ts";
 import { registerGroupNormKernels } from "./_group_norm.ts";
+import { registerLayerNormKernels } from "./_layer_norm.ts";
+import { registerLinearKernel } from "./_linear.ts";
+import { registerAdamKernel } from "./_adam.ts";
+import { registerEmbeddingKernel } from "./_embedding.ts";
 
 type Attrs = Record<string, unknown>;
 interface KernelArgs {
@@ -225,6 +232,10 @@ export function registerWasmKernelPatches(): void {
   };
   for (const [name, make] of Object.entries(replacements)) wrapWasmKernel(name, make);
   registerGroupNormKernels();
+  registerLayerNormKernels();
+  registerLinearKernel();
+  registerAdamKernel();
+  registerEmbeddingKernel();
   const composite: [string, Kernel][] = [
     ["Conv2DBackpropFilter", conv2DBackpropFilter],
     ["Conv2DBackpropInput", conv2DBackpropInput],

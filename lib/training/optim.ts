@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { NDArray } from "../array.ts";
+import { fusedAdamStep } from "../tensor/mod.ts";
 
 /** Learning rate as a function of the (0-based) step about to be taken. */
 export type LRSchedule = (step: number) => number;
@@ -109,14 +110,33 @@ export class Adam {
     });
     const t = this.step + 1;
     const lr = this.#opts.lr(this.step);
+    const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+    const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
+    // On wasm: one kernel for the norm, the clipping and every variable's update (lib/tensor/_adam.ts).
+    const fused = fusedAdamStep(
+      names.map((n) => this.params[n]),
+      names.map((n) => this.#m[n]),
+      names.map((n) => this.#v[n]),
+      g,
+      { beta1, beta2, eps, stepSize, sqrtBc2, clipNorm },
+    );
+    if (fused) {
+      if (this.lastGradNorm) this.lastGradNorm.dispose();
+      this.lastGradNorm = tf.keep(fused.norm);
+      names.forEach((name, i) => {
+        this.params[name].assign(fused.params[i]);
+        this.#m[name].assign(fused.m[i]);
+        this.#v[name].assign(fused.v[i]);
+      });
+      this.step = t;
+      return;
+    }
     const norm = tf.sqrt(tf.addN(g.map((x) => tf.sum(tf.square(x))))) as tf.Scalar;
     if (this.lastGradNorm) this.lastGradNorm.dispose();
     this.lastGradNorm = tf.keep(norm);
     const scale = Number.isFinite(clipNorm)
       ? tf.minimum(1, tf.div(clipNorm, tf.add(norm, 1e-6)))
       : tf.scalar(1);
-    const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
-    const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
     names.forEach((name, i) => {
       const gi = tf.mul(g[i], scale);
       const m = tf.add(tf.mul(this.#m[name], beta1), tf.mul(gi, 1 - beta1));
