@@ -232,6 +232,49 @@ Deno.test("wasm Sum and Mean over the networks' axis patterns match cpu", async 
   tf.dispose([ints, total]);
 });
 
+Deno.test("wasm Concat and SplitV (runs of copies) give cpu's values exactly, on every axis", async () => {
+  const rng = Rng.fromSeed(7, "copies");
+  const cases: [number[][], number][] = [
+    [[[2, 28, 28, 32], [2, 28, 28, 32]], 3], // the U-Net's skip concatenation (short runs)
+    [[[2, 14, 14, 64], [2, 14, 14, 64]], 3], // level 1: runs of 64 (copyWithin)
+    [[[2, 5, 3, 4], [2, 5, 3, 1], [2, 5, 3, 7]], -1], // three inputs, uneven
+    [[[2, 5, 3, 4], [2, 2, 3, 4]], 1], // a middle axis
+    [[[3, 4], [1, 4]], 0], // the first axis: one run each
+    [[[2, 0, 3], [2, 4, 3]], 1], // an empty input (the original kernel)
+  ];
+  for (const [shapes, axis] of cases) {
+    const xs = shapes.map((s) => randn(rng, s.reduce((p, q) => p * q, 1)));
+    const [cpu, wasm] = await onBoth(() => {
+      const ts = xs.map((x, i) => tf.tensor(x, shapes[i]));
+      const joined = tf.concat(ts, axis);
+      const a = axis < 0 ? axis + shapes[0].length : axis;
+      const parts = tf.split(joined, shapes.map((s) => s[a]), axis);
+      const grads = gradientsOf((...inputs: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(inputs, axis), joined)))(
+        ts,
+      );
+      return [joined, ...parts, ...grads];
+    });
+    for (let i = 0; i < cpu.length; i++) {
+      assert(
+        wasm[i].join() === cpu[i].join(),
+        `concat/split ${JSON.stringify(shapes)} axis ${axis}: output ${i}`,
+      );
+    }
+  }
+  await initBackend("wasm");
+  const ints = tf.concat([tf.tensor([1, 2], [1, 2], "int32"), tf.tensor([3, 4], [1, 2], "int32")], 1);
+  assert(
+    ints.dtype === "int32" && (await ints.data()).join() === "1,2,3,4",
+    "int32 concat (the original kernel)",
+  );
+  const [p, q] = tf.split(ints, [1, 3], 1);
+  assert(
+    (await p.data()).join() === "1" && (await q.data()).join() === "2,3,4",
+    "int32 split (the original)",
+  );
+  tf.dispose([ints, p, q]);
+});
+
 Deno.test("wasm Identity and same-dtype Cast share data that outlives the original", async () => {
   await initBackend("wasm");
   const x = tf.tensor([1.5, -2, 3], [3]);

@@ -11,7 +11,8 @@
  *
  * 4. `Sum` and `Mean` of float32 tensors reduce in one pass without transposing (lib/tensor/_reduce.ts);
  *    `Identity` and same-dtype `Cast` share their input's data instead of copying it; group normalisation
- *    has fused kernels (lib/tensor/_group_norm.ts).
+ *    has fused kernels (lib/tensor/_group_norm.ts); float32 `Concat` and `SplitV` copy runs on the heap
+ *    (lib/tensor/_concat.ts).
  * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
  *    the kernels above remain their fallbacks.
  *
@@ -26,6 +27,7 @@ import type { Blas } from "./_blas.ts";
 import { blasBatchMatMul, blasFusedMatMul, type BlasKernel } from "./_blas_matmul.ts";
 import { blasConvKernels } from "./_blas_conv.ts";
 import { reductionKernels } from "./_reduce.ts";
+import { copyKernels } from "./_concat.ts";
 import { registerGroupNormKernels } from "./_group_norm.ts";
 
 type Attrs = Record<string, unknown>;
@@ -216,8 +218,14 @@ export function registerWasmKernelPatches(): void {
     Sum: tf.getKernel("Sum", "wasm")!.kernelFunc as unknown as BlasKernel,
     Mean: tf.getKernel("Mean", "wasm")!.kernelFunc as unknown as BlasKernel,
   });
+  const copies = copyKernels({
+    Concat: tf.getKernel("Concat", "wasm")!.kernelFunc as unknown as BlasKernel,
+    SplitV: tf.getKernel("SplitV", "wasm")!.kernelFunc as unknown as BlasKernel,
+  });
   const replacements: Record<string, (original: Kernel) => Kernel> = {
     Sum: () => reductions.Sum as unknown as Kernel,
+    Concat: () => copies.Concat as unknown as Kernel,
+    SplitV: () => copies.SplitV as unknown as Kernel,
     Mean: () => reductions.Mean as unknown as Kernel,
     Identity: (original) => (args) => shareData(args) ?? original(args),
     Cast: (original) => (args) =>
