@@ -13,8 +13,9 @@
  *    `Identity` and same-dtype `Cast` share their input's data instead of copying it; group normalisation
  *    has fused kernels (lib/tensor/_group_norm.ts); float32 `Concat` and `SplitV` copy runs on the heap
  *    (lib/tensor/_concat.ts).
- * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
- *    the kernels above remain their fallbacks.
+ * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap,
+ *    and the pixel sums of NHWC activations (conv bias and gate gradients) `cblas_sgemv`; the kernels above
+ *    remain their fallbacks.
  *
  * Kernels 2 and 3 are composed of ordinary `tf.*` ops: inside a kernel the engine does not record them on the
  * gradient tape, and `tf.tidy` frees their intermediates. Each patch is tested against the `cpu` backend.
@@ -26,6 +27,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import type { Blas } from "./_blas.ts";
 import { blasBatchMatMul, blasFusedMatMul, type BlasKernel } from "./_blas_matmul.ts";
 import { blasConvKernels } from "./_blas_conv.ts";
+import { blasSum } from "./_blas_reduce.ts";
 import { reductionKernels } from "./_reduce.ts";
 import { copyKernels } from "./_concat.ts";
 import { registerGroupNormKernels } from "./_group_norm.ts";
@@ -248,7 +250,7 @@ let blasRegistered: string | null = null;
 
 /**
  * Replace the wasm backend's GEMM-shaped kernels (`BatchMatMul`, `_FusedMatMul`, `Conv2D`,
- * `Conv2DBackpropInput`, `Conv2DBackpropFilter`) by ones that call the platform's BLAS
+ * `Conv2DBackpropInput`, `Conv2DBackpropFilter`) and the pixel sums of `Sum` by ones that call the platform's BLAS
  * (lib/tensor/_blas.ts) on the wasm heap in place; each keeps the kernel it replaces (patched or
  * not) for the cases it does not cover, and that kernel's setup function. Call after
  * {@link registerWasmKernelPatches} and before the wasm backend initialises. Idempotent.
@@ -266,7 +268,14 @@ export function registerBlasKernels(blas: Blas): void {
     if (blasRegistered !== blas.name) throw new Error(`BLAS kernels already use ${blasRegistered}`);
     return;
   }
-  const names = ["BatchMatMul", "_FusedMatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"];
+  const names = [
+    "BatchMatMul",
+    "_FusedMatMul",
+    "Conv2D",
+    "Conv2DBackpropInput",
+    "Conv2DBackpropFilter",
+    "Sum",
+  ];
   const originals: Record<string, tf.KernelConfig> = {};
   for (const name of names) {
     const k = tf.getKernel(name, "wasm");
@@ -278,6 +287,7 @@ export function registerBlasKernels(blas: Blas): void {
     BatchMatMul: blasBatchMatMul(blas, kernelOf("BatchMatMul")),
     _FusedMatMul: blasFusedMatMul(blas, kernelOf("_FusedMatMul")),
     ...blasConvKernels(blas, Object.fromEntries(names.map((n) => [n, kernelOf(n)]))),
+    Sum: blasSum(blas, kernelOf("Sum")),
   };
   for (const name of names) wrapWasmKernel(name, () => replacements[name] as unknown as Kernel);
   blasRegistered = blas.name;
