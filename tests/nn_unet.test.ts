@@ -1,9 +1,11 @@
 /**
  * U-Net: shapes (even and odd sizes, conditional channels), agreement of forward and gradients between cpu and
- * the patched wasm kernels (1e-4), no tensor leaks, and one EDM training step runs.
+ * the patched wasm kernels (1e-4), the upsampling's values and gradient against host loops, no tensor leaks, and
+ * one EDM training step runs.
  */
 import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { UNet } from "../lib/nn/mod.ts";
+import { upsampleTo } from "../lib/nn/_unet.ts";
 import { dsmLoss, edmDenoiser } from "../lib/diffusion/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
@@ -33,6 +35,39 @@ Deno.test("UNet output shapes, odd sizes, condition channels", async () => {
   assert(yc.shape.join() === "2,8,8,1");
   yc.dispose();
   c.dispose();
+});
+
+Deno.test("nearest ×2 upsampling: values and gradient (2 × 2 block sums of dy) against host loops", async () => {
+  const [b, h, w, c] = [2, 3, 4, 3];
+  const x = randn(4, b * h * w * c);
+  for (const backend of ["cpu", "wasm"] as const) {
+    await initBackend(backend);
+    for (const [height, width] of [[6, 8], [5, 7]]) {
+      const g = randn(5, b * height * width * c);
+      const xt = tf.tensor(x, [b, h, w, c]) as tf.Tensor4D, gt = tf.tensor(g, [b, height, width, c]);
+      const up = upsampleTo(xt, height, width);
+      const dx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(upsampleTo(v as tf.Tensor4D, height, width), gt)))(
+        xt,
+      );
+      const [u, d] = [(await up.data()) as Float32Array, (await dx.data()) as Float32Array];
+      const at = (i: number, y: number, z: number, k: number, ww: number, hh: number) =>
+        ((i * hh + y) * ww + z) * c + k;
+      const want = new Float32Array(b * h * w * c);
+      for (let i = 0; i < b; i++) {
+        for (let y = 0; y < height; y++) {
+          for (let z = 0; z < width; z++) {
+            for (let k = 0; k < c; k++) {
+              const src = at(i, y >> 1, z >> 1, k, w, h), dst = at(i, y, z, k, width, height);
+              assert(u[dst] === x[src], `${backend} ${height}×${width}: value at ${i},${y},${z},${k}`);
+              want[src] += g[dst];
+            }
+          }
+        }
+      }
+      assertClose(d, want, 1e-6, `${backend} ${height}×${width}: gradient`);
+      tf.dispose([xt, gt, up, dx]);
+    }
+  }
 });
 
 /** Output and all parameter gradients of the EDM-wrapped U-Net with its modulation made non-zero. */

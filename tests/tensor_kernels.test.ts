@@ -200,8 +200,12 @@ Deno.test("wasm Conv2D / Conv2DBackpropFilter / Conv2DBackpropInput match cpu", 
 Deno.test("wasm Sum and Mean over the networks' axis patterns match cpu", async () => {
   const rng = Rng.fromSeed(6, "reductions");
   const cases: [number[], number | number[] | null, boolean][] = [
-    [[6, 5, 7, 8], [0, 1, 2], false], // bias gradient
-    [[6, 5, 7, 8], [1, 2], true], // modulation gradient [B, 1, 1, C]
+    [[6, 5, 7, 8], [0, 1, 2], false], // bias gradient (BLAS: column sums)
+    [[6, 5, 7, 8], [1, 2], true], // modulation gradient [B, 1, 1, C] (BLAS: per image)
+    [[64, 28, 28, 32], [0, 1, 2], false], // the U-Net's level 0
+    [[64, 28, 28, 32], [2, 1], true],
+    [[4, 14, 14, 64], [0, 1, 2], true],
+    [[4, 14, 14, 64], [1, 2], false],
     [[6, 35, 4, 2], [1, 3], true], // GroupNorm statistics
     [[6, 35, 4, 2], [3, 1], false], // the same, axes unordered
     [[6, 1, 7, 8], [1, 2], true], // a size-1 axis
@@ -226,10 +230,62 @@ Deno.test("wasm Sum and Mean over the networks' axis patterns match cpu", async 
     assertClose(wasm[1], cpu[1], TOL, `mean ${shape} axis ${axis} keepDims ${keepDims}`);
   }
   await initBackend("wasm");
+  // An image's pixel sums do not depend on the batch it is in.
+  const batch = tf.tensor(randn(rng, 14 * 28 * 28 * 32), [14, 28, 28, 32]);
+  const [all, alone] = tf.tidy(() => [
+    tf.slice(tf.sum(batch, [1, 2]), [5, 0], [3, -1]),
+    tf.sum(tf.slice(batch, [5, 0, 0, 0], [3, -1, -1, -1]), [1, 2]),
+  ]);
+  const [a, b] = [await all.data() as Float32Array, await alone.data() as Float32Array];
+  assert(a.every((v, i) => v === b[i]), "pixel sums of images 5… differ alone and in a batch of 14");
+  tf.dispose([batch, all, alone]);
   const ints = tf.tensor([[1, 2], [3, 4]], [2, 2], "int32");
   const total = tf.sum(ints, 0);
   assert(total.dtype === "int32" && (await total.data()).join() === "4,6", "int32 sum (the original kernel)");
   tf.dispose([ints, total]);
+});
+
+Deno.test("wasm Concat and SplitV (runs of copies) give cpu's values exactly, on every axis", async () => {
+  const rng = Rng.fromSeed(7, "copies");
+  const cases: [number[][], number][] = [
+    [[[2, 28, 28, 32], [2, 28, 28, 32]], 3], // the U-Net's skip concatenation (short runs)
+    [[[2, 14, 14, 64], [2, 14, 14, 64]], 3], // level 1: runs of 64 (copyWithin)
+    [[[2, 5, 3, 4], [2, 5, 3, 1], [2, 5, 3, 7]], -1], // three inputs, uneven
+    [[[2, 5, 3, 4], [2, 2, 3, 4]], 1], // a middle axis
+    [[[3, 4], [1, 4]], 0], // the first axis: one run each
+    [[[2, 0, 3], [2, 4, 3]], 1], // an empty input (the original kernel)
+  ];
+  for (const [shapes, axis] of cases) {
+    const xs = shapes.map((s) => randn(rng, s.reduce((p, q) => p * q, 1)));
+    const [cpu, wasm] = await onBoth(() => {
+      const ts = xs.map((x, i) => tf.tensor(x, shapes[i]));
+      const joined = tf.concat(ts, axis);
+      const a = axis < 0 ? axis + shapes[0].length : axis;
+      const parts = tf.split(joined, shapes.map((s) => s[a]), axis);
+      const grads = gradientsOf((...inputs: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(inputs, axis), joined)))(
+        ts,
+      );
+      return [joined, ...parts, ...grads];
+    });
+    for (let i = 0; i < cpu.length; i++) {
+      assert(
+        wasm[i].join() === cpu[i].join(),
+        `concat/split ${JSON.stringify(shapes)} axis ${axis}: output ${i}`,
+      );
+    }
+  }
+  await initBackend("wasm");
+  const ints = tf.concat([tf.tensor([1, 2], [1, 2], "int32"), tf.tensor([3, 4], [1, 2], "int32")], 1);
+  assert(
+    ints.dtype === "int32" && (await ints.data()).join() === "1,2,3,4",
+    "int32 concat (the original kernel)",
+  );
+  const [p, q] = tf.split(ints, [1, 3], 1);
+  assert(
+    (await p.data()).join() === "1" && (await q.data()).join() === "2,3,4",
+    "int32 split (the original)",
+  );
+  tf.dispose([ints, p, q]);
 });
 
 Deno.test("wasm Identity and same-dtype Cast share data that outlives the original", async () => {

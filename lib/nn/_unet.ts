@@ -196,17 +196,29 @@ export class UNet implements NoiseConditionedNet {
 }
 
 /**
- * Nearest-neighbour ×2 upsampling (as a broadcast multiply), cropped to `height` × `width` (odd sizes: 7 → 14 is
- * exact, a stride-2 'same' conv of 15 gives 8 → 16 → cropped to 15).
+ * Nearest-neighbour ×2 upsampling, cropped to `height` × `width` (odd sizes: 7 → 14 is exact, a stride-2 'same'
+ * conv of 15 gives 8 → 16 → cropped to 15). Forward a broadcast multiply by ones; its gradient, the sum of each
+ * 2 × 2 block of dy, is given directly (`tf.customGrad`) rather than as the multiply's (dy · ones, then that sum:
+ * one pass more over the largest activation).
  */
-function upsampleTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+export function upsampleTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
-  const up = tf.reshape(tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1])), [
+  const up = upsample2(x) as tf.Tensor4D;
+  if (2 * h === height && 2 * w === width) return up;
+  return tf.slice(up, [0, 0, 0, 0], [b, height, width, c]) as tf.Tensor4D;
+}
+
+/** Nearest-neighbour ×2 upsampling of [B, H, W, C] with the 2 × 2 block sum as its gradient. */
+const upsample2 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor, [b, h, w, c] = x.shape;
+  const value = tf.reshape(tf.mul(tf.reshape(x, [b, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1])), [
     b,
     2 * h,
     2 * w,
     c,
   ]);
-  if (2 * h === height && 2 * w === width) return up as tf.Tensor4D;
-  return tf.slice(up, [0, 0, 0, 0], [b, height, width, c]) as tf.Tensor4D;
-}
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor) => tf.reshape(tf.sum(tf.reshape(dy, [b, h, 2, w, 2, c]), [2, 4]), x.shape),
+  };
+}) as (x: tf.Tensor) => tf.Tensor;

@@ -46,6 +46,11 @@ export interface Blas {
    * batch invariance (parameter gradients).
    */
   sgemmOneCall: Sgemm;
+  /**
+   * y = Aᵀ x for A [m, n] row-major with leading dimension lda (`cblas_sgemv`, transposed), on one
+   * thread: the column sums of A when x is all ones (lib/tensor/_blas_reduce.ts).
+   */
+  sgemvT(m: number, n: number, a: Float32Array, lda: number, x: Float32Array, y: Float32Array): void;
   /** Threads this isolate's calls use (null where the library has no setter). */
   threads(): number | null;
   /** Set this isolate's thread count (≥ 1). */
@@ -70,6 +75,10 @@ const symbols = {
       "buffer",
       "i32",
     ],
+    result: "void",
+  },
+  cblas_sgemv: {
+    parameters: ["i32", "i32", "i32", "i32", "f32", "buffer", "i32", "buffer", "i32", "f32", "buffer", "i32"],
     result: "void",
   },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
@@ -205,6 +214,11 @@ function wrap(lib: Library, path: string): Blas {
         c,
         ldc,
       );
+    },
+    sgemvT(m, n, a, lda, x, y) {
+      // Memory-bound: a second thread gains little and waits on a busy machine.
+      setter?.(1);
+      s.cblas_sgemv(101, 112, m, n, 1, a, lda, x, 1, 0, y, 1);
     },
     threads: () => (setter ? wanted : null),
     setThreads(n) {

@@ -44,11 +44,11 @@ const BLOCK_ROWS = 1024;
 const CHUNK_FLOATS = 16 * 1024 * 1024;
 const grids = [new Float32Array(0), new Float32Array(0)];
 
-/** Scratch grid `which` (0 or 1) of at least n floats, zeroed. */
-function grid(which: number, n: number): Float32Array {
+/** Scratch grid `which` (0 or 1) of at least n floats, zeroed unless `zero` is false. */
+function grid(which: number, n: number, zero = true): Float32Array {
   if (grids[which].length < n) grids[which] = new Float32Array(n);
   const g = grids[which].subarray(0, n);
-  g.fill(0);
+  if (zero) g.fill(0);
   return g;
 }
 
@@ -114,7 +114,8 @@ export function shiftedConv(
     const blocks = Math.ceil((n1 - n0) / perBlock);
     const xg = grid(0, (blocks * rows + slack) * c.ci);
     toGrid(src, [n0, n1], [c.h, c.w, c.ci], [hg, wg, c.top, c.left], xg);
-    const yg = grid(1, blocks * rows * c.co);
+    // Not zeroed: the first tap's GEMM has beta = 0, which writes C without reading it.
+    const yg = grid(1, blocks * rows * c.co, false);
     for (let b = 0; b < blocks; b++) {
       const yb = yg.subarray(b * rows * c.co, (b + 1) * rows * c.co);
       offsets.forEach((off, t) => {

@@ -14,9 +14,11 @@
  *    has fused kernels (lib/tensor/_group_norm.ts), and so have the MLP's LayerNorm∘SiLU
  *    (lib/tensor/_layer_norm.ts), its dense layer with a per-input gradient (lib/tensor/_linear.ts), and
  *    Adam's whole step over all variables (lib/tensor/_adam.ts); the sinusoidal noise embedding is one
- *    kernel (lib/tensor/_embedding.ts).
- * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap;
- *    the kernels above remain their fallbacks.
+ *    kernel (lib/tensor/_embedding.ts); float32 `Concat` and `SplitV` copy runs on the heap
+ *    (lib/tensor/_concat.ts).
+ * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap,
+ *    and the pixel sums of NHWC activations (conv bias and gate gradients) `cblas_sgemv`; the kernels above
+ *    remain their fallbacks.
  *
  * Kernels 2 and 3 are composed of ordinary `tf.*` ops: inside a kernel the engine does not record them on the
  * gradient tape, and `tf.tidy` frees their intermediates. Each patch is tested against the `cpu` backend.
@@ -28,7 +30,9 @@ import "@tensorflow/tfjs-backend-wasm";
 import type { Blas } from "./_blas.ts";
 import { blasBatchMatMul, blasFusedMatMul, type BlasKernel } from "./_blas_matmul.ts";
 import { blasConvKernels } from "./_blas_conv.ts";
+import { blasSum } from "./_blas_reduce.ts";
 import { reductionKernels } from "./_reduce.ts";
+import { copyKernels } from "./_concat.ts";
 import { registerGroupNormKernels } from "./_group_norm.ts";
 import { registerLayerNormKernels } from "./_layer_norm.ts";
 import { registerLinearKernel } from "./_linear.ts";
@@ -223,8 +227,14 @@ export function registerWasmKernelPatches(): void {
     Sum: tf.getKernel("Sum", "wasm")!.kernelFunc as unknown as BlasKernel,
     Mean: tf.getKernel("Mean", "wasm")!.kernelFunc as unknown as BlasKernel,
   });
+  const copies = copyKernels({
+    Concat: tf.getKernel("Concat", "wasm")!.kernelFunc as unknown as BlasKernel,
+    SplitV: tf.getKernel("SplitV", "wasm")!.kernelFunc as unknown as BlasKernel,
+  });
   const replacements: Record<string, (original: Kernel) => Kernel> = {
     Sum: () => reductions.Sum as unknown as Kernel,
+    Concat: () => copies.Concat as unknown as Kernel,
+    SplitV: () => copies.SplitV as unknown as Kernel,
     Mean: () => reductions.Mean as unknown as Kernel,
     Identity: (original) => (args) => shareData(args) ?? original(args),
     Cast: (original) => (args) =>
@@ -251,7 +261,7 @@ let blasRegistered: string | null = null;
 
 /**
  * Replace the wasm backend's GEMM-shaped kernels (`BatchMatMul`, `_FusedMatMul`, `Conv2D`,
- * `Conv2DBackpropInput`, `Conv2DBackpropFilter`) by ones that call the platform's BLAS
+ * `Conv2DBackpropInput`, `Conv2DBackpropFilter`) and the pixel sums of `Sum` by ones that call the platform's BLAS
  * (lib/tensor/_blas.ts) on the wasm heap in place; each keeps the kernel it replaces (patched or
  * not) for the cases it does not cover, and that kernel's setup function. Call after
  * {@link registerWasmKernelPatches} and before the wasm backend initialises. Idempotent.
@@ -269,7 +279,14 @@ export function registerBlasKernels(blas: Blas): void {
     if (blasRegistered !== blas.name) throw new Error(`BLAS kernels already use ${blasRegistered}`);
     return;
   }
-  const names = ["BatchMatMul", "_FusedMatMul", "Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter"];
+  const names = [
+    "BatchMatMul",
+    "_FusedMatMul",
+    "Conv2D",
+    "Conv2DBackpropInput",
+    "Conv2DBackpropFilter",
+    "Sum",
+  ];
   const originals: Record<string, tf.KernelConfig> = {};
   for (const name of names) {
     const k = tf.getKernel(name, "wasm");
@@ -281,6 +298,7 @@ export function registerBlasKernels(blas: Blas): void {
     BatchMatMul: blasBatchMatMul(blas, kernelOf("BatchMatMul")),
     _FusedMatMul: blasFusedMatMul(blas, kernelOf("_FusedMatMul")),
     ...blasConvKernels(blas, Object.fromEntries(names.map((n) => [n, kernelOf(n)]))),
+    Sum: blasSum(blas, kernelOf("Sum")),
   };
   for (const name of names) wrapWasmKernel(name, () => replacements[name] as unknown as Kernel);
   blasRegistered = blas.name;
