@@ -30,12 +30,18 @@ async function cli(cwd: string, ...args: string[]): Promise<string> {
   return text;
 }
 
-/** One run of a spec (with extra `run` arguments, e.g. `--until ID`) from an empty store: wall seconds and every stage's metrics. */
+/**
+ * One run of a spec (with extra `run` arguments, e.g. `--until ID`) from an empty store: wall seconds and every
+ * stage's metrics. The store is a temporary directory, removed after, unless `DIEM_BENCH_STORE` names one to keep.
+ */
 export async function runSpecFromScratch(
   spec: string,
   ...runArgs: string[]
 ): Promise<{ seconds: number; metrics: Record<string, Record<string, number>> }> {
-  const store = await Deno.makeTempDir({ prefix: "bench-diem-" });
+  // DIEM_BENCH_STORE=DIR keeps the run's store there (to read its report); it must not exist yet.
+  const keep = Deno.env.get("DIEM_BENCH_STORE");
+  if (keep) await Deno.mkdir(keep, { recursive: false });
+  const store = keep ? await Deno.realPath(keep) : await Deno.makeTempDir({ prefix: "bench-diem-" });
   try {
     const t0 = performance.now();
     await cli(ROOT, "run", "-f", `${ROOT}/${spec}`, "--set", `store=${store}`, ...runArgs);
@@ -45,7 +51,7 @@ export async function runSpecFromScratch(
     );
     return { seconds, metrics };
   } finally {
-    await Deno.remove(store, { recursive: true });
+    if (!keep) await Deno.remove(store, { recursive: true });
   }
 }
 
