@@ -67,6 +67,9 @@ Deno.test("changing one parameter reruns exactly that stage and its descendants"
 Deno.test("raising the EM laps from 2 to 3 runs only lap 3 and what reads every lap", async () => {
   const dir = await scratch(BASE);
   assertEquals((await cli(dir, "run")).code, 0);
+  // `total`'s reason names only the upstream lap that is missing, not the cached ones.
+  const st = await statuses(dir, "--set", "em.laps=3");
+  assertEquals(st.total.reasons, ["input xs changed (upstream em[2].walk is not cached)"]);
   const r = await cli(dir, "run", "--set", "em.laps=3");
   assertEquals(r.code, 0, r.stderr);
   assertEquals(ranStages(r.stdout), ["em[2].walk", "total"]);

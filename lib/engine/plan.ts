@@ -86,30 +86,33 @@ export async function makePlan(graph: Graph, store: Store): Promise<Plan> {
       checkpoints: [],
     });
   }
-  await Promise.all([...stages.values()].map(async (p) => {
-    const st = await store.check(p.key);
-    if (st.state === "ok") {
-      p.status = "cached";
-      return;
-    }
-    const ref = await store.readRef(p.stage.id);
-    p.checkpoints = await store.checkpoints(p.key).list();
-    if (st.state === "damaged") {
-      p.status = "stale";
-      p.damaged = st.reason;
-      p.reasons.push(`store entry is damaged (${st.reason}): it will be quarantined and recomputed`);
-    } else if (ref === null) {
-      p.status = "missing";
-      p.reasons.push("never computed");
-    } else if (ref.key === p.key) {
-      p.status = "stale";
-      p.reasons.push("its store entry was removed (gc, or quarantined as damaged)");
-    } else {
-      p.status = "stale";
-      p.reasons.push(...explainChange(p, ref, stages));
-    }
-    if (p.checkpoints.length) p.reasons.push(`will resume from checkpoint (${p.checkpoints.join(", ")})`);
-  }));
+  // Every stage's cache state first: a stale stage's reasons name its upstream stages that are not cached.
+  const states = new Map(
+    await Promise.all([...stages.values()].map(async (p) => [p, await store.check(p.key)] as const)),
+  );
+  for (const [p, st] of states) if (st.state === "ok") p.status = "cached";
+  await Promise.all(
+    [...stages.values()].filter((p) => p.status !== "cached").map(async (p) => {
+      const st = states.get(p)!;
+      const ref = await store.readRef(p.stage.id);
+      p.checkpoints = await store.checkpoints(p.key).list();
+      if (st.state === "damaged") {
+        p.status = "stale";
+        p.damaged = st.reason;
+        p.reasons.push(`store entry is damaged (${st.reason}): it will be quarantined and recomputed`);
+      } else if (ref === null) {
+        p.status = "missing";
+        p.reasons.push("never computed");
+      } else if (ref.key === p.key) {
+        p.status = "stale";
+        p.reasons.push("its store entry was removed (gc, or quarantined as damaged)");
+      } else {
+        p.status = "stale";
+        p.reasons.push(...explainChange(p, ref, stages));
+      }
+      if (p.checkpoints.length) p.reasons.push(`will resume from checkpoint (${p.checkpoints.join(", ")})`);
+    }),
+  );
   return { graph, store, stages };
 }
 
@@ -142,7 +145,7 @@ function explainChange(p: PlannedStage, ref: StageRef, stages: Map<string, Plann
     const ups = s.inputs[name].filter((id) => stages.get(id)!.status !== "cached");
     out.push(
       ups.length
-        ? `input ${name} changed (upstream ${ups.join(", ")} is not cached)`
+        ? `input ${name} changed (upstream ${ups.join(", ")} ${ups.length > 1 ? "are" : "is"} not cached)`
         : `input ${name} now comes from other outputs (${s.inputs[name].join(", ")})`,
     );
   }
