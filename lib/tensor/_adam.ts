@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
 
 const KERNEL = "DiemAdam";
@@ -79,12 +80,7 @@ function adam({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
  * ```
  */
 export function registerAdamKernel(): void {
-  if (tf.getKernel(KERNEL, "wasm")) return;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: "wasm",
-    kernelFunc: adam as unknown as tf.KernelFunc,
-  });
+  registerWasmKernels({ [KERNEL]: adam });
 }
 
 /**

@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
 
 const KERNEL = "DiemSinusoidalEmbedding";
@@ -49,12 +50,7 @@ function embedding({ inputs, backend }: KernelArgs): tf.TensorInfo {
  * ```
  */
 export function registerEmbeddingKernel(): void {
-  if (tf.getKernel(KERNEL, "wasm")) return;
-  tf.registerKernel({
-    kernelName: KERNEL,
-    backendName: "wasm",
-    kernelFunc: embedding as unknown as tf.KernelFunc,
-  });
+  registerWasmKernels({ [KERNEL]: embedding });
 }
 
 /**

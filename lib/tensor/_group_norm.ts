@@ -18,6 +18,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
 
 const FORWARD = "DiemGroupNorm";
@@ -272,10 +273,7 @@ function backward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
  * ```
  */
 export function registerGroupNormKernels(): void {
-  for (const [name, fn] of [[FORWARD, forward], [BACKWARD, backward]] as const) {
-    if (tf.getKernel(name, "wasm")) continue;
-    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fn as unknown as tf.KernelFunc });
-  }
+  registerWasmKernels({ [FORWARD]: forward, [BACKWARD]: backward });
 }
 
 /** What follows the normalisation in the fused kernels: y = act(u · (1 + scale) + shift). */

@@ -15,6 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
 
 const FORWARD = "DiemSiluLayerNorm";
@@ -111,15 +112,11 @@ function backwardGamma({ inputs, backend }: KernelArgs): tf.TensorInfo {
  * ```
  */
 export function registerLayerNormKernels(): void {
-  const kernels: [string, unknown][] = [
-    [FORWARD, forward],
-    [BACKWARD_INPUT, backwardInput],
-    [BACKWARD_GAMMA, backwardGamma],
-  ];
-  for (const [name, fn] of kernels) {
-    if (tf.getKernel(name, "wasm")) continue;
-    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: fn as unknown as tf.KernelFunc });
-  }
+  registerWasmKernels({
+    [FORWARD]: forward,
+    [BACKWARD_INPUT]: backwardInput,
+    [BACKWARD_GAMMA]: backwardGamma,
+  });
   if (tf.getGradient(FORWARD)) return;
   tf.registerGradient({
     kernelName: FORWARD,
