@@ -56,3 +56,15 @@ export function sliceRows<T extends TypedArray>(a: NDArray<T>, start: number, st
   const row = numel(a.shape.slice(1));
   return { shape: [stop - start, ...a.shape.slice(1)], data: a.data.subarray(start * row, stop * row) as T };
 }
+
+/**
+ * The same data as `[N, D]` rows, D the product of the trailing axes (no copy): what the vector metrics read.
+ *
+ * @example
+ * ```ts
+ * flattenRows({ shape: [4, 2, 3], data: new Float32Array(24) }).shape; // [4, 6]
+ * ```
+ */
+export function flattenRows<T extends TypedArray>(a: NDArray<T>): NDArray<T> {
+  return { shape: [a.shape[0], numel(a.shape.slice(1))], data: a.data };
+}

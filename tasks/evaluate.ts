@@ -25,7 +25,7 @@ import {
   type SubsetStatistic,
 } from "../lib/metrics/mod.ts";
 import type { Progress, TaskDef } from "../lib/engine/mod.ts";
-import { type NDArray, sliceRows } from "../lib/array.ts";
+import { flattenRows, type NDArray, sliceRows } from "../lib/array.ts";
 import { readObservations } from "./_observations.ts";
 import { imageMetrics } from "./_evaluate_images.ts";
 import { referenceLookup, sinkhornParams } from "./_sinkhorn_reference.ts";
@@ -43,10 +43,6 @@ const params = z.object({
 function rows(a: NDArray, start: number, stop: number): NDArray {
   const w = a.data.length / a.shape[0];
   return { shape: [stop - start, ...a.shape.slice(1)], data: a.data.slice(start * w, stop * w) };
-}
-
-function flat2d(a: NDArray): NDArray {
-  return { shape: [a.shape[0], a.data.length / a.shape[0]], data: a.data };
 }
 
 type Params = z.output<typeof params>;
@@ -149,7 +145,7 @@ export const evaluateTask: TaskDef<typeof params> = {
   async run(ctx) {
     const p = ctx.params;
     const raw = await ctx.input("samples").array("x");
-    const samples = flat2d(raw);
+    const samples = flattenRows(raw);
     const n = samples.shape[0];
     const metrics: Record<string, unknown> = { outside_box: fractionOutsideBox(samples, -p.box, p.box) };
     const truthEntry = ctx.optionalInput("truth");
@@ -159,7 +155,7 @@ export const evaluateTask: TaskDef<typeof params> = {
       // A subset of the samples for plots, so that reports need not read every sample.
       await ctx.writeArray("subset", rows(samples, 0, Math.min(n, p.plot_samples)));
       if (truthEntry) {
-        const truth = flat2d(await truthEntry.array("x"));
+        const truth = flattenRows(await truthEntry.array("x"));
         const referenceEntry = ctx.optionalInput("truth_reference");
         const opts = { reg: p.sinkhorn_reg, maxiter: p.sinkhorn_maxiter };
         const layout = sinkhornLayout(truth.shape[0], n, p.sinkhorn_samples, p.subsets);

@@ -6,14 +6,10 @@
  */
 import { z } from "zod";
 import type { TaskDef } from "../lib/engine/mod.ts";
-import type { NDArray } from "../lib/array.ts";
+import { flattenRows } from "../lib/array.ts";
 import { type ReferenceMeta, sinkhornParams, solveReferences } from "./_sinkhorn_reference.ts";
 
 const params = z.object(sinkhornParams);
-
-function flat2d(a: NDArray): NDArray {
-  return { shape: [a.shape[0], a.data.length / a.shape[0]], data: a.data };
-}
 
 /** The truth-reference task. */
 export const truthReferenceTask: TaskDef<typeof params> = {
@@ -27,7 +23,7 @@ export const truthReferenceTask: TaskDef<typeof params> = {
   async run(ctx) {
     const p = ctx.params;
     const truthEntry = ctx.input("truth");
-    const truth = flat2d(await truthEntry.array("x"));
+    const truth = flattenRows(await truthEntry.array("x"));
     const options = { reg: p.sinkhorn_reg, maxiter: p.sinkhorn_maxiter };
     const { m, solves } = solveReferences(truth, p.sinkhorn_samples, p.subsets, options, ctx.progress);
     await ctx.writeJson("sinkhorn_reference", solves);
