@@ -52,17 +52,19 @@ type Params = z.output<typeof params>;
  * Q = samples[:m]; `sinkhorn_next` with Q = samples[m:2m]; moment errors on all rows) and, over R disjoint
  * subsets, `<name>_mean` and `<name>_se` (lib/metrics `subsetSinkhorn`: `sinkhorn` paired, `sinkhorn_next`
  * independent). With R·m = N_truth subset 0 is the papers' configuration, so its solves are reused. The
- * truth-only reference solves come from `lookup` where it has them (a `truth-reference` stage).
+ * truth-only reference solves come from `lookup` where it has them (a `truth-reference` stage); `layout` is
+ * `sinkhornLayout` of these truth and samples.
  */
 function truthMetrics(
   truth: NDArray,
   samples: NDArray,
   p: Params,
   progress: Progress,
+  layout: ReturnType<typeof sinkhornLayout>,
   lookup: ReferenceLookup,
 ): Record<string, unknown> {
   const n = samples.shape[0], nt = truth.shape[0];
-  const { m, subsets, reuse, references } = sinkhornLayout(nt, n, p.sinkhorn_samples, p.subsets);
+  const { m, subsets, reuse, references } = layout;
   const opts = { reg: p.sinkhorn_reg, maxiter: p.sinkhorn_maxiter };
   const toSolve = references.filter(([u1, u2]) => !lookup(u1, u2)).length;
   const sampleSolves = 2 * subsets + (reuse ? 0 : n >= 2 * m ? 2 : 1);
@@ -165,7 +167,7 @@ export const evaluateTask: TaskDef<typeof params> = {
           if (r.mismatch) ctx.log(`truth_reference not used: ${r.mismatch}`);
           lookup = r.lookup;
         }
-        Object.assign(metrics, truthMetrics(truth, samples, p, ctx.progress, lookup));
+        Object.assign(metrics, truthMetrics(truth, samples, p, ctx.progress, layout, lookup));
       }
     }
     const obsEntry = ctx.optionalInput("obs");
