@@ -2,7 +2,8 @@
  * Image benchmarks: `pipeline-mnist.yaml` (DiEM and DiffEM on 75 %-masked MNIST) end to end from an empty
  * store: its wall time, the Fréchet distances of the posterior samples of the Gaussian start, of each method's
  * last lap and of the oracle (means over the evaluation's subsets), and the posterior-mean PSNR of the start and
- * of each method's last lap; the FD of unconditional samples of DiEM's last prior and of the oracle.
+ * of each method's last lap; the FD of unconditional samples of DiEM's last prior, of the
+ * unconditional model distilled from DiffEM's last samples, and of the oracle.
  *
  * @module
  */
@@ -32,6 +33,7 @@ export const benchmarks: Benchmark[] = [
   figure("psnr_oracle", "dB", (r) => r.metrics.oracle_evaluate.psnr_mean),
   // Unconditional samples (256): the FD of all of them against all 2048 reference digits.
   figure("fd_prior_diem", "", (r) => r.metrics.diem_prior_evaluate.fd),
+  figure("fd_prior_diffem", "", (r) => r.metrics.diffem_prior_evaluate.fd),
   figure("fd_prior_oracle", "", (r) => r.metrics.oracle_prior_evaluate.fd),
   figure("evaluator_accuracy", "", (r) => r.metrics.evaluator.test_accuracy),
 ];
