@@ -24,6 +24,7 @@ import {
   priorToArrays,
   sampleGaussianPosterior,
   standardGaussianPrior,
+  summedPosteriorCovariance,
 } from "../lib/gaussian/mod.ts";
 import { denseOperatorMatrix, inverseSPD } from "./linalg_fixtures.ts";
 import { assertEquals } from "./assert.ts";
@@ -121,6 +122,26 @@ for (const [name, family] of families) {
       for (let p = 0; p < d * d; p++) {
         assertClose(post.cov![i * d * d + p], ref.cov.data[p], 1e-9, `${name} cov[${i},${p}]`);
       }
+    }
+  });
+}
+
+for (const [name, family] of families) {
+  Deno.test(`gaussian: ${name}: the summed posterior covariance is the sum of the per-observation ones`, () => {
+    const d = family.xShape.reduce((a, b) => a * b, 1), n = 12;
+    const prior = randomPrior(d, 8);
+    const { y, params } = family.corrupt(
+      { shape: [n, ...family.xShape], data: drawGaussian(prior, n, 9) },
+      10,
+      0.1,
+    );
+    const obs = { family, params, y, sigmaY: 0.1 };
+    const cov = gaussianPosterior(prior, obs).cov!;
+    const sum = summedPosteriorCovariance(prior, obs);
+    for (let p = 0; p < d * d; p++) {
+      let expected = 0;
+      for (let i = 0; i < n; i++) expected += cov[i * d * d + p];
+      assertClose(sum[p], expected, 1e-9, `${name} summed cov[${p}]`);
     }
   });
 }

@@ -58,6 +58,11 @@ export class RowSolver {
     }
   }
 
+  /** Whether every observation has the same operator (blur): {@link solve} then returns one factorisation. */
+  get shared(): boolean {
+    return this.#shared !== null;
+  }
+
   /** For row `i`: informative rows, L = chol(K) (k×k) and W = L⁻¹ A Σ (k×D). Buffers are reused. */
   solve(i: number): { rows: DenseRows; l: Float64Array; w: Float64Array } {
     if (this.#shared) return this.#shared;

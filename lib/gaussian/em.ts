@@ -8,7 +8,12 @@
  */
 import { clipEigenvalues, type Matrix, symmetrize } from "../linalg/mod.ts";
 import type { GaussianPrior } from "./prior.ts";
-import { gaussianPosterior, type LinearGaussianObservations, sampleGaussianPosterior } from "./posterior.ts";
+import {
+  gaussianPosterior,
+  type LinearGaussianObservations,
+  sampleGaussianPosterior,
+  summedPosteriorCovariance,
+} from "./posterior.ts";
 import { checkObservations, RowSolver, whitenedInnovation } from "./_rows.ts";
 
 /** Options of {@link gaussianEMStep}. */
@@ -57,18 +62,23 @@ export function gaussianEMStep(
   if (n === 0) throw new Error("Gaussian EM: no observations");
   const s1 = new Float64Array(d), s2 = new Float64Array(d * d);
   const logEvidence = gaussianLogEvidence(prior, obs);
-  const chunk = 4096; // bounds memory of the per-row covariances
   if (mode === "exact") {
-    for (let start = 0; start < n; start += chunk) {
-      const stop = Math.min(n, start + chunk);
-      const post = gaussianPosterior(prior, obs, { start, stop });
-      const cov = post.cov!;
-      for (let i = 0; i < stop - start; i++) {
-        const m = post.mean.subarray(i * d, (i + 1) * d);
-        for (let p = 0; p < d; p++) {
-          s1[p] += m[p];
-          for (let q = 0; q < d; q++) s2[p * d + q] += cov[i * d * d + p * d + q] + m[p] * m[q];
-        }
+    // E[x xᵀ | y_i] = Cov[x | y_i] + m_i m_iᵀ; the covariances only enter through their sum.
+    const post = gaussianPosterior(prior, obs, { withCov: false });
+    for (let i = 0; i < n; i++) {
+      const m = post.mean.subarray(i * d, (i + 1) * d);
+      for (let p = 0; p < d; p++) {
+        s1[p] += m[p];
+        const mp = m[p];
+        for (let q = p; q < d; q++) s2[p * d + q] += mp * m[q];
+      }
+    }
+    const covSum = summedPosteriorCovariance(prior, obs);
+    for (let p = 0; p < d; p++) {
+      for (let q = p; q < d; q++) {
+        const v = s2[p * d + q] + covSum[p * d + q];
+        s2[p * d + q] = v;
+        s2[q * d + p] = v;
       }
     }
   } else {

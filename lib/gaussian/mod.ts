@@ -25,6 +25,7 @@ export {
   type LinearGaussianObservations,
   type PosteriorMoments,
   sampleGaussianPosterior,
+  summedPosteriorCovariance,
 } from "./posterior.ts";
 export {
   gaussianEMIterations,

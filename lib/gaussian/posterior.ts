@@ -103,6 +103,53 @@ export function gaussianPosterior(
 }
 
 /**
+ * The sum over observations of the posterior covariances, Σ_i Cov[x | y_i] = Σ_i (Σ − W_iᵀ W_i) with W_i =
+ * L_i⁻¹ A_i Σ (`[D, D]`, row-major): what Gaussian EM's M-step needs of them, without the `[N, D, D]` array.
+ * For an operator shared by every observation (blur) the covariance is the same for all of them and is
+ * computed once (D² k instead of N D² k operations).
+ *
+ * @example
+ * ```ts
+ * const sum = summedPosteriorCovariance(prior, obs); // N · Cov[x | y] for a shared blur
+ * ```
+ */
+export function summedPosteriorCovariance(
+  prior: GaussianPrior,
+  obs: LinearGaussianObservations,
+): Float64Array {
+  const { n, d } = checkObservations(prior, obs);
+  const solver = new RowSolver(prior, obs);
+  const wtw = new Float64Array(d * d); // Σ_i W_iᵀ W_i, upper triangle
+  const addWtW = (w: Float64Array, k: number, times: number) => {
+    for (let r = 0; r < k; r++) {
+      for (let p = 0; p < d; p++) {
+        const wp = times * w[r * d + p];
+        if (wp === 0) continue;
+        for (let q = p; q < d; q++) wtw[p * d + q] += wp * w[r * d + q];
+      }
+    }
+  };
+  if (solver.shared) {
+    const { rows, w } = solver.solve(0);
+    addWtW(w, rows.rows, n);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const { rows, w } = solver.solve(i);
+      addWtW(w, rows.rows, 1);
+    }
+  }
+  const sigma = prior.cov.data, out = new Float64Array(d * d);
+  for (let p = 0; p < d; p++) {
+    for (let q = p; q < d; q++) {
+      const v = n * sigma[p * d + q] - wtw[p * d + q];
+      out[p * d + q] = v;
+      out[q * d + p] = v;
+    }
+  }
+  return out;
+}
+
+/**
  * Exact samples x_i ~ p(x | y_i) under the Gaussian prior, one per observation, as float32
  * `[N, ...xShape]`. Row i draws D + k normals from its own stream (`rng` a {@link RowStreams} or
  * a seed with global row offset `firstRow`), so results do not depend on sharding.
