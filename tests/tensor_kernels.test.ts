@@ -81,7 +81,7 @@ Deno.test("wasm Conv2D and its gradients at the U-Net's shapes match cpu", async
     [[4, 28, 28, 1], [3, 3, 1, 32], 1, "same", 1], // first conv
     [[1, 28, 28, 32], [3, 3, 32, 32], 1, "same", 1], // blocks, level 0: shifted GEMMs, one image per call
     [[1, 14, 14, 64], [3, 3, 64, 64], 1, "same", 1], // level 1: four images per call, a partial block
-    [[2, 7, 7, 64], [3, 3, 64, 64], 1, "same", 1], // level 2: twelve images per call
+    [[2, 7, 7, 64], [3, 3, 64, 64], 1, "same", 1], // level 2: sixteen images per call
     [[1, 28, 28, 32], [3, 3, 32, 1], 1, "same", 1], // output conv, Co = 1
     [[4, 28, 28, 32], [3, 3, 32, 64], 2, "same", 1], // stride-2 downsampling
     [[4, 14, 14, 64], [1, 1, 64, 64], 1, "same", 1], // 1×1 skip projection: a plain GEMM
@@ -194,6 +194,42 @@ Deno.test("wasm Conv2D / Conv2DBackpropFilter / Conv2DBackpropInput match cpu", 
     assertClose(wasm[0], cpu[0], TOL, `dx k=${k} s=${s} ${pad}`);
     assertClose(wasm[1], cpu[1], TOL, `dw k=${k} s=${s} ${pad}`);
     assertClose(wasm[2], cpu[2], TOL, `conv k=${k} s=${s} ${pad}`);
+  }
+});
+
+Deno.test("wasm stride-1 Conv2D with asymmetric explicit padding and its gradients match cpu", async () => {
+  // The shifted GEMMs' grid shares each side's padding with the next row or image: unequal sides.
+  const rng = Rng.fromSeed(6, "conv-explicit-pad");
+  const pads: tf.backend_util.ExplicitPadding[] = [
+    [[0, 0], [2, 0], [0, 1], [0, 0]],
+    [[0, 0], [0, 2], [1, 0], [0, 0]],
+    [[0, 0], [1, 1], [0, 0], [0, 0]],
+  ];
+  const [xs, ws] = [[3, 6, 5, 4], [3, 3, 4, 8]];
+  for (const pad of pads) {
+    const x = randn(rng, xs.reduce((p, q) => p * q, 1)), w = randn(rng, ws.reduce((p, q) => p * q, 1));
+    const info = tf.backend_util.computeConv2DInfo(
+      xs as [number, number, number, number],
+      ws as [
+        number,
+        number,
+        number,
+        number,
+      ],
+      1,
+      1,
+      pad,
+    );
+    const g = randn(rng, info.outShape.reduce((p, q) => p * q, 1));
+    const conv = (xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 1, pad);
+    const [cpu, wasm] = await onBoth(() => {
+      const [xt, wt] = [tf.tensor(x, xs), tf.tensor(w, ws)];
+      const f = (xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(conv(xx, ww), tf.tensor(g, info.outShape)));
+      return [conv(xt, wt), ...gradientsOf(f)([xt, wt])];
+    });
+    for (const [i, what] of ["conv", "dx", "dw"].entries()) {
+      assertClose(wasm[i], cpu[i], TOL, `${what} pad ${JSON.stringify(pad)}`);
+    }
   }
 });
 
