@@ -122,7 +122,7 @@ Deno.test("wasm Conv2D and its gradients at the U-Net's shapes match cpu", async
   }
 });
 
-Deno.test("wasm Conv2D and its input gradient give an image the same bits in any batch", async () => {
+Deno.test("wasm Conv2D (plain and fused with a bias) and its input gradient give an image the same bits in any batch", async () => {
   await initBackend("wasm");
   const rng = Rng.fromSeed(5, "conv-invariance");
   for (const [h, c] of [[7, 16], [14, 8], [28, 4]]) {
@@ -130,8 +130,11 @@ Deno.test("wasm Conv2D and its input gradient give an image the same bits in any
     const x = tf.tensor(randn(rng, batch * h * h * c), [batch, h, h, c]) as tf.Tensor4D;
     const w = tf.tensor(randn(rng, 9 * c * c), [3, 3, c, c]) as tf.Tensor4D;
     const part = tf.slice(x, [first, 0, 0, 0], [count, -1, -1, -1]);
+    const bias = tf.tensor(randn(rng, c));
+    const fused = (t: tf.Tensor4D) => tf.fused.conv2d({ x: t, filter: w, strides: 1, pad: "same", bias });
     const pairs = [
       [tf.conv2d(x, w, 1, "same"), tf.conv2d(part, w, 1, "same")],
+      [fused(x), fused(part)],
       [
         tf.conv2dTranspose(x, w, [batch, h, h, c], 1, "same"),
         tf.conv2dTranspose(part, w, [count, h, h, c], 1, "same"),
@@ -144,7 +147,7 @@ Deno.test("wasm Conv2D and its input gradient give an image the same bits in any
         `${h}×${h}×${c}: images ${first}… differ alone and in a batch of ${batch}`,
       );
     }
-    tf.dispose([x, w, part, ...pairs.flat()]);
+    tf.dispose([x, w, part, bias, ...pairs.flat()]);
   }
 });
 
@@ -194,6 +197,52 @@ Deno.test("wasm Conv2D / Conv2DBackpropFilter / Conv2DBackpropInput match cpu", 
     assertClose(wasm[0], cpu[0], TOL, `dx k=${k} s=${s} ${pad}`);
     assertClose(wasm[1], cpu[1], TOL, `dw k=${k} s=${s} ${pad}`);
     assertClose(wasm[2], cpu[2], TOL, `conv k=${k} s=${s} ${pad}`);
+  }
+});
+
+Deno.test("wasm FusedConv2D (bias, activations) and its gradients match cpu", async () => {
+  // Linear with a bias [Co] or none: the BLAS kernels with the bias added per block of rows (shifted
+  // GEMMs, 1×1, im2col with a stride); other activations: the backend's own kernel.
+  const rng = Rng.fromSeed(10, "fused-conv");
+  const cases: [number[], number[], number, string, boolean][] = [
+    [[3, 14, 14, 8], [3, 3, 8, 16], 1, "linear", true],
+    [[3, 14, 14, 8], [3, 3, 8, 16], 2, "linear", true],
+    [[3, 7, 7, 8], [1, 1, 8, 16], 1, "linear", true],
+    [[3, 7, 7, 8], [3, 3, 8, 16], 1, "linear", false],
+    [[3, 7, 7, 8], [3, 3, 8, 16], 1, "relu", true],
+  ];
+  for (const [xs, ws, s, activation, withBias] of cases) {
+    const x = randn(rng, xs.reduce((p, q) => p * q, 1)), w = randn(rng, ws.reduce((p, q) => p * q, 1));
+    const bias = randn(rng, ws[3]);
+    const outShape = tf.backend_util.computeConv2DInfo(
+      xs as [number, number, number, number],
+      ws as [number, number, number, number],
+      s,
+      1,
+      "same",
+    ).outShape;
+    const g = randn(rng, outShape.reduce((p, q) => p * q, 1));
+    const [cpu, wasm] = await onBoth(() => {
+      const inputs = [tf.tensor(x, xs), tf.tensor(w, ws), tf.tensor(bias)];
+      const conv = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.fused.conv2d({
+          x: xx as tf.Tensor4D,
+          filter: ww as tf.Tensor4D,
+          strides: s,
+          pad: "same",
+          bias: withBias ? bb : undefined,
+          activation: activation as "linear",
+        });
+      const loss = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(conv(xx, ww, bb), tf.tensor(g, outShape)));
+      const grads = activation === "linear" ? gradientsOf(loss)(inputs.slice(0, withBias ? 3 : 2)) : [];
+      return [conv(inputs[0], inputs[1], inputs[2]), ...grads];
+    });
+    for (const [i, what] of ["y", "dx", "dw", "dbias"].entries()) {
+      if (i < cpu.length) {
+        assertClose(wasm[i], cpu[i], TOL, `fused conv ${what} ${xs} ${ws} s=${s} ${activation}`);
+      }
+    }
   }
 });
 

@@ -128,10 +128,15 @@ export class UNet implements NoiseConditionedNet {
   }
 
   #conv(name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
-    return tf.add(
-      tf.conv2d(x, this.#v[`${name}.weight`] as tf.Tensor4D, stride, "same"),
-      this.#v[`${name}.bias`],
-    );
+    // One fused kernel: on wasm with a BLAS the bias is added to each block of rows while it is in cache
+    // (lib/tensor/_blas_conv.ts) instead of in a pass of its own.
+    return tf.fused.conv2d({
+      x,
+      filter: this.#v[`${name}.weight`] as tf.Tensor4D,
+      strides: stride,
+      pad: "same",
+      bias: this.#v[`${name}.bias`],
+    });
   }
 
   #block(name: string, x: tf.Tensor4D, e: tf.Tensor2D): tf.Tensor4D {

@@ -119,7 +119,7 @@ function chunksOf(batch: number, unit: number, floatsPerImage: number): [number,
 
 /**
  * out [B, OH, OW, Co] = the stride-1 convolution of src with `taps` ([KH·KW, Ci, Co], the HWIO filter's
- * layout).
+ * layout); `epilogue` runs on each block of output rows ([rows, Co], in cache) after its GEMMs (the bias).
  *
  * @example
  * ```ts
@@ -133,6 +133,7 @@ export function shiftedConv(
   src: Float32Array,
   taps: Float32Array,
   out: Float32Array,
+  epilogue: ((block: Float32Array, rows: number) => void) | null = null,
 ): void {
   const L = layout(c);
   const perBlock = Math.max(1, Math.floor(BLOCK_ROWS / L.image)), rows = perBlock * L.image;
@@ -149,6 +150,7 @@ export function shiftedConv(
         const wt = taps.subarray(t * c.ci * c.co, (t + 1) * c.ci * c.co);
         blas.sgemmOneCall(false, false, rows, c.co, c.ci, 1, a, c.ci, wt, c.co, t ? 1 : 0, yb, c.co);
       });
+      epilogue?.(yb, rows);
     }
     const run = c.ow * c.co;
     for (let n = n0; n < n1; n++) {

@@ -16,9 +16,9 @@
  *    Adam's whole step over all variables (lib/tensor/_adam.ts); the sinusoidal noise embedding is one
  *    kernel (lib/tensor/_embedding.ts); float32 `Concat` and `SplitV` copy runs on the heap
  *    (lib/tensor/_concat.ts).
- * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap,
- *    and the pixel sums of NHWC activations (conv bias and gate gradients) `cblas_sgemv`; the kernels above
- *    remain their fallbacks.
+ * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels (`FusedConv2D` with a bias and no
+ *    activation too) call `cblas_sgemm` on the wasm heap, and the pixel sums of NHWC activations (conv bias and
+ *    gate gradients) `cblas_sgemv`; the kernels above remain their fallbacks.
  *
  * Kernels 2 and 3 are composed of ordinary `tf.*` ops: inside a kernel the engine does not record them on the
  * gradient tape, and `tf.tidy` frees their intermediates. Each patch is tested against the `cpu` backend.
@@ -283,6 +283,7 @@ export function registerBlasKernels(blas: Blas): void {
     "BatchMatMul",
     "_FusedMatMul",
     "Conv2D",
+    "FusedConv2D",
     "Conv2DBackpropInput",
     "Conv2DBackpropFilter",
     "Sum",
