@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { assemble, func, type WasmFunction } from "./_wasm_simd.ts";
+import { assemble, forLoop, func, type WasmFunction } from "./_wasm_simd.ts";
 
 /** The exported functions (heap offsets in bytes, counts). */
 export interface GroupNormSimd {
@@ -40,17 +40,6 @@ export interface GroupNormSimd {
     acc: number,
   ): void;
   gradInput(dz: number, x: number, dx: number, pixels: number, c: number, coef: number): void;
-}
-
-/** `for (i = start; i < end; i += step) body` over i32 locals (unsigned compare). */
-function forLoop(i: string, start: string, end: string, step: string, body: string): string {
-  return `${start}  local.set $${i}
-    block  loop
-      local.get $${i}  local.get $${end}  i32.ge_u  br_if 1
-      ${body}
-      local.get $${i}  ${step}  i32.add  local.set $${i}
-      br 0
-    end  end`;
 }
 
 /** The i32 locals of {@link perValue}. */

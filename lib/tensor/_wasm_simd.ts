@@ -56,6 +56,7 @@ const PLAIN: Record<string, number[]> = {
   "f32x4.sub": simd(0xe5),
   "f32x4.mul": simd(0xe6),
   "f32x4.div": simd(0xe7),
+  "f32x4.sqrt": simd(0xe3),
   "i32x4.shl": simd(0xab),
   "i32x4.shr_s": simd(0xac),
   "f64x2.add": simd(0xf0),
@@ -125,6 +126,25 @@ export function func(
     } else throw new Error(`wasm assembler: unknown instruction ${t}`);
   }
   return { params: params.length, locals: types, body };
+}
+
+/**
+ * `for (i = start; i < end; i += step) body` over i32 locals (unsigned compare), as text: `start` and
+ * `step` are code that pushes the value, `end` a local's name.
+ *
+ * @example
+ * ```ts
+ * forLoop("i", "i32.const 0", "end", "i32.const 16", "local.get $i  f32x4.splat_const 0  v128.store");
+ * ```
+ */
+export function forLoop(i: string, start: string, end: string, step: string, body: string): string {
+  return `${start}  local.set $${i}
+    block  loop
+      local.get $${i}  local.get $${end}  i32.ge_u  br_if 1
+      ${body}
+      local.get $${i}  ${step}  i32.add  local.set $${i}
+      br 0
+    end  end`;
 }
 
 function section(id: number, content: number[]): number[] {
