@@ -122,7 +122,7 @@ Deno.test("wasm Conv2D and its gradients at the U-Net's shapes match cpu", async
   }
 });
 
-Deno.test("wasm Conv2D (plain and fused with a bias) and its input gradient give an image the same bits in any batch", async () => {
+Deno.test("wasm Conv2D (plain, fused with a bias, strided) and its input gradient give an image the same bits in any batch", async () => {
   await initBackend("wasm");
   const rng = Rng.fromSeed(5, "conv-invariance");
   for (const [h, c] of [[7, 16], [14, 8], [28, 4]]) {
@@ -132,6 +132,9 @@ Deno.test("wasm Conv2D (plain and fused with a bias) and its input gradient give
     const part = tf.slice(x, [first, 0, 0, 0], [count, -1, -1, -1]);
     const bias = tf.tensor(randn(rng, c));
     const fused = (t: tf.Tensor4D) => tf.fused.conv2d({ x: t, filter: w, strides: 1, pad: "same", bias });
+    // Stride 2 (the U-Net's downsampling) takes the im2col path; its input gradient maps h/2 back to h.
+    const half = Math.ceil(h / 2), small = tf.slice(x, [0, 0, 0, 0], [-1, half, half, -1]) as tf.Tensor4D;
+    const smallPart = tf.slice(small, [first, 0, 0, 0], [count, -1, -1, -1]);
     const pairs = [
       [tf.conv2d(x, w, 1, "same"), tf.conv2d(part, w, 1, "same")],
       [fused(x), fused(part)],
@@ -139,15 +142,20 @@ Deno.test("wasm Conv2D (plain and fused with a bias) and its input gradient give
         tf.conv2dTranspose(x, w, [batch, h, h, c], 1, "same"),
         tf.conv2dTranspose(part, w, [count, h, h, c], 1, "same"),
       ],
+      [tf.conv2d(x, w, 2, "same"), tf.conv2d(part, w, 2, "same")],
+      [
+        tf.conv2dTranspose(small, w, [batch, h, h, c], 2, "same"),
+        tf.conv2dTranspose(smallPart, w, [count, h, h, c], 2, "same"),
+      ],
     ];
-    for (const [all, alone] of pairs) {
+    for (const [k, [all, alone]] of pairs.entries()) {
       const a = await tf.slice(all, [first, 0, 0, 0], [count, -1, -1, -1]).data(), b = await alone.data();
       assert(
         a.every((v, i) => v === b[i]),
-        `${h}×${h}×${c}: images ${first}… differ alone and in a batch of ${batch}`,
+        `${h}×${h}×${c} (case ${k}): images ${first}… differ alone and in a batch of ${batch}`,
       );
     }
-    tf.dispose([x, w, part, bias, ...pairs.flat()]);
+    tf.dispose([x, w, part, bias, small, smallPart, ...pairs.flat()]);
   }
 });
 
