@@ -9,7 +9,7 @@ import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
 import { grads as gradientsOf } from "../lib/tensor/gradients.ts";
-import { groupNorm, groupNormSilu } from "../lib/nn/_layers.ts";
+import { gatedResidual, groupNorm, groupNormSilu } from "../lib/nn/_layers.ts";
 
 const TOL = 1e-4;
 
@@ -480,11 +480,32 @@ Deno.test("wasm fused GroupNorm + SiLU where σ saturates (|z| up to 300) matche
   }
 });
 
+Deno.test("wasm fused gated residual x + g · h and its gradients match cpu's composed one", async () => {
+  // C = 32, 64: the SIMD kernels; C = 6: composed on wasm too.
+  const rng = Rng.fromSeed(12, "gated-residual");
+  for (const shape of [[3, 28, 28, 32], [2, 7, 7, 64], [2, 3, 5, 6]]) {
+    const [b, , , c] = shape, n = shape.reduce((p, q) => p * q, 1);
+    const [x, h, dy, gate] = [n, n, n, b * c].map((k) => randn(rng, k));
+    const [cpu, wasm] = await onBoth(() => {
+      const inputs = [tf.tensor(x, shape), tf.tensor(gate, [b, 1, 1, c]), tf.tensor(h, shape)];
+      const f = (xx: tf.Tensor, gg: tf.Tensor, hh: tf.Tensor) =>
+        gatedResidual(xx as tf.Tensor4D, gg, hh as tf.Tensor4D);
+      const loss = (xx: tf.Tensor, gg: tf.Tensor, hh: tf.Tensor) =>
+        tf.sum(tf.mul(f(xx, gg, hh), tf.tensor(dy, shape)));
+      return [f(inputs[0], inputs[1], inputs[2]), ...gradientsOf(loss)(inputs)];
+    });
+    for (const [i, what] of ["y", "dx", "dgate", "dh"].entries()) {
+      assertClose(wasm[i], cpu[i], TOL, `gatedResidual ${what} ${shape}`);
+    }
+  }
+});
+
 Deno.test("patched wasm kernels do not leak tensors", async () => {
   await initBackend("wasm");
   const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, 3, 5]) as tf.Tensor4D;
   const a = tf.randomNormal([16, 8]), a3 = tf.randomNormal([3]);
+  const x4 = tf.randomNormal([2, 4, 4, 4]) as tf.Tensor4D, g4 = tf.randomNormal([2, 1, 1, 4]);
   const step = () =>
     tf.tidy(() => {
       const [gx, gw] = gradientsOf((xx: tf.Tensor, ww: tf.Tensor) =>
@@ -496,11 +517,15 @@ Deno.test("patched wasm kernels do not leak tensors", async () => {
       const [gs] = gradientsOf((xx: tf.Tensor) => tf.sum(groupNormSilu(xx as tf.Tensor4D, 3, a3, a3, mod)))([
         gx,
       ]);
-      return tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.add(tf.sum(m), tf.add(tf.sum(gn), tf.sum(gs))));
+      const [gr] = gradientsOf((xx: tf.Tensor) => tf.sum(gatedResidual(xx as tf.Tensor4D, g4, x4)))([x4]);
+      return tf.add(
+        tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.add(tf.sum(m), tf.add(tf.sum(gn), tf.sum(gs)))),
+        tf.sum(gr),
+      );
     });
   step().dispose();
   const before = tf.memory().numTensors;
   for (let i = 0; i < 20; i++) step().dispose();
   assert(tf.memory().numTensors === before, `tensors ${before} -> ${tf.memory().numTensors}`);
-  tf.dispose([x, w, a, a3]);
+  tf.dispose([x, w, a, a3, x4, g4]);
 });

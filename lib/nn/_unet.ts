@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type NoiseConditionedNet, ParamBuilder } from "./_module.ts";
-import { groupNormSilu, linear, silu } from "./_layers.ts";
+import { gatedResidual, groupNormSilu, linear, silu } from "./_layers.ts";
 
 /** Architecture of a {@link UNet}. */
 export interface UNetConfig {
@@ -151,7 +151,7 @@ export class UNet implements NoiseConditionedNet {
     let h = this.#conv(`${name}.conv1`, groupNormSilu(x, this.#groups, norm1[0], norm1[1], { scale, shift }));
     const norm2 = [v[`${name}.norm2.gamma`], v[`${name}.norm2.beta`]];
     h = this.#conv(`${name}.conv2`, groupNormSilu(h, this.#groups, norm2[0], norm2[1]));
-    return tf.add(x, tf.mul(gate, h));
+    return gatedResidual(x, gate, h);
   }
 
   apply(x: tf.Tensor, emb: tf.Tensor2D, condition?: tf.Tensor): tf.Tensor {
