@@ -128,6 +128,14 @@ export class UNet implements NoiseConditionedNet {
   }
 
   #conv(name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
+    if (name === "input") {
+      // The fused op's gradient computes dx whether or not x needs one, and the network's input seldom
+      // does (training): the plain conv's gradient is lazy per input.
+      return tf.add(
+        tf.conv2d(x, this.#v[`${name}.weight`] as tf.Tensor4D, stride, "same"),
+        this.#v[`${name}.bias`],
+      );
+    }
     // One fused kernel: on wasm with a BLAS the bias is added to each block of rows while it is in cache
     // (lib/tensor/_blas_conv.ts) instead of in a pass of its own.
     return tf.fused.conv2d({
