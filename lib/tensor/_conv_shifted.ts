@@ -165,8 +165,8 @@ export function shiftedConv(
 /**
  * Floats of x and dy per block of grid rows of the filter gradient (96 KiB): the block's KH·KW products
  * (rows of taps × residues) read it from L2. Blocks of 384 rows at Ci = Co = 32 and 192 at 64 ran the
- * U-Net's filter gradients 1.1–1.25× faster than 3,072 rows (the block no longer in cache between the
- * products).
+ * U-Net's filter gradients 1.25–1.3× faster than 3,072 rows (a block that no longer stayed in cache
+ * between the products).
  */
 const FILTER_FLOATS = 24 * 1024;
 
@@ -175,7 +175,7 @@ const FILTER_FLOATS = 24 * 1024;
  * [B, H, W, Ci] with output gradient dy [B, OH, OW, Co], in a fixed order of GEMMs per chunk of images
  * and block of grid rows (FILTER_FLOATS; faster here than im2col, whose copy loops cost more than the
  * product). With dilation 1 along the width, a row i of taps is one [KW·Ci, Co] gradient: the taps
- * (i, 0 … KW−1) of grid pixel p read KW·Ci consecutive floats of the grid, at (p + i·Wg)·Ci. Rows of
+ * (i, 0 … KW−1) of grid pixel p read KW·Ci consecutive floats of the grid, at (p + offset(i, 0))·Ci. Rows of
  * the operands overlap, so as BLAS matrices (leading dimension ≥ width) they are taken every KW-th grid
  * pixel: p = KW·s + r, one GEMM per residue r with leading dimensions KW·Ci and KW·Co and K = rows / KW,
  * without copying anything (1.3–1.5× faster than one GEMM per tap at the U-Net's 32 and 64 channels).
