@@ -9,7 +9,7 @@ import { initBackend, tf } from "../lib/tensor/mod.ts";
 import { Rng } from "../lib/random.ts";
 import { assert, assertClose } from "./tensor_assert.ts";
 import { grads as gradientsOf } from "../lib/tensor/gradients.ts";
-import { groupNorm, groupNormSilu } from "../lib/nn/_layers.ts";
+import { gatedResidual, groupNorm, groupNormSilu } from "../lib/nn/_layers.ts";
 
 const TOL = 1e-4;
 
@@ -81,7 +81,7 @@ Deno.test("wasm Conv2D and its gradients at the U-Net's shapes match cpu", async
     [[4, 28, 28, 1], [3, 3, 1, 32], 1, "same", 1], // first conv
     [[1, 28, 28, 32], [3, 3, 32, 32], 1, "same", 1], // blocks, level 0: shifted GEMMs, one image per call
     [[1, 14, 14, 64], [3, 3, 64, 64], 1, "same", 1], // level 1: four images per call, a partial block
-    [[2, 7, 7, 64], [3, 3, 64, 64], 1, "same", 1], // level 2: twelve images per call
+    [[2, 7, 7, 64], [3, 3, 64, 64], 1, "same", 1], // level 2: sixteen images per call
     [[1, 28, 28, 32], [3, 3, 32, 1], 1, "same", 1], // output conv, Co = 1
     [[4, 28, 28, 32], [3, 3, 32, 64], 2, "same", 1], // stride-2 downsampling
     [[4, 14, 14, 64], [1, 1, 64, 64], 1, "same", 1], // 1×1 skip projection: a plain GEMM
@@ -122,7 +122,7 @@ Deno.test("wasm Conv2D and its gradients at the U-Net's shapes match cpu", async
   }
 });
 
-Deno.test("wasm Conv2D and its input gradient give an image the same bits in any batch", async () => {
+Deno.test("wasm Conv2D (plain, fused with a bias, strided) and its input gradient give an image the same bits in any batch", async () => {
   await initBackend("wasm");
   const rng = Rng.fromSeed(5, "conv-invariance");
   for (const [h, c] of [[7, 16], [14, 8], [28, 4]]) {
@@ -130,21 +130,32 @@ Deno.test("wasm Conv2D and its input gradient give an image the same bits in any
     const x = tf.tensor(randn(rng, batch * h * h * c), [batch, h, h, c]) as tf.Tensor4D;
     const w = tf.tensor(randn(rng, 9 * c * c), [3, 3, c, c]) as tf.Tensor4D;
     const part = tf.slice(x, [first, 0, 0, 0], [count, -1, -1, -1]);
+    const bias = tf.tensor(randn(rng, c));
+    const fused = (t: tf.Tensor4D) => tf.fused.conv2d({ x: t, filter: w, strides: 1, pad: "same", bias });
+    // Stride 2 (the U-Net's downsampling) takes the im2col path; its input gradient maps h/2 back to h.
+    const half = Math.ceil(h / 2), small = tf.slice(x, [0, 0, 0, 0], [-1, half, half, -1]) as tf.Tensor4D;
+    const smallPart = tf.slice(small, [first, 0, 0, 0], [count, -1, -1, -1]);
     const pairs = [
       [tf.conv2d(x, w, 1, "same"), tf.conv2d(part, w, 1, "same")],
+      [fused(x), fused(part)],
       [
         tf.conv2dTranspose(x, w, [batch, h, h, c], 1, "same"),
         tf.conv2dTranspose(part, w, [count, h, h, c], 1, "same"),
       ],
+      [tf.conv2d(x, w, 2, "same"), tf.conv2d(part, w, 2, "same")],
+      [
+        tf.conv2dTranspose(small, w, [batch, h, h, c], 2, "same"),
+        tf.conv2dTranspose(smallPart, w, [count, h, h, c], 2, "same"),
+      ],
     ];
-    for (const [all, alone] of pairs) {
+    for (const [k, [all, alone]] of pairs.entries()) {
       const a = await tf.slice(all, [first, 0, 0, 0], [count, -1, -1, -1]).data(), b = await alone.data();
       assert(
         a.every((v, i) => v === b[i]),
-        `${h}×${h}×${c}: images ${first}… differ alone and in a batch of ${batch}`,
+        `${h}×${h}×${c} (case ${k}): images ${first}… differ alone and in a batch of ${batch}`,
       );
     }
-    tf.dispose([x, w, part, ...pairs.flat()]);
+    tf.dispose([x, w, part, bias, small, smallPart, ...pairs.flat()]);
   }
 });
 
@@ -194,6 +205,88 @@ Deno.test("wasm Conv2D / Conv2DBackpropFilter / Conv2DBackpropInput match cpu", 
     assertClose(wasm[0], cpu[0], TOL, `dx k=${k} s=${s} ${pad}`);
     assertClose(wasm[1], cpu[1], TOL, `dw k=${k} s=${s} ${pad}`);
     assertClose(wasm[2], cpu[2], TOL, `conv k=${k} s=${s} ${pad}`);
+  }
+});
+
+Deno.test("wasm FusedConv2D (bias, activations) and its gradients match cpu", async () => {
+  // Linear with a bias [Co] or none: the BLAS kernels with the bias added per block of rows (shifted
+  // GEMMs, 1×1, im2col with a stride); other activations: the backend's own kernel.
+  const rng = Rng.fromSeed(10, "fused-conv");
+  const cases: [number[], number[], number, string, boolean][] = [
+    [[3, 14, 14, 8], [3, 3, 8, 16], 1, "linear", true],
+    [[3, 14, 14, 8], [3, 3, 8, 16], 2, "linear", true],
+    [[3, 7, 7, 8], [1, 1, 8, 16], 1, "linear", true],
+    [[3, 7, 7, 8], [3, 3, 8, 16], 1, "linear", false],
+    [[3, 7, 7, 8], [3, 3, 8, 16], 1, "relu", true],
+  ];
+  for (const [xs, ws, s, activation, withBias] of cases) {
+    const x = randn(rng, xs.reduce((p, q) => p * q, 1)), w = randn(rng, ws.reduce((p, q) => p * q, 1));
+    const bias = randn(rng, ws[3]);
+    const outShape = tf.backend_util.computeConv2DInfo(
+      xs as [number, number, number, number],
+      ws as [number, number, number, number],
+      s,
+      1,
+      "same",
+    ).outShape;
+    const g = randn(rng, outShape.reduce((p, q) => p * q, 1));
+    const [cpu, wasm] = await onBoth(() => {
+      const inputs = [tf.tensor(x, xs), tf.tensor(w, ws), tf.tensor(bias)];
+      const conv = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.fused.conv2d({
+          x: xx as tf.Tensor4D,
+          filter: ww as tf.Tensor4D,
+          strides: s,
+          pad: "same",
+          bias: withBias ? bb : undefined,
+          activation: activation as "linear",
+        });
+      const loss = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.sum(tf.mul(conv(xx, ww, bb), tf.tensor(g, outShape)));
+      const grads = activation === "linear" ? gradientsOf(loss)(inputs.slice(0, withBias ? 3 : 2)) : [];
+      return [conv(inputs[0], inputs[1], inputs[2]), ...grads];
+    });
+    for (const [i, what] of ["y", "dx", "dw", "dbias"].entries()) {
+      if (i < cpu.length) {
+        assertClose(wasm[i], cpu[i], TOL, `fused conv ${what} ${xs} ${ws} s=${s} ${activation}`);
+      }
+    }
+  }
+});
+
+Deno.test("wasm stride-1 Conv2D with asymmetric explicit padding and its gradients match cpu", async () => {
+  // The shifted GEMMs' grid shares each side's padding with the next row or image: unequal sides.
+  const rng = Rng.fromSeed(6, "conv-explicit-pad");
+  const pads: tf.backend_util.ExplicitPadding[] = [
+    [[0, 0], [2, 0], [0, 1], [0, 0]],
+    [[0, 0], [0, 2], [1, 0], [0, 0]],
+    [[0, 0], [1, 1], [0, 0], [0, 0]],
+  ];
+  const [xs, ws] = [[3, 6, 5, 4], [3, 3, 4, 8]];
+  for (const pad of pads) {
+    const x = randn(rng, xs.reduce((p, q) => p * q, 1)), w = randn(rng, ws.reduce((p, q) => p * q, 1));
+    const info = tf.backend_util.computeConv2DInfo(
+      xs as [number, number, number, number],
+      ws as [
+        number,
+        number,
+        number,
+        number,
+      ],
+      1,
+      1,
+      pad,
+    );
+    const g = randn(rng, info.outShape.reduce((p, q) => p * q, 1));
+    const conv = (xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 1, pad);
+    const [cpu, wasm] = await onBoth(() => {
+      const [xt, wt] = [tf.tensor(x, xs), tf.tensor(w, ws)];
+      const f = (xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(conv(xx, ww), tf.tensor(g, info.outShape)));
+      return [conv(xt, wt), ...gradientsOf(f)([xt, wt])];
+    });
+    for (const [i, what] of ["conv", "dx", "dw"].entries()) {
+      assertClose(wasm[i], cpu[i], TOL, `${what} pad ${JSON.stringify(pad)}`);
+    }
   }
 });
 
@@ -362,11 +455,57 @@ Deno.test("wasm fused GroupNorm with modulation and SiLU and its gradients match
   }
 });
 
+Deno.test("wasm fused GroupNorm + SiLU where σ saturates (|z| up to 300) matches cpu's composed one", async () => {
+  // The SIMD path's σ takes e^−|z| as 0 beyond |z| = 87; shifts of ±(0 … 300) cross that on both sides.
+  const rng = Rng.fromSeed(9, "group-norm-saturated");
+  const shape = [2, 3, 5, 8], [b, , , c] = shape, n = shape.reduce((p, q) => p * q, 1);
+  const x = randn(rng, n), dy = randn(rng, n), [gamma, beta, scale] = [c, c, b * c].map((k) => randn(rng, k));
+  const shift = Array.from({ length: b * c }, (_, i) => (i % 2 ? 1 : -1) * 20 * i);
+  const [cpu, wasm] = await onBoth(() => {
+    const inputs = [
+      tf.tensor(x, shape),
+      tf.tensor(gamma),
+      tf.tensor(beta),
+      tf.tensor(scale, [b, 1, 1, c]),
+      tf.tensor(shift, [b, 1, 1, c]),
+    ];
+    const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, ss: tf.Tensor, tt: tf.Tensor) =>
+      groupNormSilu(xx as tf.Tensor4D, 2, gg, bb, { scale: ss, shift: tt });
+    const loss = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, ss: tf.Tensor, tt: tf.Tensor) =>
+      tf.sum(tf.mul(f(xx, gg, bb, ss, tt), tf.tensor(dy, shape)));
+    return [f(inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]), ...gradientsOf(loss)(inputs)];
+  });
+  for (const [i, what] of ["y", "dx", "dgamma", "dbeta", "dscale", "dshift"].entries()) {
+    assertClose(wasm[i], cpu[i], TOL, `saturated groupNormSilu ${what}`);
+  }
+});
+
+Deno.test("wasm fused gated residual x + g · h and its gradients match cpu's composed one", async () => {
+  // C = 32, 64: the SIMD kernels; C = 6: composed on wasm too.
+  const rng = Rng.fromSeed(12, "gated-residual");
+  for (const shape of [[3, 28, 28, 32], [2, 7, 7, 64], [2, 3, 5, 6]]) {
+    const [b, , , c] = shape, n = shape.reduce((p, q) => p * q, 1);
+    const [x, h, dy, gate] = [n, n, n, b * c].map((k) => randn(rng, k));
+    const [cpu, wasm] = await onBoth(() => {
+      const inputs = [tf.tensor(x, shape), tf.tensor(gate, [b, 1, 1, c]), tf.tensor(h, shape)];
+      const f = (xx: tf.Tensor, gg: tf.Tensor, hh: tf.Tensor) =>
+        gatedResidual(xx as tf.Tensor4D, gg, hh as tf.Tensor4D);
+      const loss = (xx: tf.Tensor, gg: tf.Tensor, hh: tf.Tensor) =>
+        tf.sum(tf.mul(f(xx, gg, hh), tf.tensor(dy, shape)));
+      return [f(inputs[0], inputs[1], inputs[2]), ...gradientsOf(loss)(inputs)];
+    });
+    for (const [i, what] of ["y", "dx", "dgate", "dh"].entries()) {
+      assertClose(wasm[i], cpu[i], TOL, `gatedResidual ${what} ${shape}`);
+    }
+  }
+});
+
 Deno.test("patched wasm kernels do not leak tensors", async () => {
   await initBackend("wasm");
   const x = tf.randomNormal([2, 8, 8, 3]) as tf.Tensor4D;
   const w = tf.randomNormal([3, 3, 3, 5]) as tf.Tensor4D;
   const a = tf.randomNormal([16, 8]), a3 = tf.randomNormal([3]);
+  const x4 = tf.randomNormal([2, 4, 4, 4]) as tf.Tensor4D, g4 = tf.randomNormal([2, 1, 1, 4]);
   const step = () =>
     tf.tidy(() => {
       const [gx, gw] = gradientsOf((xx: tf.Tensor, ww: tf.Tensor) =>
@@ -378,11 +517,15 @@ Deno.test("patched wasm kernels do not leak tensors", async () => {
       const [gs] = gradientsOf((xx: tf.Tensor) => tf.sum(groupNormSilu(xx as tf.Tensor4D, 3, a3, a3, mod)))([
         gx,
       ]);
-      return tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.add(tf.sum(m), tf.add(tf.sum(gn), tf.sum(gs))));
+      const [gr] = gradientsOf((xx: tf.Tensor) => tf.sum(gatedResidual(xx as tf.Tensor4D, g4, x4)))([x4]);
+      return tf.add(
+        tf.add(tf.add(tf.sum(gx), tf.sum(gw)), tf.add(tf.sum(m), tf.add(tf.sum(gn), tf.sum(gs)))),
+        tf.sum(gr),
+      );
     });
   step().dispose();
   const before = tf.memory().numTensors;
   for (let i = 0; i < 20; i++) step().dispose();
   assert(tf.memory().numTensors === before, `tensors ${before} -> ${tf.memory().numTensors}`);
-  tf.dispose([x, w, a, a3]);
+  tf.dispose([x, w, a, a3, x4, g4]);
 });

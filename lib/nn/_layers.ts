@@ -6,7 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { fusedGroupNorm, fusedLinear, fusedSiluLayerNorm } from "../tensor/mod.ts";
+import { fusedGatedResidual, fusedGroupNorm, fusedLinear, fusedSiluLayerNorm } from "../tensor/mod.ts";
 
 /**
  * y = x W + b for x `[B, in]`, W `[in, out]`, b `[out]` (one fused kernel; on wasm one whose gradient
@@ -55,6 +55,20 @@ export function groupNormSilu(
   let h = groupNorm(x, groups, gamma, beta);
   if (modulation) h = tf.add(tf.mul(h, tf.add(modulation.scale, 1)), modulation.shift);
   return silu(h);
+}
+
+/**
+ * x + gate · h, the U-Net block's gated residual (x, h [B, H, W, C], gate [B, 1, 1, C]). On the wasm backend it
+ * is one fused kernel each way (lib/tensor/_gated_residual.ts), the same function to float rounding; elsewhere
+ * it is composed of TF.js ops.
+ *
+ * @example
+ * ```ts
+ * const y = gatedResidual(x, gate, h);
+ * ```
+ */
+export function gatedResidual(x: tf.Tensor4D, gate: tf.Tensor, h: tf.Tensor4D): tf.Tensor4D {
+  return fusedGatedResidual(x, gate, h) ?? tf.add(x, tf.mul(gate, h));
 }
 
 /**

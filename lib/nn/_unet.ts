@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type NoiseConditionedNet, ParamBuilder } from "./_module.ts";
-import { groupNormSilu, linear, silu } from "./_layers.ts";
+import { gatedResidual, groupNormSilu, linear, silu } from "./_layers.ts";
 
 /** Architecture of a {@link UNet}. */
 export interface UNetConfig {
@@ -128,10 +128,23 @@ export class UNet implements NoiseConditionedNet {
   }
 
   #conv(name: string, x: tf.Tensor4D, stride = 1): tf.Tensor4D {
-    return tf.add(
-      tf.conv2d(x, this.#v[`${name}.weight`] as tf.Tensor4D, stride, "same"),
-      this.#v[`${name}.bias`],
-    );
+    if (name === "input") {
+      // The fused op's gradient computes dx whether or not x needs one, and the network's input seldom
+      // does (training): the plain conv's gradient is lazy per input.
+      return tf.add(
+        tf.conv2d(x, this.#v[`${name}.weight`] as tf.Tensor4D, stride, "same"),
+        this.#v[`${name}.bias`],
+      );
+    }
+    // One fused kernel: on wasm with a BLAS the bias is added to each block of rows while it is in cache
+    // (lib/tensor/_blas_conv.ts) instead of in a pass of its own.
+    return tf.fused.conv2d({
+      x,
+      filter: this.#v[`${name}.weight`] as tf.Tensor4D,
+      strides: stride,
+      pad: "same",
+      bias: this.#v[`${name}.bias`],
+    });
   }
 
   #block(name: string, x: tf.Tensor4D, e: tf.Tensor2D): tf.Tensor4D {
@@ -146,7 +159,7 @@ export class UNet implements NoiseConditionedNet {
     let h = this.#conv(`${name}.conv1`, groupNormSilu(x, this.#groups, norm1[0], norm1[1], { scale, shift }));
     const norm2 = [v[`${name}.norm2.gamma`], v[`${name}.norm2.beta`]];
     h = this.#conv(`${name}.conv2`, groupNormSilu(h, this.#groups, norm2[0], norm2[1]));
-    return tf.add(x, tf.mul(gate, h));
+    return gatedResidual(x, gate, h);
   }
 
   apply(x: tf.Tensor, emb: tf.Tensor2D, condition?: tf.Tensor): tf.Tensor {

@@ -1,11 +1,16 @@
 /**
- * `Conv2D`, `Conv2DBackpropInput` and `Conv2DBackpropFilter` (NHWC, float32) on the wasm backend
- * through the platform's BLAS: im2col into a scratch buffer, in chunks of whole images (bounded
+ * `Conv2D`, `FusedConv2D`, `Conv2DBackpropInput` and `Conv2DBackpropFilter` (NHWC, float32) on the wasm
+ * backend through the platform's BLAS: im2col into a scratch buffer, in chunks of whole images (bounded
  * memory), then one GEMM per chunk against the filter viewed as a `[KH·KW·Ci, Co]` matrix:
  *
  * - forward:        y[rows, Co]   = col[rows, K] · W[K, Co]
  * - filter grad:    dW[K, Co]    += colᵀ[K, rows] · dy[rows, Co]   (beta = 1 after the first chunk)
  * - input grad:     dcol[rows, K] = dy[rows, Co] · Wᵀ, then col2im adds dcol into dx.
+ *
+ * `FusedConv2D` without an activation (the U-Net's convolutions with their bias) is the same kernel with
+ * the bias added to each block of output rows right after its GEMMs, while the block is in cache, as one
+ * more GEMM of K = 1 (a column of ones times the bias: one rounding per value, as a separate add), which
+ * saves the broadcast add's pass over the output; other activations go to the backend's kernel.
  *
  * A 1×1, stride-1, unpadded convolution is a plain GEMM on the heap (no im2col); other stride-1
  * convolutions are sums of shifted GEMMs over a padded copy (lib/tensor/_conv_shifted.ts). Strides, dilations
@@ -24,6 +29,13 @@ type Conv2DInfo = tf.backend_util.Conv2DInfo;
 /** Largest im2col chunk in floats (64 MiB): at least one image per chunk. */
 const CHUNK_FLOATS = 16 * 1024 * 1024;
 let scratch = new Float32Array(0);
+let ones = new Float32Array(0);
+
+/** A column of n ones (for the bias as a K = 1 product). */
+function onesOf(n: number): Float32Array {
+  if (ones.length < n) ones = new Float32Array(n).fill(1);
+  return ones.subarray(0, n);
+}
 
 function scratchOf(n: number): Float32Array {
   if (scratch.length < n) scratch = new Float32Array(n);
@@ -51,6 +63,39 @@ function convInfo(
     pad,
     dimRoundingMode,
   );
+}
+
+/** Rows per GEMM call of the im2col path: about this many, in whole images. */
+const BLOCK_ROWS = 512;
+let padA = new Float32Array(0), padC = new Float32Array(0);
+
+/**
+ * C[m, n] = A[m, k] · op(B) (row-major, A and C dense) in calls of exactly `images` · `pixels` rows, the
+ * last block's missing rows zero in a scratch: every call has the same shape, fixed by the geometry, so a
+ * row's result does not depend on how many images share the batch (the 128-row blocks of `Blas.sgemm` do
+ * the same in calls 8× smaller, at about half the speed for these shapes).
+ */
+function imageBlocked(
+  blas: Blas,
+  [m, n, k]: [number, number, number],
+  a: Float32Array,
+  transB: boolean,
+  b: Float32Array,
+  c: Float32Array,
+  pixels: number,
+): void {
+  const unit = Math.max(1, Math.floor(BLOCK_ROWS / pixels)) * pixels, ldb = transB ? k : n;
+  const full = Math.floor(m / unit) * unit;
+  for (let r = 0; r < full; r += unit) {
+    blas.sgemmOneCall(false, transB, unit, n, k, 1, a.subarray(r * k), k, b, ldb, 0, c.subarray(r * n), n);
+  }
+  if (full === m) return;
+  if (padA.length < unit * k) padA = new Float32Array(unit * k);
+  if (padC.length < unit * n) padC = new Float32Array(unit * n);
+  padA.set(a.subarray(full * k, m * k));
+  padA.fill(0, (m - full) * k, unit * k);
+  blas.sgemmOneCall(false, transB, unit, n, k, 1, padA, k, b, ldb, 0, padC, n);
+  c.set(padC.subarray(0, (m - full) * n), full * n);
 }
 
 /** Rows of one chunk (whole images) and the images it covers. */
@@ -141,11 +186,13 @@ function float32(...t: tf.TensorInfo[]): boolean {
   return t.every((v) => v.dtype === "float32");
 }
 
-/** What one conv kernel body receives: the geometry, heap views of its two inputs and its output. */
+/** What one conv kernel body receives: the geometry, heap views of its inputs and its output. */
 interface ConvCall {
   info: Conv2DInfo;
   first: Float32Array;
   second: Float32Array;
+  /** The bias [Co] of a fused convolution, else null. */
+  bias: Float32Array | null;
   out: Float32Array;
   /** KH·KW·Ci, the rows of the filter matrix. */
   k: number;
@@ -171,10 +218,12 @@ function convKernel(
     const info = float32(first, second) ? convInfo(args.attrs, x, filter) : null;
     if (!info) return fallback(args);
     const out = args.backend.makeOutput(outShape(info, args), "float32");
+    const bias = args.inputs.bias;
     body({
       info,
       first: args.backend.typedArrayFromHeap(first),
       second: args.backend.typedArrayFromHeap(second),
+      bias: bias ? args.backend.typedArrayFromHeap(bias) : null,
       out: args.backend.typedArrayFromHeap(out),
       k: info.filterHeight * info.filterWidth * info.inChannels,
       co: info.outChannels,
@@ -196,37 +245,58 @@ export function blasConvKernels(
   blas: Blas,
   originals: Record<string, BlasKernel>,
 ): Record<string, BlasKernel> {
-  const conv2D = convKernel(
-    ["x", "filter"],
-    (args) => ({ x: args.inputs.x!.shape, filter: args.inputs.filter!.shape }),
-    (info) => [...info.outShape],
-    originals.Conv2D,
-    ({ info, first: x, second: w, out: y, k, co, pixels }) => {
-      if (isPointwise(info)) {
-        return blas.sgemm(false, false, info.batchSize * pixels, co, k, 1, x, k, w, co, 0, y, co);
-      }
-      const shifted = stride1(info);
-      if (shifted) return shiftedConv(blas, shifted, x, w, y);
-      for (const [b0, b1] of chunks(info)) {
-        const col = im2col(info, x, b0, b1);
-        blas.sgemm(
-          false,
-          false,
-          (b1 - b0) * pixels,
-          co,
-          k,
-          1,
-          col,
-          k,
-          w,
-          co,
-          0,
-          y.subarray(b0 * pixels * co),
-          co,
-        );
-      }
-    },
-  );
+  /** y += the bias on every row (rows × Co): a K = 1 product with a column of ones, one rounding per value. */
+  const addBias = (y: Float32Array, rows: number, co: number, bias: Float32Array | null) => {
+    if (bias) blas.sgemmOneCall(false, false, rows, co, 1, 1, onesOf(rows), 1, bias, co, 1, y, co);
+  };
+  const forward = (fallback: BlasKernel) =>
+    convKernel(
+      ["x", "filter"],
+      (args) => ({ x: args.inputs.x!.shape, filter: args.inputs.filter!.shape }),
+      (info) => [...info.outShape],
+      fallback,
+      ({ info, first: x, second: w, bias, out: y, k, co, pixels }) => {
+        if (isPointwise(info)) {
+          blas.sgemm(false, false, info.batchSize * pixels, co, k, 1, x, k, w, co, 0, y, co);
+          return addBias(y, info.batchSize * pixels, co, bias);
+        }
+        const shifted = stride1(info);
+        if (shifted) {
+          return shiftedConv(
+            blas,
+            shifted,
+            x,
+            w,
+            y,
+            bias ? (yb, rows) => addBias(yb, rows, co, bias) : null,
+          );
+        }
+        for (const [b0, b1] of chunks(info)) {
+          const col = im2col(info, x, b0, b1);
+          imageBlocked(
+            blas,
+            [(b1 - b0) * pixels, co, k],
+            col,
+            false,
+            w,
+            y.subarray(b0 * pixels * co),
+            pixels,
+          );
+          addBias(y.subarray(b0 * pixels * co), (b1 - b0) * pixels, co, bias);
+        }
+      },
+    );
+  const conv2D = forward(originals.Conv2D);
+  // A fused convolution with a bias [Co] (or none) and no activation, as the U-Net's layers are; other
+  // activations go to the backend's own kernel.
+  const fusedForward = forward(originals.FusedConv2D);
+  const fusedConv2D: BlasKernel = (args) => {
+    const { bias, preluActivationWeights } = args.inputs;
+    const co = args.inputs.filter!.shape[3];
+    const plain = (args.attrs.activation ?? "linear") === "linear" && !preluActivationWeights &&
+      (!bias || (bias.dtype === "float32" && tf.util.sizeFromShape(bias.shape) === co));
+    return (plain ? fusedForward : originals.FusedConv2D)(args);
+  };
 
   const backpropFilter = convKernel(
     ["x", "dy"],
@@ -265,11 +335,16 @@ export function blasConvKernels(
       for (const [b0, b1] of chunks(info)) {
         const rows = (b1 - b0) * pixels;
         const col = scratchOf(rows * k);
-        blas.sgemm(false, true, rows, k, co, 1, dy.subarray(b0 * pixels * co), co, w, co, 0, col, k);
+        imageBlocked(blas, [rows, k, co], dy.subarray(b0 * pixels * co), true, w, col, pixels);
         col2imAdd(info, col, dx, b0, b1);
       }
     },
   );
 
-  return { Conv2D: conv2D, Conv2DBackpropFilter: backpropFilter, Conv2DBackpropInput: backpropInput };
+  return {
+    Conv2D: conv2D,
+    FusedConv2D: fusedConv2D,
+    Conv2DBackpropFilter: backpropFilter,
+    Conv2DBackpropInput: backpropInput,
+  };
 }

@@ -9,6 +9,13 @@
  * and σ(z) once (dz into dx, sums per channel) and dz and x once (dx in place). The variance is
  * E[x²] − μ² in float64: exact to ~1e-16 · (μ/σ)², far below float32 for activations.
  *
+ * Where C is a multiple of 4 (the U-Net's 32 and 64 channels), those per-value passes run image by image
+ * as WebAssembly SIMD functions on the heap (lib/tensor/_group_norm_simd.ts: four channels a vector, sums
+ * in float64, σ(z) by its own exp, fused into the forward map; 2–3× faster than the scalar loops and the
+ * backend's Sigmoid and Multiply), with the centred forms z = (x − μ) · γ r m + (β m + t) and
+ * dx = dz · r γ m + (x − μ) · kX + k0 (no cancellation between x · r and μ · r in float32); only the
+ * per-channel algebra stays in JavaScript. Other channel counts take the scalar loops below.
+ *
  * Per image b and group g (n = H·W·C/G values), x̂ = (x − μ) · r with r = 1/√(σ² + ε), u = γ x̂ + β,
  * z = u · (1 + s) + t with s, t [B, C] (the modulation; s = t = 0 without it) and y = z σ(z) with SiLU,
  * else y = z. Backward, with dz = dy (σ(z) (1 + z (1 − σ(z)))) with SiLU, else dy: dt = Σ dz,
@@ -20,6 +27,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
+import { type GroupNormSimd, groupNormSimd } from "./_group_norm_simd.ts";
 
 const FORWARD = "DiemGroupNorm";
 const BACKWARD = "DiemGroupNormGrad";
@@ -137,6 +145,8 @@ function forward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
     backend.makeOutput([b, groups], "float32"),
     backend.makeOutput([b, groups], "float32"),
   ];
+  const simd = simdFor(backend, c);
+  if (simd) return simdForward(simd, backend, inputs, attrs as unknown as Attrs, out);
   // Views after every allocation: an allocation can grow (and move) the heap.
   const xs = backend.typedArrayFromHeap(x), y = backend.typedArrayFromHeap(out[0]);
   const v = views(backend, inputs, out[1], out[2]);
@@ -220,6 +230,8 @@ function backward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   const [b, h, w, c] = x.shape, p = h * w, groups = inputs.mean.shape[1], cg = c / groups, n = p * cg;
   const shapes = [x.shape, [c], [c], ...(modulated ? [[b, c], [b, c]] : [])];
   const out = shapes.map((shape) => backend.makeOutput(shape, "float32"));
+  const simd = simdFor(backend, c);
+  if (simd) return simdBackward(simd, backend, inputs, attrs as unknown as Attrs, out);
   const [dx, dgamma, dbeta, dscale, dshift] = out.map((t) => backend.typedArrayFromHeap(t));
   const xv = backend.typedArrayFromHeap(x), dyv = backend.typedArrayFromHeap(inputs.dy);
   const sgv = silu ? backend.typedArrayFromHeap(inputs.sigmoid) : null;
@@ -261,6 +273,171 @@ function backward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   }
   dgamma.set(dg);
   dbeta.set(db);
+  return out;
+}
+
+/** The SIMD passes on this backend's heap when C is a multiple of 4, else null (the scalar loops). */
+function simdFor(backend: WasmBackendLike, c: number): GroupNormSimd | null {
+  const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  if (c % 4 !== 0 || !(memory instanceof WebAssembly.Memory)) return null;
+  return groupNormSimd(memory);
+}
+
+/** A heap scratch for one kernel call: per-quad float64 sums (4C floats), then per-quad coefficients (4C). */
+class Scratch {
+  readonly tensor: tf.TensorInfo;
+  readonly c: number;
+  accOffset = 0;
+  coefOffset = 0;
+  sums: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  coef: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  constructor(private backend: WasmBackendLike, c: number) {
+    this.c = c;
+    this.tensor = backend.makeOutput([8 * c + 4], "float32");
+  }
+  /** Take the views (after every allocation of the call). */
+  views(): void {
+    const heap = this.backend.typedArrayFromHeap(this.tensor);
+    // Float64 sums want 8-byte alignment: skip a float where the allocation is not.
+    const skip = heap.byteOffset % 8 === 0 ? 0 : 1;
+    this.accOffset = heap.byteOffset + 4 * skip;
+    this.coefOffset = this.accOffset + 16 * this.c;
+    this.sums = new Float64Array(heap.buffer, this.accOffset, 2 * this.c);
+    this.coef = new Float32Array(heap.buffer, this.coefOffset, 4 * this.c);
+  }
+  /** Sum `which` (0 or 1) of channel ch. */
+  sum(which: number, ch: number): number {
+    return this.sums[(ch >> 2) * 8 + which * 4 + (ch & 3)];
+  }
+  /** Set coefficient j of J (per quad) for channel ch. */
+  set(j: number, perQuad: number, ch: number, v: number): void {
+    this.coef[((ch >> 2) * perQuad + j) * 4 + (ch & 3)] = v;
+  }
+  dispose(): void {
+    this.backend.disposeData(this.tensor.dataId);
+  }
+}
+
+/**
+ * Forward by the SIMD passes, per image: channel sums → statistics (float64, stored as float32) → the
+ * centred map z = (x − μ) · γ r m + (β m + t) (with m = 1 + s, the float32 μ and r the backward pass reads)
+ * → y = z or z σ(z), σ(z) kept.
+ */
+function simdForward(
+  simd: GroupNormSimd,
+  backend: WasmBackendLike,
+  inputs: Record<string, tf.TensorInfo>,
+  { groups, eps, silu }: Attrs,
+  out: tf.TensorInfo[],
+): tf.TensorInfo[] {
+  const { x } = inputs;
+  const [b, h, w, c] = x.shape, p = h * w, cg = c / groups, n = p * cg, bytes = 4 * p * c;
+  if (silu) out.push(backend.makeOutput(x.shape, "float32"));
+  const scratch = new Scratch(backend, c);
+  scratch.views();
+  const [xOff, yOff, sgOff] = [x, out[0], out[3]].map((t) =>
+    t ? backend.typedArrayFromHeap(t).byteOffset : 0
+  );
+  const v = views(backend, inputs, out[1], out[2]);
+  for (let i = 0; i < b; i++) {
+    simd.sums(xOff + i * bytes, p, c, scratch.accOffset);
+    for (let g = 0; g < groups; g++) {
+      let s1 = 0, s2 = 0;
+      for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
+        s1 += scratch.sum(0, ch);
+        s2 += scratch.sum(1, ch);
+      }
+      const m = s1 / n;
+      v.mean[i * groups + g] = m;
+      v.rstd[i * groups + g] = 1 / Math.sqrt(Math.max(0, s2 / n - m * m) + eps);
+    }
+    centredCoefficients(i, groups, v, scratch);
+    if (silu) {
+      simd.affineSilu(xOff + i * bytes, yOff + i * bytes, sgOff + i * bytes, p, c, scratch.coefOffset);
+    } else simd.affine(xOff + i * bytes, yOff + i * bytes, p, c, scratch.coefOffset);
+  }
+  scratch.dispose();
+  return out;
+}
+
+/** Per channel of image i, three per quad: μ, mul = γ r (1 + s), add = β (1 + s) + t. */
+function centredCoefficients(i: number, groups: number, v: Views, scratch: Scratch): void {
+  const c = scratch.c, cg = c / groups;
+  for (let ch = 0; ch < c; ch++) {
+    const k = i * groups + Math.floor(ch / cg);
+    const m = v.scale ? 1 + v.scale[i * c + ch] : 1, t = v.shift ? v.shift[i * c + ch] : 0;
+    scratch.set(0, 3, ch, v.mean[k]);
+    scratch.set(1, 3, ch, v.gamma[ch] * v.rstd[k] * m);
+    scratch.set(2, 3, ch, v.beta[ch] * m + t);
+  }
+}
+
+/**
+ * Backward by the SIMD passes, per image: dz (into dx) with Σ dz and Σ dz (x − μ) per channel, the
+ * per-channel algebra of {@link backward} in float64, then dx = dz · r γ m + (x − μ) · (−r² ΣGX/n) − r ΣG/n.
+ */
+function simdBackward(
+  simd: GroupNormSimd,
+  backend: WasmBackendLike,
+  inputs: Record<string, tf.TensorInfo>,
+  { silu }: Attrs,
+  out: tf.TensorInfo[],
+): tf.TensorInfo[] {
+  const { x } = inputs;
+  const [b, h, w, c] = x.shape, p = h * w, groups = inputs.mean.shape[1], cg = c / groups, n = p * cg;
+  const bytes = 4 * p * c;
+  const scratch = new Scratch(backend, c);
+  scratch.views();
+  const [dx, dgamma, dbeta, dscale, dshift] = out.map((t) => backend.typedArrayFromHeap(t));
+  const offset = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t).byteOffset;
+  const [xOff, dyOff, dxOff] = [offset(x), offset(inputs.dy), dx.byteOffset];
+  const sgOff = silu ? offset(inputs.sigmoid) : 0;
+  const v = views(backend, inputs, inputs.mean, inputs.rstd);
+  const dg = new Float64Array(c), db = new Float64Array(c), sumG = new Float64Array(groups);
+  const sumGX = new Float64Array(groups), r = new Float64Array(c), m = new Float64Array(c);
+  const sumDz = new Float64Array(c), sumDzX = new Float64Array(c);
+  for (let i = 0; i < b; i++) {
+    const at = i * bytes;
+    centredCoefficients(i, groups, v, scratch);
+    if (silu) {
+      simd.siluGradSums(
+        xOff + at,
+        dyOff + at,
+        sgOff + at,
+        dxOff + at,
+        p,
+        c,
+        scratch.coefOffset,
+        scratch.accOffset,
+      );
+    } else simd.gradSums(xOff + at, dyOff + at, dxOff + at, p, c, scratch.coefOffset, scratch.accOffset);
+    sumG.fill(0);
+    sumGX.fill(0);
+    for (let ch = 0; ch < c; ch++) {
+      const k = i * groups + Math.floor(ch / cg), g = Math.floor(ch / cg);
+      r[ch] = v.rstd[k];
+      m[ch] = v.scale ? 1 + v.scale[i * c + ch] : 1;
+      sumDz[ch] = scratch.sum(0, ch);
+      sumDzX[ch] = r[ch] * scratch.sum(1, ch); // Σ dz x̂ = r Σ dz (x − μ)
+      if (dscale) dscale[i * c + ch] = v.gamma[ch] * sumDzX[ch] + v.beta[ch] * sumDz[ch];
+      if (dshift) dshift[i * c + ch] = sumDz[ch];
+      db[ch] += m[ch] * sumDz[ch];
+      dg[ch] += m[ch] * sumDzX[ch];
+      sumG[g] += v.gamma[ch] * m[ch] * sumDz[ch];
+      sumGX[g] += v.gamma[ch] * m[ch] * sumDzX[ch];
+    }
+    for (let ch = 0; ch < c; ch++) {
+      const g = Math.floor(ch / cg);
+      scratch.set(0, 4, ch, v.mean[i * groups + g]);
+      scratch.set(1, 4, ch, r[ch] * v.gamma[ch] * m[ch]);
+      scratch.set(2, 4, ch, -r[ch] * r[ch] * sumGX[g] / n);
+      scratch.set(3, 4, ch, -r[ch] * sumG[g] / n);
+    }
+    simd.gradInput(dxOff + at, xOff + at, dxOff + at, p, c, scratch.coefOffset);
+  }
+  dgamma.set(dg);
+  dbeta.set(db);
+  scratch.dispose();
   return out;
 }
 

@@ -23,6 +23,7 @@ export {
   tf,
 } from "./backend.ts";
 export { fusedGroupNorm } from "./_group_norm.ts";
+export { fusedGatedResidual } from "./_gated_residual.ts";
 export { fusedSiluLayerNorm } from "./_layer_norm.ts";
 export { fusedLinear } from "./_linear.ts";
 export { type AdamStepScalars, fusedAdamStep } from "./_adam.ts";

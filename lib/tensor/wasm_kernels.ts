@@ -11,14 +11,15 @@
  *
  * 4. `Sum` and `Mean` of float32 tensors reduce in one pass without transposing (lib/tensor/_reduce.ts);
  *    `Identity` and same-dtype `Cast` share their input's data instead of copying it; group normalisation
- *    has fused kernels (lib/tensor/_group_norm.ts), and so have the MLP's LayerNorm∘SiLU
+ *    has fused kernels (lib/tensor/_group_norm.ts), as has the U-Net block's gated residual
+ *    (lib/tensor/_gated_residual.ts), and so have the MLP's LayerNorm∘SiLU
  *    (lib/tensor/_layer_norm.ts), its dense layer with a per-input gradient (lib/tensor/_linear.ts), and
  *    Adam's whole step over all variables (lib/tensor/_adam.ts); the sinusoidal noise embedding is one
  *    kernel (lib/tensor/_embedding.ts); float32 `Concat` and `SplitV` copy runs on the heap
  *    (lib/tensor/_concat.ts).
- * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels call `cblas_sgemm` on the wasm heap,
- *    and the pixel sums of NHWC activations (conv bias and gate gradients) `cblas_sgemv`; the kernels above
- *    remain their fallbacks.
+ * 5. With a BLAS ({@link registerBlasKernels}): the matmul and conv kernels (`FusedConv2D` with a bias and no
+ *    activation too) call `cblas_sgemm` on the wasm heap, and the pixel sums of NHWC activations (conv bias and
+ *    gate gradients) `cblas_sgemv`; the kernels above remain their fallbacks.
  *
  * Kernels 2 and 3 are composed of ordinary `tf.*` ops: inside a kernel the engine does not record them on the
  * gradient tape, and `tf.tidy` frees their intermediates. Each patch is tested against the `cpu` backend.
@@ -34,6 +35,7 @@ import { blasSum } from "./_blas_reduce.ts";
 import { reductionKernels } from "./_reduce.ts";
 import { copyKernels } from "./_concat.ts";
 import { registerGroupNormKernels } from "./_group_norm.ts";
+import { registerGatedResidualKernels } from "./_gated_residual.ts";
 import { registerLayerNormKernels } from "./_layer_norm.ts";
 import { registerLinearKernel } from "./_linear.ts";
 import { registerAdamKernel } from "./_adam.ts";
@@ -242,6 +244,7 @@ export function registerWasmKernelPatches(): void {
   };
   for (const [name, make] of Object.entries(replacements)) wrapWasmKernel(name, make);
   registerGroupNormKernels();
+  registerGatedResidualKernels();
   registerLayerNormKernels();
   registerLinearKernel();
   registerAdamKernel();
@@ -283,6 +286,7 @@ export function registerBlasKernels(blas: Blas): void {
     "BatchMatMul",
     "_FusedMatMul",
     "Conv2D",
+    "FusedConv2D",
     "Conv2DBackpropInput",
     "Conv2DBackpropFilter",
     "Sum",
