@@ -1,10 +1,15 @@
 /**
  * A minimal WebAssembly assembler for the project's own SIMD kernels, which run on the TF.js wasm
  * backend's heap: the module imports the backend's `WebAssembly.Memory` as `env.memory`, so a kernel reads
- * and writes tensors in place by their heap offsets (no copies; a heap that grows stays shared). There is
- * no toolchain here (no clang, wat2wasm or binaryen), so a function's body is written in the WebAssembly
- * text format's instruction names, one flat sequence ({@link func}), and assembled to the binary format by
- * the few lines below. Functions take i32 parameters (heap offsets in bytes, counts) and return nothing.
+ * and writes tensors in place by their heap offsets (no copies; a heap that grows stays shared). A
+ * function's body is written in the WebAssembly text format's instruction names, one flat sequence
+ * ({@link func}), and assembled to the binary format by the few lines below. Functions take i32 parameters
+ * (heap offsets in bytes, counts) and return nothing.
+ *
+ * Why our own: no native toolchain is assumed (clang, wat2wasm, binaryen), and the one on npm (`wabt`, an
+ * Emscripten build of WABT) is a multi-megabyte module that every process would load to assemble a dozen
+ * short functions; shipping prebuilt binaries would put an unreviewable blob beside its source. This covers
+ * only the instructions the kernels use and rejects anything else at assembly.
  *
  * The instructions known are those the kernels use; an unknown one is an error at assembly. Besides the
  * standard ones, `f32x4.splat_const V` is `v128.const` with V in all four lanes, and `;;` starts a comment.
