@@ -1,6 +1,8 @@
 /**
  * Exact Gaussian posterior and Gaussian EM.
  * - moments against the precision-form formula (independent code path) to 1e-9 absolute;
+ * - the summed posterior covariance (EM's M-step) against the sum of the per-observation ones, shared
+ *   operator (blur) included;
  * - exact sampler: empirical mean/cov of 40 000 samples within 4 standard errors;
  * - EM: log evidence never decreases (up to 1e-9), and the fit recovers a known Gaussian from
  *   projected observations (mean within 0.05, covariance entries within 0.1);
