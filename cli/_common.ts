@@ -190,9 +190,15 @@ export function checkIds(graph: Graph, ids: string[] | undefined, flag: string):
   return (ids ?? []).map((id) => {
     const resolved = graph.stages.has(id) ? id : lapFromEnd(graph, id);
     if (resolved === null) {
+      // `--until a,b`: the flag takes one stage and repeats (commander collects the repeats).
+      const parts = id.split(",").map((part) => part.trim());
+      const listed = flag.startsWith("--") && parts.length > 1 &&
+        parts.every((part) => graph.stages.has(part) || lapFromEnd(graph, part));
       throw new SpecError([{
         where: `${flag} ${id}`,
-        message: `no stage "${id}" ${suggest(id, graph.order)}`,
+        message: listed
+          ? `no stage "${id}": give one stage per flag, ${parts.map((part) => `${flag} ${part}`).join(" ")}`
+          : `no stage "${id}" ${suggest(id, graph.order)}`,
       }]);
     }
     return resolved;

@@ -326,6 +326,10 @@ Deno.test("metrics, dag and show report what the store holds", async () => {
   const tooFar = await cli(dir, "show", "em[-3].walk");
   assertEquals(tooFar.code, 2);
   assertMatch(tooFar.stderr, /no stage "em\[-3\]\.walk"/);
+  // A comma-separated list names the repeated flags to use instead.
+  const listed = await cli(dir, "run", "--until", "em[0].walk,em[-1].walk");
+  assertEquals(listed.code, 2);
+  assertMatch(listed.stderr, /give one stage per flag, --until em\[0\]\.walk --until em\[-1\]\.walk/);
   const out = await Deno.makeTempDir();
   assertEquals((await cli(dir, "export", "em[-1].walk", "--to", `${out}/walk.zarr`)).code, 0);
 });
