@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
-import { assemble, forLoop, func } from "./_wasm_simd.ts";
+import { forLoop, func, heapFunctions } from "./_wasm_simd.ts";
 
 const KERNEL = "DiemAdam";
 
@@ -96,29 +96,15 @@ const UPDATE = `
   )
 }`;
 
-let simdBytes: Uint8Array<ArrayBuffer> | null = null;
-const simdInstances = new WeakMap<WebAssembly.Memory, AdamSimd>();
-
 /** The SIMD loops on this backend's heap, or null where its memory is not reachable (the scalar loops). */
-function adamSimd(backend: WasmBackendLike): AdamSimd | null {
-  const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return null;
-  let simd = simdInstances.get(memory);
-  if (!simd) {
-    simdBytes ??= assemble({
-      sumSquares: func(["g", "n", "out"], { i32: ["i", "end"], v128: ["x", "lo", "hi", "acc"] }, SUM_SQUARES),
-      update: func(
-        ["p", "m", "v", "g", "p1", "m1", "v1", "n", "k"],
-        { i32: ["i", "end"], v128: ["gs", "mj", "vj"] },
-        UPDATE,
-      ),
-    });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(simdBytes), { env: { memory } });
-    simd = instance.exports as unknown as AdamSimd;
-    simdInstances.set(memory, simd);
-  }
-  return simd;
-}
+const adamSimd = heapFunctions<AdamSimd>(() => ({
+  sumSquares: func(["g", "n", "out"], { i32: ["i", "end"], v128: ["x", "lo", "hi", "acc"] }, SUM_SQUARES),
+  update: func(
+    ["p", "m", "v", "g", "p1", "m1", "v1", "n", "k"],
+    { i32: ["i", "end"], v128: ["gs", "mj", "vj"] },
+    UPDATE,
+  ),
+}));
 
 function adam({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
   const { count, beta1, beta2, eps, stepSize, sqrtBc2, clipNorm } = attrs as unknown as

@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
-import { assemble, forLoop, func } from "./_wasm_simd.ts";
+import { forLoop, func, heapFunctions } from "./_wasm_simd.ts";
 
 const FORWARD = "DiemGatedResidual";
 const BACKWARD = "DiemGatedResidualGrad";
@@ -72,30 +72,17 @@ const BACKWARD_BODY = PER_VALUE(
   ${forLoop("a", "local.get $acc", "idx", "i32.const 16", "local.get $a  f32x4.splat_const 0  v128.store")}`,
 );
 
-let bytes: Uint8Array<ArrayBuffer> | null = null;
-const instances = new WeakMap<WebAssembly.Memory, GatedSimd>();
+const LOOP = ["q", "ch", "end", "cb", "idx"];
 
 /** The SIMD passes on this backend's heap, or null where its memory is not reachable. */
-function gatedSimd(backend: WasmBackendLike): GatedSimd | null {
-  const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-  if (!(memory instanceof WebAssembly.Memory)) return null;
-  let simd = instances.get(memory);
-  if (!simd) {
-    const loop = ["q", "ch", "end", "cb", "idx"];
-    bytes ??= assemble({
-      forward: func(["x", "h", "y", "pixels", "c", "g"], { i32: loop }, FORWARD_BODY),
-      backward: func(
-        ["dy", "h", "dh", "pixels", "c", "g", "acc"],
-        { i32: [...loop, "a"], v128: ["d"] },
-        BACKWARD_BODY,
-      ),
-    });
-    simd = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
-      .exports as unknown as GatedSimd;
-    instances.set(memory, simd);
-  }
-  return simd;
-}
+const gatedSimd = heapFunctions<GatedSimd>(() => ({
+  forward: func(["x", "h", "y", "pixels", "c", "g"], { i32: LOOP }, FORWARD_BODY),
+  backward: func(
+    ["dy", "h", "dh", "pixels", "c", "g", "acc"],
+    { i32: [...LOOP, "a"], v128: ["d"] },
+    BACKWARD_BODY,
+  ),
+}));
 
 function offset(backend: WasmBackendLike, t: tf.TensorInfo): number {
   return backend.typedArrayFromHeap(t).byteOffset;

@@ -278,9 +278,7 @@ function backward({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo[] {
 
 /** The SIMD passes on this backend's heap when C is a multiple of 4, else null (the scalar loops). */
 function simdFor(backend: WasmBackendLike, c: number): GroupNormSimd | null {
-  const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-  if (c % 4 !== 0 || !(memory instanceof WebAssembly.Memory)) return null;
-  return groupNormSimd(memory);
+  return c % 4 === 0 ? groupNormSimd(backend) : null;
 }
 
 /** A heap scratch for one kernel call: per-quad float64 sums (4C floats), then per-quad coefficients (4C). */

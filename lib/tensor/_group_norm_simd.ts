@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { assemble, forLoop, func, type WasmFunction } from "./_wasm_simd.ts";
+import { forLoop, func, heapFunctions, type WasmFunction } from "./_wasm_simd.ts";
 
 /** The exported functions (heap offsets in bytes, counts). */
 export interface GroupNormSimd {
@@ -201,32 +201,21 @@ function gradInput(): WasmFunction {
   return func(["dz", "x", "dx", "pixels", "c", "coef"], { i32: LOOP_LOCALS }, perValue(4, false, GRAD_INPUT));
 }
 
-let bytes: Uint8Array<ArrayBuffer> | null = null;
-const instances = new WeakMap<WebAssembly.Memory, GroupNormSimd>();
-
 /**
- * The SIMD functions on `memory` (the wasm backend's heap), instantiated once per memory.
+ * The SIMD functions on a wasm backend's heap (instantiated once per heap memory), or null where its memory
+ * is not reachable.
  *
  * @example
  * ```ts
- * const simd = groupNormSimd(memory);
- * simd.sums(xOffset, 784, 32, accOffset);
+ * const simd = groupNormSimd(backend);
+ * simd?.sums(xOffset, 784, 32, accOffset);
  * ```
  */
-export function groupNormSimd(memory: WebAssembly.Memory): GroupNormSimd {
-  let simd = instances.get(memory);
-  if (!simd) {
-    bytes ??= assemble({
-      sums: sums(),
-      affine: affine(false),
-      affineSilu: affine(true),
-      gradSums: gradSums(false),
-      siluGradSums: gradSums(true),
-      gradInput: gradInput(),
-    });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    simd = instance.exports as unknown as GroupNormSimd;
-    instances.set(memory, simd);
-  }
-  return simd;
-}
+export const groupNormSimd = heapFunctions<GroupNormSimd>(() => ({
+  sums: sums(),
+  affine: affine(false),
+  affineSilu: affine(true),
+  gradSums: gradSums(false),
+  siluGradSums: gradSums(true),
+  gradInput: gradInput(),
+}));

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import type { WasmBackendLike } from "./_blas_matmul.ts";
 
 /** Unsigned LEB128. */
 function uleb(n: number): number[] {
@@ -192,4 +193,33 @@ export function assemble(functions: Record<string, WasmFunction>): Uint8Array<Ar
     ...section(7, vector(exports)),
     ...section(10, vector(bodies)),
   ]);
+}
+
+/**
+ * A lookup of `functions`' exports bound to a wasm backend's heap: the module is assembled once (on the first
+ * lookup) and instantiated once per heap memory; null where the backend's memory is not reachable (then the
+ * kernels keep their scalar loops).
+ *
+ * @example
+ * ```ts
+ * const doubleOn = heapFunctions<{ double(x: number, n: number): void }>(() => ({ double }));
+ * doubleOn(backend)?.double(offset, 64);
+ * ```
+ */
+export function heapFunctions<T>(
+  functions: () => Record<string, WasmFunction>,
+): (backend: WasmBackendLike) => T | null {
+  let bytes: Uint8Array<ArrayBuffer> | null = null;
+  const instances = new WeakMap<WebAssembly.Memory, T>();
+  return (backend) => {
+    const memory = (backend as unknown as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+    if (!(memory instanceof WebAssembly.Memory)) return null;
+    let exports = instances.get(memory);
+    if (!exports) {
+      bytes ??= assemble(functions());
+      exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as T;
+      instances.set(memory, exports);
+    }
+    return exports;
+  };
 }
