@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
-import { forLoop, func, heapFunctions } from "./_wasm_simd.ts";
+import { forLoop, func, heapFunctions, HIGH_TO_LOW } from "./_wasm_simd.ts";
 
 const KERNEL = "DiemAdam";
 
@@ -64,7 +64,7 @@ const SUM_SQUARES = `
     "end",
     "i32.const 16",
     `local.get $i  v128.load  local.tee $x  f64x2.promote_low_f32x4  local.tee $lo  local.get $lo  f64x2.mul
-    local.get $x  local.get $x  i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7  f64x2.promote_low_f32x4
+    local.get $x  local.get $x  ${HIGH_TO_LOW}  f64x2.promote_low_f32x4
     local.tee $hi  local.get $hi  f64x2.mul  f64x2.add  local.get $acc  f64x2.add  local.set $acc`,
   )
 }

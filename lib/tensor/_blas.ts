@@ -311,3 +311,19 @@ export function loadBlas(): { blas: Blas | null; note: string } {
       "`apt-get install libopenblas0-pthread` gives the fast path",
   };
 }
+
+let ones = new Float32Array(0);
+
+/**
+ * A vector of n ones (one buffer, grown as needed, shared: read it, never write it): the operand that
+ * turns a column sum or a bias broadcast into a BLAS product.
+ *
+ * @example
+ * ```ts
+ * blas.sgemvT(rows, c, x, c, onesOf(rows), sums); // the column sums of x [rows, c]
+ * ```
+ */
+export function onesOf(n: number): Float32Array {
+  if (ones.length < n) ones = new Float32Array(n).fill(1);
+  return ones.subarray(0, n);
+}

@@ -20,7 +20,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Blas } from "./_blas.ts";
+import { type Blas, onesOf } from "./_blas.ts";
 import type { BlasKernel, BlasKernelArgs } from "./_blas_matmul.ts";
 import { inputGradAsConv, type ShiftedConv, shiftedConv, shiftedConvFilterGrad } from "./_conv_shifted.ts";
 
@@ -29,14 +29,6 @@ type Conv2DInfo = tf.backend_util.Conv2DInfo;
 /** Largest im2col chunk in floats (64 MiB): at least one image per chunk. */
 const CHUNK_FLOATS = 16 * 1024 * 1024;
 let scratch = new Float32Array(0);
-let ones = new Float32Array(0);
-
-/** A column of n ones (for the bias as a K = 1 product). */
-function onesOf(n: number): Float32Array {
-  if (ones.length < n) ones = new Float32Array(n).fill(1);
-  return ones.subarray(0, n);
-}
-
 function scratchOf(n: number): Float32Array {
   if (scratch.length < n) scratch = new Float32Array(n);
   return scratch.subarray(0, n);

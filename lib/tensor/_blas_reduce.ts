@@ -11,15 +11,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { Blas } from "./_blas.ts";
+import { type Blas, onesOf } from "./_blas.ts";
 import type { BlasKernel } from "./_blas_matmul.ts";
-
-let ones = new Float32Array(0);
-
-function onesOf(n: number): Float32Array {
-  if (ones.length < n) ones = new Float32Array(n).fill(1);
-  return ones.subarray(0, n);
-}
 
 /**
  * The `Sum` kernel: rank-4 float32 inputs reduced over axes {0, 1, 2} or {1, 2} through BLAS, the rest

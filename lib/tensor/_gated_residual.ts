@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
-import { forLoop, func, heapFunctions } from "./_wasm_simd.ts";
+import { forLoop, func, heapFunctions, HIGH_TO_LOW } from "./_wasm_simd.ts";
 
 const FORWARD = "DiemGatedResidual";
 const BACKWARD = "DiemGatedResidualGrad";
@@ -53,8 +53,6 @@ const FORWARD_BODY = PER_VALUE(`
   local.get $x  local.get $idx  i32.add  v128.load
   local.get $h  local.get $idx  i32.add  v128.load  local.get $g  local.get $ch  i32.add  v128.load  f32x4.mul
   f32x4.add  v128.store`);
-
-const HIGH_TO_LOW = "i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7";
 
 const BACKWARD_BODY = PER_VALUE(
   `

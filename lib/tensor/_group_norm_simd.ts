@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { forLoop, func, heapFunctions, type WasmFunction } from "./_wasm_simd.ts";
+import { forLoop, func, heapFunctions, HIGH_TO_LOW, type WasmFunction } from "./_wasm_simd.ts";
 
 /** The exported functions (heap offsets in bytes, counts). */
 export interface GroupNormSimd {
@@ -77,9 +77,6 @@ const accumulate = (offset: number, v: string) => `
   local.get $${v}  local.get $${v}  ${HIGH_TO_LOW}  f64x2.promote_low_f32x4  f64x2.add  v128.store offset=${
   offset + 16
 }`;
-
-/** A shuffle that moves the upper two f32 lanes of its (twice pushed) operand to the lower two. */
-const HIGH_TO_LOW = "i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7";
 
 /** xc = x − μ, z = xc · mul + add (coefficients 0, 1, 2 of the quad at k). */
 const CENTRED_AFFINE = `

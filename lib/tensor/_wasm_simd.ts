@@ -134,6 +134,9 @@ export function func(
   return { params: params.length, locals: types, body };
 }
 
+/** A shuffle that moves the upper two f32 lanes of its (twice pushed) operand to the lower two. */
+export const HIGH_TO_LOW = "i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7";
+
 /**
  * `for (i = start; i < end; i += step) body` over i32 locals (unsigned compare), as text: `start` and
  * `step` are code that pushes the value, `end` a local's name.
