@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { registerWasmKernels } from "./_kernel_registry.ts";
 import type { WasmBackendLike } from "./_blas_matmul.ts";
-import { forLoop, func, heapFunctions, HIGH_TO_LOW } from "./_wasm_simd.ts";
+import { channelQuads, func, heapFunctions, HIGH_TO_LOW } from "./_wasm_simd.ts";
 
 const FORWARD = "DiemGatedResidual";
 const BACKWARD = "DiemGatedResidualGrad";
@@ -27,34 +27,13 @@ interface GatedSimd {
   backward(dy: number, h: number, dh: number, pixels: number, c: number, g: number, acc: number): void;
 }
 
-/** `body` for every quad of every pixel: idx = its byte offset in the image, `ch` in the pixel. */
-const PER_VALUE = (body: string, zeroAcc = "") => `
-  local.get $c  i32.const 2  i32.shl  local.set $cb
-  local.get $pixels  local.get $cb  i32.mul  local.set $end
-  ${zeroAcc}
-  ${
-  forLoop(
-    "q",
-    "i32.const 0",
-    "end",
-    "local.get $cb",
-    forLoop(
-      "ch",
-      "i32.const 0",
-      "cb",
-      "i32.const 16",
-      `local.get $q  local.get $ch  i32.add  local.set $idx  ${body}`,
-    ),
-  )
-}`;
-
-const FORWARD_BODY = PER_VALUE(`
+const FORWARD_BODY = channelQuads(`
   local.get $y  local.get $idx  i32.add
   local.get $x  local.get $idx  i32.add  v128.load
   local.get $h  local.get $idx  i32.add  v128.load  local.get $g  local.get $ch  i32.add  v128.load  f32x4.mul
   f32x4.add  v128.store`);
 
-const BACKWARD_BODY = PER_VALUE(
+const BACKWARD_BODY = channelQuads(
   `
   local.get $dy  local.get $idx  i32.add  v128.load  local.set $d
   ;; dh = dy · g
@@ -66,8 +45,7 @@ const BACKWARD_BODY = PER_VALUE(
   local.get $a  v128.load  local.get $d  f64x2.promote_low_f32x4  f64x2.add  v128.store
   local.get $a  local.get $a  v128.load offset=16  local.get $d  local.get $d  ${HIGH_TO_LOW}  f64x2.promote_low_f32x4
   f64x2.add  v128.store offset=16`,
-  `local.get $acc  local.get $c  i32.const 3  i32.shl  i32.add  local.set $idx
-  ${forLoop("a", "local.get $acc", "idx", "i32.const 16", "local.get $a  f32x4.splat_const 0  v128.store")}`,
+  8, // C float64 sums
 );
 
 const LOOP = ["q", "ch", "end", "cb", "idx"];

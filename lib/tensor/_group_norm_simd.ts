@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { forLoop, func, heapFunctions, HIGH_TO_LOW, type WasmFunction } from "./_wasm_simd.ts";
+import { channelQuads, func, heapFunctions, HIGH_TO_LOW, type WasmFunction } from "./_wasm_simd.ts";
 
 /** The exported functions (heap offsets in bytes, counts). */
 export interface GroupNormSimd {
@@ -46,24 +46,17 @@ export interface GroupNormSimd {
 const LOOP_LOCALS = ["q", "ch", "end", "cb", "idx", "k", "a"];
 
 /**
- * Every function's loop over one image: `q` the byte offset of a pixel's first value, `ch` of a quad in
- * the pixel; `idx` = q + ch, `k` = coef + ch·J (the quad's coefficients), `a` = acc + ch·4 (its sums,
- * zeroed first) are set before `body`. `prelude` runs once first (constants into locals).
+ * Every function's loop over one image ({@link channelQuads}): `k` = coef + ch·J (the quad's coefficients)
+ * and, with `sums`, `a` = acc + ch·4 (its float64 sums, zeroed first) are set before `body`. `prelude` runs
+ * once first (constants into locals).
  */
 function perValue(coefficients: number, sums: boolean, body: string, prelude = ""): string {
-  const zeroing = "local.get $a  f32x4.splat_const 0  v128.store";
-  const zero = forLoop("a", "local.get $acc", "idx", "i32.const 16", zeroing);
   const quad = `
-    local.get $q  local.get $ch  i32.add  local.set $idx
     local.get $coef  local.get $ch  i32.const ${coefficients}  i32.mul  i32.add  local.set $k
     ${sums ? "local.get $acc  local.get $ch  i32.const 2  i32.shl  i32.add  local.set $a" : ""}
     ${body}`;
-  const pixel = forLoop("ch", "i32.const 0", "cb", "i32.const 16", quad);
   return `${prelude}
-    local.get $c  i32.const 2  i32.shl  local.set $cb  ;; bytes per pixel
-    local.get $pixels  local.get $cb  i32.mul  local.set $end
-    ${sums ? `local.get $acc  local.get $c  i32.const 4  i32.shl  i32.add  local.set $idx  ${zero}` : ""}
-    ${forLoop("q", "i32.const 0", "end", "local.get $cb", pixel)}`;
+    ${channelQuads(quad, sums ? 16 : 0)}`;
 }
 
 /** Push the f32x4 at heap offset `base` + idx. */

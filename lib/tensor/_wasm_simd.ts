@@ -156,6 +156,43 @@ export function forLoop(i: string, start: string, end: string, step: string, bod
     end  end`;
 }
 
+/**
+ * The loop over the values of one `[pixels, c]` image in channel quads (c divisible by 4), in the text
+ * format: `zeroBytes` ≠ 0 first zeroes c · `zeroBytes` bytes of float64 sums at `$acc`; then for every pixel
+ * (`$q` the byte offset of its first value) and every quad of it (`$ch` its byte offset in the pixel),
+ * `$idx` = q + ch is set and `body` runs. Uses the i32 locals q, ch, end, cb (bytes per pixel), idx and,
+ * with `zeroBytes`, a. The channel-wise kernels (GroupNorm, the gated residual) each wrap their body in it.
+ *
+ * @example
+ * ```ts
+ * // y[i] = x[i] · 2
+ * channelQuads("local.get $y  local.get $idx  i32.add  local.get $x  local.get $idx  i32.add  v128.load  " +
+ *   "local.get $x  local.get $idx  i32.add  v128.load  f32x4.add  v128.store");
+ * ```
+ */
+export function channelQuads(body: string, zeroBytes = 0): string {
+  const zero = zeroBytes === 0
+    ? ""
+    : `local.get $acc  local.get $c  i32.const ${Math.log2(zeroBytes)}  i32.shl
+    i32.add  local.set $idx
+    ${
+      forLoop("a", "local.get $acc", "idx", "i32.const 16", "local.get $a  f32x4.splat_const 0  v128.store")
+    }`;
+  const quad = `local.get $q  local.get $ch  i32.add  local.set $idx\n    ${body}`;
+  return `local.get $c  i32.const 2  i32.shl  local.set $cb  ;; bytes per pixel
+    local.get $pixels  local.get $cb  i32.mul  local.set $end
+    ${zero}
+    ${
+    forLoop(
+      "q",
+      "i32.const 0",
+      "end",
+      "local.get $cb",
+      forLoop("ch", "i32.const 0", "cb", "i32.const 16", quad),
+    )
+  }`;
+}
+
 function section(id: number, content: number[]): number[] {
   return [id, ...uleb(content.length), ...content];
 }
