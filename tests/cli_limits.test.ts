@@ -96,7 +96,7 @@ Deno.test("odd stores: / as the store, an entry replaced by a file: clear messag
   assertEquals((await cli(dir, "verify")).code, 0);
 });
 
-Deno.test("a stage whose parameters do not fit its input: its message once, no stack trace, nothing published", async () => {
+Deno.test("stages whose parameters do not fit their input: each message once, no stack trace, nothing published", async () => {
   // A low-rank Gaussian needs an operator with a normal form; blur has none (the task says so).
   const dir = await scratch(`
 store: store
@@ -104,6 +104,7 @@ stages:
   x: { task: dataset, params: { source: mnist, split: train, samples: 16, size: 7 } }
   obs: { task: corrupt, inputs: { x: x }, params: { operator: { kind: blur, width: 1 }, sigma_y: 0.01 } }
   gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { covariance: lowrank, rank: 4 } }
+  tall: { task: corrupt, inputs: { x: x }, params: { operator: { kind: box, height: 20 }, sigma_y: 0.01 } }
 `);
   const message =
     /fit-gaussian: covariance lowrank needs an operator with a normal form .*use covariance full/g;
@@ -112,9 +113,16 @@ stages:
   clean(r);
   assertMatch(r.stderr, /stage gauss failed: fit-gaussian: covariance lowrank needs an operator/);
   assertEquals(r.stderr.match(message)?.length, 1, `the message once in the summary:\n${r.stderr}`);
+  // What only the data says about an operator (a box taller than the 7 × 7 images) is the same kind of failure.
+  assertMatch(r.stderr, /stage tall failed: corrupt: box: height must be .* in \[1, 7\], got 20\n/);
   assert(!/^\s+\| /m.test(r.stderr), `no log tail that repeats the message:\n${r.stderr}`);
   const st = await statuses(dir);
-  assertEquals([st.x.status, st.obs.status, st.gauss.status], ["cached", "cached", "missing"]);
+  assertEquals([st.x.status, st.obs.status, st.gauss.status, st.tall.status], [
+    "cached",
+    "cached",
+    "missing",
+    "missing",
+  ]);
   assertEquals([...Deno.readDirSync(`${dir}/store/entries`)].length, 2);
   assertEquals([...Deno.readDirSync(`${dir}/store/tmp`)].length, 0);
   // The stage process alone: the message is all it prints on stderr.
