@@ -248,7 +248,7 @@ stages:
   ]);
 });
 
-Deno.test("a failure that is the user's to fix: its message once, no stack, the warnings before it kept, exit 1", async () => {
+Deno.test("failures that are the user's to fix: each message once, no stack, the warnings before it kept, exit 1", async () => {
   const dir = await scratch(`
 store: store
 plugins: [${FIXTURES}]
@@ -258,6 +258,8 @@ stages:
     task: fx-fail
     inputs: { x: a }
     params: { message: "rank 9 must be below D = 4: lower rank", user: true, warn: "warning: few samples" }
+  total: { task: fx-sum, inputs: { xs: [a] } }
+  scaled: { task: fx-scale, inputs: { x: total } }
 `);
   const r = await cli(dir, "run");
   assertEquals(r.code, 1);
@@ -266,8 +268,14 @@ stages:
     /stage bad failed: rank 9 must be below D = 4: lower rank\n {2}\| warning: few samples\n/,
   );
   assertEquals(r.stderr.match(/rank 9/g)?.length, 1, r.stderr);
+  // An input wired to a stage that lacks the array the task reads is the spec's to fix too.
+  assertMatch(
+    r.stderr,
+    /stage scaled failed: stage total \(task fx-sum\) has no array "x" \(has: none\): wire a stage that publishes it\n/,
+  );
   assert(!/^\s+(\| )?\s*at /m.test(r.stderr), `a stack trace:\n${r.stderr}`);
-  assertEquals((await statuses(dir)).bad.status, "missing");
+  const st = await statuses(dir);
+  assertEquals([st.bad.status, st.scaled.status], ["missing", "missing"]);
   const e = await cli(dir, "exec", "bad");
   assertEquals([e.code, e.stderr], [1, "warning: few samples\nrank 9 must be below D = 4: lower rank\n"]);
 });
