@@ -12,10 +12,12 @@ import {
   type Graph,
   loadSpec,
   makePlan,
+  MissingInputError,
   parseOverrides,
   type Plan,
   type Spec,
   SpecError,
+  StageMismatchError,
   Store,
   StoreError,
   StoreLockedError,
@@ -263,7 +265,8 @@ export function exitCodeOf(e: unknown): number {
 
 /**
  * The one-paragraph message of a failure the user caused or can fix (a locked, damaged or odd
- * store; a filesystem that refuses), or null for anything else (a bug: its stack trace helps).
+ * store; a filesystem that refuses; a stage's inputs not in the store; a stage whose parameters,
+ * inputs or data do not fit together), or null for anything else (a bug: its stack trace helps).
  *
  * @example
  * ```ts
@@ -271,7 +274,12 @@ export function exitCodeOf(e: unknown): number {
  * ```
  */
 export function userMessage(e: unknown): string | null {
-  if (e instanceof StoreLockedError || e instanceof StoreError) return e.message;
+  if (
+    e instanceof StoreLockedError || e instanceof StoreError || e instanceof MissingInputError ||
+    e instanceof StageMismatchError
+  ) {
+    return e.message;
+  }
   if (!isFilesystemError(e)) return null;
   // A read-only, full or rearranged filesystem: the path and the reason are the message.
   return `cannot use the filesystem: ${(e as Error).message}. Check that the store and the spec's ` +

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { finiteFloat32, type RawArray, toNumbers } from "./_zarr_read.ts";
+import { checked, finiteFloat32, InvalidObservationsError, type RawArray, toNumbers } from "./_zarr_read.ts";
 import { type NDArray, numel } from "../lib/array.ts";
 import {
   channelsOf,
@@ -35,7 +35,7 @@ export function operatorKind(attrs: Record<string, unknown>, arrays: OperatorArr
     arrays.columns && "fourier",
   ].filter(Boolean) as OperatorKind[];
   if (found.length !== 1) {
-    throw new Error(
+    throw new InvalidObservationsError(
       found.length === 0
         ? `observations: no operator parameters found (one of "matrices", "mask", "kernel", "columns") and no "operator" attribute`
         : `observations: several operator parameter arrays (${
@@ -63,11 +63,13 @@ function perRow<T extends Float32Array | Uint8Array>(
   }
   if (shape.length === event.length + 1 && sameEvent(shape.slice(1))) {
     if (shape[0] !== n) {
-      throw new Error(`array "${name}" has ${shape[0]} rows but y has ${n} observations`);
+      throw new InvalidObservationsError(`array "${name}" has ${shape[0]} rows but y has ${n} observations`);
     }
     return { shape, data };
   }
-  throw new Error(`array "${name}" has shape [${shape}], expected [${n}, ${event}] or shared [${event}]`);
+  throw new InvalidObservationsError(
+    `array "${name}" has shape [${shape}], expected [${n}, ${event}] or shared [${event}]`,
+  );
 }
 
 export function buildOperator(
@@ -81,7 +83,9 @@ export function buildOperator(
   if (kind === "blur") return blurFromArrays(arrays.kernel, y, xShapeAttr);
   if (kind === "box") return boxFromArrays(arrays.mask, y, xShapeAttr);
   if (kind === "fourier") return fourierFromArrays(arrays.columns, y, xShapeAttr);
-  throw new Error(`attribute "operator" is "${kind}", expected projection, mask, box, blur or fourier`);
+  throw new InvalidObservationsError(
+    `attribute "operator" is "${kind}", expected projection, mask, box, blur or fourier`,
+  );
 }
 
 function projectionFromArrays(
@@ -90,17 +94,25 @@ function projectionFromArrays(
   xShapeAttr: number[] | undefined,
 ): Operator {
   const n = y.shape[0], yEvent = y.shape.slice(1);
-  if (!matrices) throw new Error(`projection observations need the array "matrices" ([N, m, D] or [m, D])`);
-  if (yEvent.length !== 1) throw new Error(`array "y" has shape [${y.shape}]; a projection needs [N, m]`);
+  if (!matrices) {
+    throw new InvalidObservationsError(
+      `projection observations need the array "matrices" ([N, m, D] or [m, D])`,
+    );
+  }
+  if (yEvent.length !== 1) {
+    throw new InvalidObservationsError(`array "y" has shape [${y.shape}]; a projection needs [N, m]`);
+  }
   const m = yEvent[0];
   const d = matrices.shape[matrices.shape.length - 1];
   const xShape = xShapeAttr ?? [d];
   if (numel(xShape) !== d) {
-    throw new Error(`attribute x_shape [${xShape}] has ${numel(xShape)} entries, matrices have D = ${d}`);
+    throw new InvalidObservationsError(
+      `attribute x_shape [${xShape}] has ${numel(xShape)} entries, matrices have D = ${d}`,
+    );
   }
   const mats = finiteFloat32(matrices, "matrices");
   if (matrices.shape.length >= 2 && matrices.shape[matrices.shape.length - 2] !== m) {
-    throw new Error(
+    throw new InvalidObservationsError(
       `array "matrices" has ${
         matrices.shape[matrices.shape.length - 2]
       } rows per observation, but y has m = ${m}`,
@@ -111,7 +123,9 @@ function projectionFromArrays(
     let s = 0;
     for (let j = 0; j < d; j++) s += full.data[r * d + j] ** 2;
     if (s === 0) {
-      throw new Error(`array "matrices": row ${r % m} of observation ${Math.floor(r / m)} is all zeros`);
+      throw new InvalidObservationsError(
+        `array "matrices": row ${r % m} of observation ${Math.floor(r / m)} is all zeros`,
+      );
     }
   }
   return familyFrom("projection", { xShape, m }, { matrices: full });
@@ -122,7 +136,9 @@ function imageShape(y: NDArray, xShapeAttr: number[] | undefined, what: string):
   const yEvent = y.shape.slice(1);
   const xShape = xShapeAttr ?? yEvent;
   if (yEvent.length !== xShape.length || yEvent.some((v, i) => v !== xShape[i])) {
-    throw new Error(`array "y" has event shape [${yEvent}], a ${what} needs y shaped like x [${xShape}]`);
+    throw new InvalidObservationsError(
+      `array "y" has event shape [${yEvent}], a ${what} needs y shaped like x [${xShape}]`,
+    );
   }
   return xShape;
 }
@@ -134,10 +150,14 @@ function readMask(
   xShapeAttr: number[] | undefined,
   what: string,
 ) {
-  if (!maskRaw) throw new Error(`${what} observations need the array "mask" ([N, ...xShape] or [...xShape])`);
+  if (!maskRaw) {
+    throw new InvalidObservationsError(
+      `${what} observations need the array "mask" ([N, ...xShape] or [...xShape])`,
+    );
+  }
   const xShape = imageShape(y, xShapeAttr, what);
   const nums = toNumbers(maskRaw, "mask");
-  expectBinary({ shape: maskRaw.shape, data: nums }, `array "mask"`);
+  checked(() => expectBinary({ shape: maskRaw.shape, data: nums }, `array "mask"`));
   const mask = perRow(Uint8Array.from(nums), maskRaw.shape, xShape, y.shape[0], "mask");
   // Unobserved entries carry no information; zero them as the operators' corrupt does.
   for (let i = 0; i < y.data.length; i++) if (!mask.data[i]) y.data[i] = 0;
@@ -166,7 +186,9 @@ function boxFromArrays(
   xShapeAttr: number[] | undefined,
 ): Operator {
   const { xShape, mask } = readMask(maskRaw, y, xShapeAttr, "box");
-  if (xShape.length < 2) throw new Error(`box observations need images: x_shape [${xShape}]`);
+  if (xShape.length < 2) {
+    throw new InvalidObservationsError(`box observations need images: x_shape [${xShape}]`);
+  }
   const [h, w] = xShape, c = channelsOf(xShape);
   let height = 1, width = 1;
   for (let r = 0; r < y.shape[0]; r++) {
@@ -194,22 +216,24 @@ function fourierFromArrays(
   y: NDArray<Float32Array>,
   xShapeAttr: number[] | undefined,
 ): Operator {
-  if (!columnsRaw) throw new Error(`fourier observations need the array "columns" ([N, W] or [W])`);
+  if (!columnsRaw) {
+    throw new InvalidObservationsError(`fourier observations need the array "columns" ([N, W] or [W])`);
+  }
   const yEvent = y.shape.slice(1);
   const xShape = xShapeAttr ?? yEvent.slice(0, -1);
   if (yEvent.at(-1) !== 2 || yEvent.length !== xShape.length + 1 || xShape.some((v, i) => v !== yEvent[i])) {
-    throw new Error(
+    throw new InvalidObservationsError(
       `array "y" has event shape [${yEvent}], fourier observations need [${
         xShape.length ? xShape : "H, W, C"
       }, 2]`,
     );
   }
   if (xShape.length < 2 || xShape.length > 3) {
-    throw new Error(`fourier observations need images: x_shape [${xShape}]`);
+    throw new InvalidObservationsError(`fourier observations need images: x_shape [${xShape}]`);
   }
   const n = y.shape[0], w = xShape[1], shared = columnsRaw.shape.length === 1;
   const nums = toNumbers(columnsRaw, "columns");
-  expectBinary({ shape: columnsRaw.shape, data: nums }, `array "columns"`);
+  checked(() => expectBinary({ shape: columnsRaw.shape, data: nums }, `array "columns"`));
   const columns = perRow(Uint8Array.from(nums), columnsRaw.shape, [w], n, "columns");
   const perColumn = numel(yEvent) / (xShape[0] * w);
   for (let i = 0; i < y.data.length; i++) {
@@ -220,7 +244,7 @@ function fourierFromArrays(
   while (band < w && always(band)) band++;
   for (let l = w - 1; l >= band && always(l); l--) band++;
   const mean = columns.data.reduce((a, v) => a + v, 0) / n;
-  if (mean === 0) throw new Error(`array "columns" samples no k-space column`);
+  if (mean === 0) throw new InvalidObservationsError(`array "columns" samples no k-space column`);
   const params = { columns: shared ? { shape: [w], data: columns.data.slice(0, w) } : columns };
   return familyFrom("fourier", { xShape, acceleration: w / mean, center: band / w, shared }, params);
 }
@@ -231,7 +255,7 @@ function familyFrom(
   config: Record<string, unknown> & { xShape: number[] },
   params: OperatorParams,
 ): Operator {
-  return { xShape: config.xShape, config, params, family: operatorFamily(kind, config) };
+  return { xShape: config.xShape, config, params, family: checked(() => operatorFamily(kind, config)) };
 }
 
 function blurFromArrays(
@@ -239,12 +263,14 @@ function blurFromArrays(
   y: NDArray<Float32Array>,
   xShapeAttr: number[] | undefined,
 ): Operator {
-  if (!kernelRaw) throw new Error(`blur observations need the array "kernel" ([K] or [K, K])`);
+  if (!kernelRaw) {
+    throw new InvalidObservationsError(`blur observations need the array "kernel" ([K] or [K, K])`);
+  }
   const xShape = imageShape(y, xShapeAttr, "blur");
   const k = finiteFloat32(kernelRaw, "kernel");
   const want = xShape.length === 1 ? 1 : 2;
   if (k.shape.length !== want || (want === 2 && k.shape[0] !== k.shape[1]) || k.shape[0] % 2 !== 1) {
-    throw new Error(
+    throw new InvalidObservationsError(
       `array "kernel" has shape [${k.shape}], expected ${want === 1 ? "[K]" : "[K, K]"} with K odd`,
     );
   }

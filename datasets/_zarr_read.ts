@@ -11,6 +11,46 @@ import FileSystemStore from "@zarrita/storage/fs";
 import { type NDArray, numel } from "../lib/array.ts";
 import { expectFinite } from "../lib/operators/mod.ts";
 
+/**
+ * A Zarr group that is not valid observations: a missing, unreadable or damaged array, a shape, dtype
+ * or value that does not fit (the message names the array, and the index where there is one). The
+ * researcher's to fix; anything else the reader throws is a bug. Thrown by every check of
+ * {@link readZarrObservations}, and re-exported by zarr_observations.ts.
+ *
+ * @example
+ * ```ts
+ * throw new InvalidObservationsError(`array "y" has no observations`);
+ * ```
+ */
+export class InvalidObservationsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InvalidObservationsError";
+  }
+}
+
+/**
+ * Run a check of `lib/operators` on the group's data (finite values, a binary mask, an operator's
+ * configuration and parameters): the plain `Error` it reports invalid data with becomes an
+ * {@link InvalidObservationsError}. A TypeError, RangeError or the like would be a bug there, and
+ * passes through with its stack.
+ *
+ * @example
+ * ```ts
+ * checked(() => family.validateParams(params, n));
+ * ```
+ */
+export function checked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof Error && Object.getPrototypeOf(e) === Error.prototype) {
+      throw new InvalidObservationsError(e.message, { cause: e });
+    }
+    throw e;
+  }
+}
+
 /** An array as read: its shape, its values and its Zarr dtype. */
 export type RawArray = { shape: number[]; data: ArrayLike<number | bigint | boolean>; dtype: string };
 
@@ -38,7 +78,7 @@ export class CheckedStore extends FileSystemStore {
     if (METADATA.test(key)) return bytes;
     const { array, chunk } = splitChunkKey(key);
     if (bytes === undefined) {
-      throw new Error(
+      throw new InvalidObservationsError(
         `array "${array}": chunk ${chunk} is missing (${this.root}${key}); every chunk must be ` +
           "present (a missing chunk would read as the fill value)",
       );
@@ -62,7 +102,7 @@ function checkBloscLength(bytes: Uint8Array, array: string, chunk: string): void
     ? new DataView(bytes.buffer, bytes.byteOffset, 16).getUint32(12, true)
     : Number.NaN;
   if (declared !== bytes.length) {
-    throw new Error(
+    throw new InvalidObservationsError(
       `array "${array}": chunk ${chunk} is truncated or damaged (${bytes.length} bytes, its Blosc ` +
         `header says ${Number.isNaN(declared) ? "at least 16" : declared})`,
     );
@@ -96,7 +136,7 @@ export async function readNode(
   try {
     arr = await zarr.open(root.resolve(name), { kind: "array" });
   } catch (e) {
-    throw new Error(
+    throw new InvalidObservationsError(
       `array "${name}" cannot be read: ${(e as Error).message.split("\n")[0]}${
         dtypes ? ` (expected dtype ${dtypes.join(" or ")})` : ""
       }`,
@@ -104,24 +144,34 @@ export async function readNode(
   }
   const dtype = String(arr.dtype);
   if (dtypes && !dtypes.includes(dtype)) {
-    throw new Error(`array "${name}" has dtype ${dtype}, expected ${dtypes.join(" or ")}`);
+    throw new InvalidObservationsError(`array "${name}" has dtype ${dtype}, expected ${dtypes.join(" or ")}`);
   }
   checkSize(name, arr.shape);
   if (await usesBlosc(path)) root.store.blosc.add(`/${name}`);
-  const chunk = await zarr.get(arr);
+  let chunk;
+  try {
+    chunk = await zarr.get(arr);
+  } catch (e) {
+    if (e instanceof InvalidObservationsError) throw e; // a missing or truncated chunk, named
+    // A chunk that does not decode (its codec's data damaged): the group's, not the reader's.
+    throw new InvalidObservationsError(
+      `array "${name}" cannot be read: ${(e as Error).message.split("\n")[0]}`,
+      { cause: e },
+    );
+  }
   return { shape: [...chunk.shape], data: chunk.data as unknown as ArrayLike<number>, dtype };
 }
 
 /** Refuse a shape with an empty axis, or one whose reading would not fit in memory. */
 function checkSize(name: string, shape: number[]): void {
   if (shape.some((v) => v === 0)) {
-    throw new Error(`array "${name}" has shape [${shape}]: it holds no values`);
+    throw new InvalidObservationsError(`array "${name}" has shape [${shape}]: it holds no values`);
   }
   const count = numel(shape);
   const available = availableMemory();
   // Typed arrays hold at most 2^32 − 1 elements here; memory is the other bound.
   if (count >= 2 ** 32 || count * BYTES_PER_ELEMENT_READ > available) {
-    throw new Error(
+    throw new InvalidObservationsError(
       `array "${name}" has shape [${shape}] (${count.toExponential(2)} values, about ${
         ((count * BYTES_PER_ELEMENT_READ) / 1e9).toFixed(1)
       } GB to read): more than this machine's available memory (${(available / 1e9).toFixed(1)} GB)`,
@@ -159,7 +209,7 @@ async function usesBlosc(path: string): Promise<boolean> {
  */
 export function toNumbers(a: RawArray, name: string): Float64Array {
   if (/string|unicode|bytes|^v\d|^S|^U/.test(a.dtype)) {
-    throw new Error(`array "${name}" has non-numeric dtype ${a.dtype}`);
+    throw new InvalidObservationsError(`array "${name}" has non-numeric dtype ${a.dtype}`);
   }
   const out = new Float64Array(a.data.length);
   // zarrita returns bool arrays as a BoolArray (read with get), typed arrays otherwise.
@@ -185,6 +235,6 @@ export function toNumbers(a: RawArray, name: string): Float64Array {
  */
 export function finiteFloat32(a: RawArray, name: string): NDArray<Float32Array> {
   const nums = toNumbers(a, name);
-  expectFinite({ shape: a.shape, data: nums }, name);
+  checked(() => expectFinite({ shape: a.shape, data: nums }, name));
   return { shape: a.shape, data: Float32Array.from(nums) };
 }

@@ -29,7 +29,7 @@
  * probability is the observed fraction; a box family's box the largest hidden extents; a fourier family's
  * acceleration W / (mean sampled columns) and centre band the low frequencies sampled in every observation.
  *
- * Validation throws errors that name the array and the offending index: missing arrays, missing
+ * Validation throws an {@link InvalidObservationsError} that names the array and the offending index: missing arrays, missing
  * or truncated chunks, shape mismatches between y and the operator, dtypes other than float32 and
  * float64 (except for a mask), arrays with no values or too large for memory (checked before
  * reading), NaN/±Inf values, non-binary masks, projection rows that are all zero, σ_y varying,
@@ -38,10 +38,20 @@
  * @module
  */
 import * as zarr from "zarrita";
-import { CheckedStore, finiteFloat32, FLOAT_DTYPES, readNode, toNumbers } from "./_zarr_read.ts";
+import {
+  checked,
+  CheckedStore,
+  finiteFloat32,
+  FLOAT_DTYPES,
+  InvalidObservationsError,
+  readNode,
+  toNumbers,
+} from "./_zarr_read.ts";
 import { buildOperator, type OperatorArrays, operatorKind } from "./_zarr_operators.ts";
 import type { NDArray } from "../lib/array.ts";
 import type { OperatorFamily, OperatorKind, OperatorParams } from "../lib/operators/mod.ts";
+
+export { InvalidObservationsError } from "./_zarr_read.ts";
 
 /** Observations read and validated from a Zarr group. */
 export interface ZarrObservations {
@@ -88,7 +98,7 @@ export async function readZarrObservations(path: string): Promise<ZarrObservatio
   const { xShape, config, params, family } = buildOperator(kind, arrays, y, xShapeAttr);
   const sigmaY = await readSigmaY(root, attrs, n, path);
   const x = await readGroundTruth(root, n, xShape);
-  family.validateParams(params, n);
+  checked(() => family.validateParams(params, n));
   return { kind, xShape, config, family, params, y, sigmaY, x, zarrFormat };
 }
 
@@ -101,7 +111,9 @@ async function openGroup(
     const st = await Deno.stat(path);
     if (!st.isDirectory) throw new Error("not a directory");
   } catch (e) {
-    throw new Error(`observations: ${path} is not a readable Zarr directory (${(e as Error).message})`);
+    throw new InvalidObservationsError(
+      `observations: ${path} is not a readable Zarr directory (${(e as Error).message})`,
+    );
   }
   const store = new CheckedStore(path);
   const root = zarr.root(store);
@@ -109,7 +121,7 @@ async function openGroup(
   try {
     group = await zarr.open(root, { kind: "group" });
   } catch (e) {
-    throw new Error(`observations: no Zarr group at ${path} (${(e as Error).message})`);
+    throw new InvalidObservationsError(`observations: no Zarr group at ${path} (${(e as Error).message})`);
   }
   const zarrFormat: 2 | 3 = await Deno.stat(`${path}/zarr.json`).then(() => 3 as const, () => 2 as const);
   const attrs = (group.attrs ?? {}) as Record<string, unknown>;
@@ -118,10 +130,12 @@ async function openGroup(
 
 async function readY(root: Root, path: string): Promise<NDArray<Float32Array>> {
   const yRaw = await readNode(root, "y", FLOAT_DTYPES);
-  if (!yRaw) throw new Error(`observations: required array "y" is missing in ${path}`);
-  if (yRaw.shape.length < 2) throw new Error(`array "y" has shape [${yRaw.shape}], expected [N, ...]`);
+  if (!yRaw) throw new InvalidObservationsError(`observations: required array "y" is missing in ${path}`);
+  if (yRaw.shape.length < 2) {
+    throw new InvalidObservationsError(`array "y" has shape [${yRaw.shape}], expected [N, ...]`);
+  }
   const y = finiteFloat32(yRaw, "y");
-  if (y.shape[0] === 0) throw new Error(`array "y" has no observations`);
+  if (y.shape[0] === 0) throw new InvalidObservationsError(`array "y" has no observations`);
   return y;
 }
 
@@ -131,7 +145,7 @@ function xShapeAttribute(attrs: Record<string, unknown>): number[] | undefined {
     xShapeAttr !== undefined &&
     (!Array.isArray(xShapeAttr) || !xShapeAttr.every((v) => Number.isInteger(v) && v > 0))
   ) {
-    throw new Error(
+    throw new InvalidObservationsError(
       `attribute "x_shape" must be a list of positive integers, got ${JSON.stringify(xShapeAttr)}`,
     );
   }
@@ -152,7 +166,9 @@ async function readSigmaY(
   const attrSigma = attrs.sigma_y ?? yAttrs?.sigma_y;
   if (attrSigma !== undefined) {
     if (typeof attrSigma !== "number") {
-      throw new Error(`attribute "sigma_y" must be a number, got ${JSON.stringify(attrSigma)}`);
+      throw new InvalidObservationsError(
+        `attribute "sigma_y" must be a number, got ${JSON.stringify(attrSigma)}`,
+      );
     }
     sigmaY = attrSigma;
   }
@@ -160,11 +176,13 @@ async function readSigmaY(
   if (sigmaRaw) {
     const s = toNumbers(sigmaRaw, "sigma_y");
     if (s.length !== 1 && s.length !== n) {
-      throw new Error(`array "sigma_y" has ${s.length} values; expected 1 or one per observation (${n})`);
+      throw new InvalidObservationsError(
+        `array "sigma_y" has ${s.length} values; expected 1 or one per observation (${n})`,
+      );
     }
     for (let i = 1; i < s.length; i++) {
       if (s[i] !== s[0]) {
-        throw new Error(
+        throw new InvalidObservationsError(
           `array "sigma_y" varies across observations (index [${i}]: ${s[i]} vs ${
             s[0]
           }); only a shared σ_y is supported`,
@@ -172,14 +190,20 @@ async function readSigmaY(
       }
     }
     if (sigmaY !== undefined && sigmaY !== s[0]) {
-      throw new Error(`attribute sigma_y = ${sigmaY} disagrees with array "sigma_y" = ${s[0]}`);
+      throw new InvalidObservationsError(
+        `attribute sigma_y = ${sigmaY} disagrees with array "sigma_y" = ${s[0]}`,
+      );
     }
     sigmaY = s[0];
   }
-  if (sigmaY === undefined) throw new Error(`observations: no "sigma_y" attribute or array in ${path}`);
+  if (sigmaY === undefined) {
+    throw new InvalidObservationsError(`observations: no "sigma_y" attribute or array in ${path}`);
+  }
   // σ_y² must be a normal, finite float32 (the samplers square it in float32).
   if (!(sigmaY >= 1e-18 && sigmaY <= 1e18)) {
-    throw new Error(`sigma_y must be a positive number between 1e-18 and 1e18, got ${sigmaY}`);
+    throw new InvalidObservationsError(
+      `sigma_y must be a positive number between 1e-18 and 1e18, got ${sigmaY}`,
+    );
   }
   return sigmaY;
 }
@@ -195,7 +219,7 @@ async function readGroundTruth(
   if (
     x.shape[0] !== n || x.shape.length !== xShape.length + 1 || xShape.some((v, i) => x.shape[i + 1] !== v)
   ) {
-    throw new Error(`array "x" has shape [${x.shape}], expected [${n}, ${xShape}]`);
+    throw new InvalidObservationsError(`array "x" has shape [${x.shape}], expected [${n}, ${xShape}]`);
   }
   return x;
 }

@@ -16,7 +16,7 @@
 import { classifyImages } from "../lib/nn/mod.ts";
 import { frechetDistance, meanAndStandardError, psnr, ssim } from "../lib/metrics/mod.ts";
 import { imageGrid } from "../lib/plot/mod.ts";
-import type { InputEntry, StageContext } from "../lib/engine/mod.ts";
+import { type InputEntry, type StageContext, StageMismatchError } from "../lib/engine/mod.ts";
 import { type NDArray, sliceRows } from "../lib/array.ts";
 import { useBackend } from "./_backend.ts";
 import { evaluatorOf, loadEvaluator } from "./_evaluator.ts";
@@ -33,7 +33,7 @@ const mean = (values: Float64Array) => values.reduce((a, b) => a + b, 0) / value
 /** The input `name`, which image evaluation needs, or an error that says what to wire. */
 function required(ctx: StageContext<ImageEvaluationParams>, name: string, what: string): InputEntry {
   const entry = ctx.optionalInput(name);
-  if (!entry) throw new Error(`evaluate on images needs input ${name}: ${what}`);
+  if (!entry) throw new StageMismatchError(`evaluate on images needs input ${name}: ${what}`);
   return entry;
 }
 
@@ -103,14 +103,14 @@ export async function imageMetrics(
   const reference = await required(ctx, "reference", "a dataset stage with the clean test images").array("x");
   const described = evaluatorOf(evaluatorEntry)?.event_shape;
   if (described && described.join(",") !== eventShape.join(",")) {
-    throw new Error(
+    throw new StageMismatchError(
       `evaluate: samples have event shape [${eventShape}], the evaluator ${evaluatorEntry.stageId} takes [${described}]`,
     );
   }
   const truthEntry = ctx.optionalInput("truth");
   const truth = truthEntry ? await truthEntry.array("x") : null;
   if (truth && truth.shape[0] < n) {
-    throw new Error(
+    throw new StageMismatchError(
       `evaluate: ${n} samples but only ${truth.shape[0]} truth images (${truthEntry!.stageId})`,
     );
   }

@@ -7,7 +7,7 @@
  * @module
  */
 import { Classifier, type ClassifierConfig, importParams } from "../lib/nn/mod.ts";
-import type { InputEntry } from "../lib/engine/mod.ts";
+import { type InputEntry, StageMismatchError } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
 
 /** What an evaluator stage publishes: its entry's `meta.evaluator`. */
@@ -43,7 +43,7 @@ export function evaluatorOf(entry: InputEntry): EvaluatorDescriptor | null {
  */
 export async function loadEvaluator(entry: InputEntry): Promise<Classifier> {
   if (!evaluatorOf(entry)) {
-    throw new Error(
+    throw new StageMismatchError(
       `stage ${entry.stageId} (task ${entry.task}) published no evaluator (its metadata has no evaluator): wire a fit-evaluator stage`,
     );
   }
@@ -70,7 +70,7 @@ export async function readLabelledImages(
   name: string,
 ): Promise<{ x: NDArray; labels: Int32Array }> {
   if (!entry.has("x") || !entry.has("labels")) {
-    throw new Error(
+    throw new StageMismatchError(
       `input ${name}: stage ${entry.stageId} has no ${
         entry.has("x") ? "labels" : "images x"
       } (wire a dataset stage with labelled images, e.g. source mnist)`,
@@ -78,13 +78,13 @@ export async function readLabelledImages(
   }
   const x = await entry.array("x");
   if (x.shape.length !== 4) {
-    throw new Error(
+    throw new StageMismatchError(
       `input ${name}: stage ${entry.stageId} has x of shape [${x.shape}], not images [N, H, W, C]`,
     );
   }
   const l = await entry.array("labels");
   if (l.shape[0] !== x.shape[0]) {
-    throw new Error(
+    throw new StageMismatchError(
       `input ${name}: stage ${entry.stageId} has ${l.shape[0]} labels for ${x.shape[0]} images`,
     );
   }

@@ -14,7 +14,7 @@ import {
   lowRankToArrays,
   standardLowRankGaussian,
 } from "../lib/gaussian/mod.ts";
-import type { StageContext } from "../lib/engine/mod.ts";
+import { type StageContext, StageMismatchError } from "../lib/engine/mod.ts";
 import { numel } from "../lib/array.ts";
 import type { Observations } from "./_observations.ts";
 import { describeModel } from "./_model.ts";
@@ -48,17 +48,19 @@ interface HistoryRow {
  */
 export async function fitLowRank(ctx: StageContext, obs: Observations, p: LowRankFitParams): Promise<void> {
   const d = numel(obs.family.xShape), rank = p.rank ?? 64;
-  if (!(rank < d)) throw new Error(`fit-gaussian: rank ${rank} must be below D = ${d} (the event size)`);
+  if (!(rank < d)) {
+    throw new StageMismatchError(`fit-gaussian: rank ${rank} must be below D = ${d} (the event size)`);
+  }
   // The first observation's normal form says which basis the operator family diagonalises AᵀA in.
   const normal = obs.y.shape[0] > 0 ? obs.family.normal(obs.params, 0) : undefined;
   if (normal === null) {
-    throw new Error(
+    throw new StageMismatchError(
       `fit-gaussian: covariance lowrank needs an operator with a normal form (mask, box, fourier) for its evidence; ${obs.family.kind} has none: use covariance full`,
     );
   }
   const diagonal = p.diagonal ?? "isotropic";
   if (diagonal === "pixel" && normal && normal.basis !== "pixel") {
-    throw new Error(
+    throw new StageMismatchError(
       `fit-gaussian: diagonal pixel needs an operator diagonal in the pixel basis (mask, box); ${obs.family.kind} is diagonal in the ${normal.basis} basis, where the exact posterior needs diagonal isotropic`,
     );
   }

@@ -20,7 +20,7 @@
  */
 import type { ConditionEncoding } from "../lib/diffem/mod.ts";
 import type { PriorModel } from "../lib/sampling/mod.ts";
-import type { InputEntry, StageContext } from "../lib/engine/mod.ts";
+import { type InputEntry, type StageContext, StageMismatchError } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
 
 /** What `model.json` holds. */
@@ -150,7 +150,7 @@ export async function readPrior(
       sigmaMax: info.sigma_max,
     };
   }
-  throw new Error(
+  throw new StageMismatchError(
     `stage ${entry.stageId} (task ${entry.task}) published no prior (its metadata has no model): wire a stage that fits one (fit-gaussian, fit-prior, fit-conditional)`,
   );
 }

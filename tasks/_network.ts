@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { numel } from "../lib/array.ts";
+import { StageMismatchError } from "../lib/engine/mod.ts";
 import type { NetConfig } from "../lib/nn/mod.ts";
 
 const positiveInt = z.number().int().positive();
@@ -56,7 +57,7 @@ export type NetworkSpec = z.output<typeof networkSpec>;
 export function isImageShape(eventShape: readonly number[]): boolean {
   if (eventShape.length === 1) return false;
   if (eventShape.length === 3) return true;
-  throw new Error(
+  throw new StageMismatchError(
     `samples have event shape [${eventShape}]: training takes vectors [D] or images [H, W, C]`,
   );
 }
@@ -102,7 +103,7 @@ export function networkConfig(
   const image = isImageShape(eventShape);
   if (spec.kind === "mlp") {
     if (image) {
-      throw new Error(
+      throw new StageMismatchError(
         `network kind mlp takes vectors; the samples are images [${eventShape}]: use network: { kind: unet }`,
       );
     }
@@ -115,7 +116,7 @@ export function networkConfig(
     };
   }
   if (!image) {
-    throw new Error(
+    throw new StageMismatchError(
       `network kind unet takes images [H, W, C]; the samples are vectors [${eventShape}]: use network: { kind: mlp }`,
     );
   }

@@ -11,7 +11,7 @@
  */
 import { type OperatorFamily, operatorFamily, type OperatorParams } from "../lib/operators/mod.ts";
 import type { LinearGaussianObservations } from "../lib/gaussian/mod.ts";
-import type { InputEntry, StageContext } from "../lib/engine/mod.ts";
+import { type InputEntry, type StageContext, StageMismatchError } from "../lib/engine/mod.ts";
 import type { NDArray } from "../lib/array.ts";
 
 /** What `observations.json` holds. */
@@ -46,7 +46,7 @@ export async function readObservations(entry: InputEntry): Promise<Observations>
   try {
     info = await entry.json<ObservationsInfo>("observations");
   } catch {
-    throw new Error(
+    throw new StageMismatchError(
       `stage ${entry.stageId} (task ${entry.task}) does not provide observations: wire a corrupt stage, or a dataset stage with source: zarr`,
     );
   }

@@ -21,7 +21,7 @@ import {
   type SinkhornOptions,
   sinkhornOT,
 } from "../lib/metrics/mod.ts";
-import type { InputEntry, Progress } from "../lib/engine/mod.ts";
+import { type InputEntry, type Progress, StageMismatchError } from "../lib/engine/mod.ts";
 import { type NDArray, sliceRows } from "../lib/array.ts";
 
 /** The Sinkhorn parameters of `evaluate` and `truth-reference` (the same names and defaults). */
@@ -83,9 +83,13 @@ export async function referenceLookup(
   options: { reg: number; maxiter: number },
 ): Promise<{ lookup: ReferenceLookup; mismatch?: string }> {
   const meta = entry.meta.sinkhorn_reference as ReferenceMeta | undefined;
-  if (!meta) throw new Error(`truth_reference: stage ${entry.stageId} holds no Sinkhorn reference solves`);
+  if (!meta) {
+    throw new StageMismatchError(
+      `truth_reference: stage ${entry.stageId} holds no Sinkhorn reference solves`,
+    );
+  }
   if (meta.truth !== truthKey) {
-    throw new Error(
+    throw new StageMismatchError(
       `truth_reference: stage ${entry.stageId} solved another truth (key ${meta.truth}) than this truth (key ${truthKey})`,
     );
   }

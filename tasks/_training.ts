@@ -16,7 +16,7 @@ import {
 import { veSchedule } from "../lib/diffusion/mod.ts";
 import { rowsInsideBox } from "../lib/metrics/mod.ts";
 import { exportParams, importParams, type NoiseConditionedNet } from "../lib/nn/mod.ts";
-import type { StageContext } from "../lib/engine/mod.ts";
+import { type StageContext, StageMismatchError } from "../lib/engine/mod.ts";
 import { type NDArray, numel } from "../lib/array.ts";
 import type { ConditionEncoding } from "../lib/diffem/mod.ts";
 import { describeModel, loadModel, type ModelDescriptor, type ModelInfo, modelOf } from "./_model.ts";
@@ -121,7 +121,7 @@ export async function readTrainingSamples(
     ctx.log(`training on ${kept.length} of ${total} samples (the others leave [−${p.box}, ${p.box}]^D)`);
   }
   if (kept.length < p.batch_size) {
-    throw new Error(
+    throw new StageMismatchError(
       `only ${kept.length} of ${total} samples lie inside the box [−${p.box}, ${p.box}]^D: fewer than one batch`,
     );
   }
@@ -146,7 +146,7 @@ async function warmStart(
   if (!init || modelOf(init)?.kind !== kind) return false;
   const model = await loadModel(init);
   if (JSON.stringify(model.info.config) !== JSON.stringify(net.config)) {
-    throw new Error(
+    throw new StageMismatchError(
       `cannot warm-start from ${init.stageId}: its network ${
         JSON.stringify(model.info.config)
       } differs from ${JSON.stringify(net.config)}`,

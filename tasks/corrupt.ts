@@ -7,8 +7,8 @@
  * @module
  */
 import { z } from "zod";
-import { operatorFamily } from "../lib/operators/mod.ts";
-import type { TaskDef } from "../lib/engine/mod.ts";
+import { type OperatorFamily, operatorFamily } from "../lib/operators/mod.ts";
+import { StageMismatchError, type TaskDef } from "../lib/engine/mod.ts";
 import { writeObservations } from "./_observations.ts";
 import { numel } from "../lib/array.ts";
 
@@ -48,12 +48,33 @@ export const corruptTask: TaskDef<typeof params> = {
   inputs: { x: { description: "a dataset stage with clean samples x" } },
   async run(ctx) {
     const { operator, sigma_y } = ctx.params;
-    const x = await ctx.input("x").array("x");
+    const input = ctx.input("x");
+    if (!input.has("x")) {
+      throw new StageMismatchError(
+        `corrupt: input x: stage ${input.stageId} (task ${input.task}) has no clean samples x: wire a dataset stage`,
+      );
+    }
+    const x = await input.array("x");
     const { kind, ...rest } = operator;
     const config = { ...rest, xShape: x.shape.slice(1) };
-    const family = operatorFamily(kind, config);
+    const family = familyFor(kind, config);
     const { y, params: opParams } = family.corrupt(x, ctx.seed, sigma_y);
     await writeObservations(ctx, { kind, config, sigma_y, n: x.shape[0] }, y, opParams);
     ctx.metrics({ observations: x.shape[0], y_dim: numel(y.shape.slice(1)) });
   },
 };
+
+/**
+ * The operator family of the spec's `operator` on samples of the input's event shape. The spec's
+ * schema checked the operator alone; what only the data says (a box taller than the images, a
+ * Fourier operator on vectors) the family refuses with a plain Error, which is the user's to fix.
+ */
+function familyFor(kind: string, config: Record<string, unknown>): OperatorFamily {
+  try {
+    return operatorFamily(kind, config);
+  } catch (e) {
+    // A TypeError or the like would be a bug in the operator, and keeps its stack.
+    if (!(e instanceof Error) || Object.getPrototypeOf(e) !== Error.prototype) throw e;
+    throw new StageMismatchError(`corrupt: ${e.message}`, { cause: e });
+  }
+}

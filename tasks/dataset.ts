@@ -16,8 +16,8 @@ import { smoothManifold } from "../datasets/manifold.ts";
 import { loadMnist } from "../datasets/mnist.ts";
 import { loadFashionMnist } from "../datasets/fashion_mnist.ts";
 import { SPLIT_SIZES } from "../datasets/_images.ts";
-import { readZarrObservations } from "../datasets/zarr_observations.ts";
-import type { TaskDef } from "../lib/engine/mod.ts";
+import { InvalidObservationsError, readZarrObservations } from "../datasets/zarr_observations.ts";
+import { StageMismatchError, type TaskDef } from "../lib/engine/mod.ts";
 import { writeObservations } from "./_observations.ts";
 
 const imageSources = ["mnist", "fashion-mnist"];
@@ -110,7 +110,12 @@ export const datasetTask: TaskDef<typeof params> = {
       return;
     }
     const path = resolve(p.path!, ctx.baseDir);
-    const obs = await readZarrObservations(path);
+    const obs = await readZarrObservations(path).catch((e) => {
+      // The group is the researcher's to fix: the engine prints the message alone (datasets/ knows no engine).
+      if (!(e instanceof InvalidObservationsError)) throw e;
+      const where = e.message.includes(path) ? "" : ` ${path}:`;
+      throw new StageMismatchError(`dataset:${where} ${e.message}`, { cause: e });
+    });
     const n = obs.y.shape[0];
     await writeObservations(
       ctx,

@@ -21,7 +21,7 @@
 import { z } from "zod";
 import { buildNet } from "../lib/nn/mod.ts";
 import { conditionEncoding, recorrupt, recorruptionStats } from "../lib/diffem/mod.ts";
-import type { StageContext, TaskDef } from "../lib/engine/mod.ts";
+import { type StageContext, StageMismatchError, type TaskDef } from "../lib/engine/mod.ts";
 import { deriveSeed } from "../lib/random.ts";
 import { useBackend } from "./_backend.ts";
 import { readObservations } from "./_observations.ts";
@@ -56,7 +56,7 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   const kept = await readTrainingSamples(ctx);
   const xShape = [...obs.family.xShape];
   if (JSON.stringify(kept.eventShape) !== JSON.stringify(xShape)) {
-    throw new Error(
+    throw new StageMismatchError(
       `fit-conditional: samples have event shape [${kept.eventShape}], the observations' x has shape [${xShape}]`,
     );
   }

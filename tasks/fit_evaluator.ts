@@ -14,7 +14,7 @@
 import { z } from "zod";
 import { Classifier, type ClassifierConfig, classifyImages } from "../lib/nn/mod.ts";
 import { trainClassifier, trainingCheckpoint, trainingStateFrom } from "../lib/training/mod.ts";
-import type { StageContext, TaskDef } from "../lib/engine/mod.ts";
+import { type StageContext, StageMismatchError, type TaskDef } from "../lib/engine/mod.ts";
 import { sliceRows } from "../lib/array.ts";
 import { useBackend } from "./_backend.ts";
 import { type EvaluatorDescriptor, readLabelledImages } from "./_evaluator.ts";
@@ -47,7 +47,7 @@ async function train(ctx: StageContext<Params>): Promise<void> {
   const testSet = await readLabelledImages(ctx.input("test"), "test");
   const [, height, width, channels] = trainSet.x.shape;
   if (testSet.x.shape.slice(1).join(",") !== trainSet.x.shape.slice(1).join(",")) {
-    throw new Error(
+    throw new StageMismatchError(
       `fit-evaluator: test images [${testSet.x.shape.slice(1)}] differ from training images [${
         trainSet.x.shape.slice(1)
       }]`,

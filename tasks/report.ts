@@ -32,7 +32,7 @@
  * @module
  */
 import { z } from "zod";
-import type { InputEntry, TaskDef } from "../lib/engine/mod.ts";
+import { type InputEntry, StageMismatchError, type TaskDef } from "../lib/engine/mod.ts";
 import {
   buildImageReport,
   buildReport,
@@ -151,7 +151,7 @@ export function drawReport(
   };
   if (!images) return buildReport(reportSource(evaluations, truth), opts, sink);
   const samples: PriorSamples[] = priors.map((p) => {
-    if (!p.has("x")) throw new Error(`prior_samples: stage ${p.stageId} has no samples x`);
+    if (!p.has("x")) throw new StageMismatchError(`prior_samples: stage ${p.stageId} has no samples x`);
     return {
       stageId: p.stageId,
       loop: p.loop,

@@ -40,7 +40,7 @@ import {
 import { covarianceKinds, defaultExactMax, mmpsSolvers } from "../lib/guidance/mod.ts";
 import { type PosteriorShardInput, type PosteriorShardOutput, workerJobs } from "../lib/sampling/mod.ts";
 import { sampleMoments } from "../lib/metrics/mod.ts";
-import type { InputEntry, StageContext, TaskDef } from "../lib/engine/mod.ts";
+import { type InputEntry, type StageContext, StageMismatchError, type TaskDef } from "../lib/engine/mod.ts";
 import { type NDArray, numel, sliceRows } from "../lib/array.ts";
 import { deriveSeed } from "../lib/random.ts";
 import { blasThreadsPerWorker, WorkerPool } from "../lib/tensor/mod.ts";
@@ -98,17 +98,17 @@ function chooseMethod(p: Params, prior: InputEntry, obs: Observations): Method {
   const kind = modelOf(prior)?.kind;
   const conditional = kind === "conditional";
   if (conditional && p.method !== "auto" && p.method !== "conditional") {
-    throw new Error(
+    throw new StageMismatchError(
       `prior ${prior.stageId} is a conditional model: sample it with method auto or conditional, not ${p.method}`,
     );
   }
   if (!conditional && p.method === "conditional") {
-    throw new Error(
+    throw new StageMismatchError(
       `method conditional needs a conditional model as prior (${prior.stageId} is ${kind ?? "none"})`,
     );
   }
   if (conditional && p.unconditional) {
-    throw new Error(
+    throw new StageMismatchError(
       `prior ${prior.stageId} is a conditional model q(x | y, A): it cannot sample without observations`,
     );
   }
@@ -116,7 +116,7 @@ function chooseMethod(p: Params, prior: InputEntry, obs: Observations): Method {
   const gaussian = kind === "gaussian" || kind === "lowrank-gaussian";
   const exactPossible = !p.unconditional && gaussian && obs.family.denseRows !== undefined;
   if (p.method === "exact" && !exactPossible) {
-    throw new Error(
+    throw new StageMismatchError(
       `method exact needs a Gaussian prior and observations (prior ${prior.stageId}: ${kind ?? "none"}${
         p.unconditional ? ", unconditional" : ""
       })`,
@@ -193,7 +193,7 @@ async function sample(ctx: StageContext<Params>): Promise<void> {
   const obs = await readObservations(ctx.input("obs"));
   const priorEntry = ctx.input("prior");
   if (p.count !== undefined && !p.unconditional) {
-    throw new Error("count applies to unconditional sampling only (set unconditional: true)");
+    throw new StageMismatchError("count applies to unconditional sampling only (set unconditional: true)");
   }
   const n = p.unconditional ? p.count ?? obs.y.shape[0] : obs.y.shape[0];
   const xShape = [...obs.family.xShape];
@@ -286,14 +286,14 @@ async function covarianceOfX(ctx: StageContext<Params>, prior: StoredPrior): Pro
   const gaussian = ctx.optionalInput("gaussian");
   if (gaussian) {
     if (modelOf(gaussian)?.kind !== "gaussian") {
-      throw new Error(
+      throw new StageMismatchError(
         `input gaussian: stage ${gaussian.stageId} published no Gaussian (wire a fit-gaussian stage)`,
       );
     }
     return await gaussian.array("cov");
   }
   if (prior.cov) return prior.cov;
-  throw new Error(
+  throw new StageMismatchError(
     "covariance cov_x needs a covariance of x: wire a Gaussian fit as input gaussian (or use a Gaussian prior)",
   );
 }

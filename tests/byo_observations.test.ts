@@ -53,5 +53,8 @@ Deno.test("observations from a Zarr group: posterior predictive check, reruns on
   const bad = await cli(dir, "run");
   assertEquals(bad.code, 1);
   assertMatch(bad.stderr, /"y".*(NaN|non-finite).*37/s);
+  // The data's fault: one paragraph, said once, and no stack trace.
+  assert(!/^\s+at /m.test(bad.stderr), `a stack trace:\n${bad.stderr}`);
+  assertEquals(bad.stderr.match(/non-finite/g)?.length, 1, bad.stderr);
   assertEquals([...(await snapshot(`${dir}/store/entries`))], [...before]);
 });

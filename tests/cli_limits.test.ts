@@ -4,7 +4,7 @@
  * time), never a stack trace, and leaves the store as it was.
  */
 import { assert, assertEquals, assertMatch } from "./assert.ts";
-import { cli, FIXTURES, scratch, snapshot } from "./cli_helpers.ts";
+import { cli, FIXTURES, scratch, snapshot, statuses } from "./cli_helpers.ts";
 
 /** A stack trace in stderr (what a user-caused failure must never print). */
 const STACK = /\n\s+at .+:\d+:\d+/;
@@ -94,6 +94,41 @@ Deno.test("odd stores: / as the store, an entry replaced by a file: clear messag
   const r = await cli(dir, "run");
   assertEquals(r.code, 0, r.stderr);
   assertEquals((await cli(dir, "verify")).code, 0);
+});
+
+Deno.test("stages whose parameters do not fit their input: each message once, no stack trace, nothing published", async () => {
+  // A low-rank Gaussian needs an operator with a normal form; blur has none (the task says so).
+  const dir = await scratch(`
+store: store
+stages:
+  x: { task: dataset, params: { source: mnist, split: train, samples: 16, size: 7 } }
+  obs: { task: corrupt, inputs: { x: x }, params: { operator: { kind: blur, width: 1 }, sigma_y: 0.01 } }
+  gauss: { task: fit-gaussian, inputs: { obs: obs }, params: { covariance: lowrank, rank: 4 } }
+  tall: { task: corrupt, inputs: { x: x }, params: { operator: { kind: box, height: 20 }, sigma_y: 0.01 } }
+`);
+  const message =
+    /fit-gaussian: covariance lowrank needs an operator with a normal form .*use covariance full/g;
+  const r = await cli(dir, "run");
+  assertEquals(r.code, 1, r.stderr);
+  clean(r);
+  assertMatch(r.stderr, /stage gauss failed: fit-gaussian: covariance lowrank needs an operator/);
+  assertEquals(r.stderr.match(message)?.length, 1, `the message once in the summary:\n${r.stderr}`);
+  // What only the data says about an operator (a box taller than the 7 × 7 images) is the same kind of failure.
+  assertMatch(r.stderr, /stage tall failed: corrupt: box: height must be .* in \[1, 7\], got 20\n/);
+  assert(!/^\s+\| /m.test(r.stderr), `no log tail that repeats the message:\n${r.stderr}`);
+  const st = await statuses(dir);
+  assertEquals([st.x.status, st.obs.status, st.gauss.status, st.tall.status], [
+    "cached",
+    "cached",
+    "missing",
+    "missing",
+  ]);
+  assertEquals([...Deno.readDirSync(`${dir}/store/entries`)].length, 2);
+  assertEquals([...Deno.readDirSync(`${dir}/store/tmp`)].length, 0);
+  // The stage process alone: the message is all it prints on stderr.
+  const e = await cli(dir, "exec", "gauss");
+  assertEquals(e.code, 1);
+  assertMatch(e.stderr, /^fit-gaussian: covariance lowrank needs an operator[^\n]*\n$/);
 });
 
 Deno.test("plugins: a path with #, %20 or a newline loads; --no-plugins inspects without running plugin code", async () => {

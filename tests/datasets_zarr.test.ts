@@ -1,13 +1,13 @@
 /**
  * Reading user observations from Zarr v3 (written with zarrita) and v2 (written by hand, as
  * zarr-python would): values round-trip exactly, shared parameters are broadcast, σ_y is found
- * as an attribute or an array, and bad inputs fail with errors naming the array and the index. Images
- * `[N, H, W, C]` with masks, a shared blur kernel, boxes (stored as masks) and k-space columns (per image
- * or shared), with the configuration that fresh corruptions use inferred from them.
+ * as an attribute or an array, and bad inputs fail with an InvalidObservationsError naming the array and
+ * the index. Images `[N, H, W, C]` with masks, a shared blur kernel, boxes (stored as masks) and k-space
+ * columns (per image or shared), with the configuration that fresh corruptions use inferred from them.
  */
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
-import { readZarrObservations } from "../datasets/zarr_observations.ts";
+import { InvalidObservationsError, readZarrObservations } from "../datasets/zarr_observations.ts";
 import {
   blurOperator,
   boxOperator,
@@ -31,6 +31,11 @@ async function expectReject(p: Promise<unknown>, re: RegExp): Promise<void> {
     await p;
   } catch (e) {
     assert(re.test((e as Error).message), `message "${(e as Error).message}" does not match ${re}`);
+    // The group's fault, not the reader's: the dataset task turns it into a message without a stack.
+    assert(
+      e instanceof InvalidObservationsError,
+      `${(e as Error).name}, not InvalidObservationsError: ${re}`,
+    );
     return;
   }
   throw new Error(`expected an error matching ${re}`);

@@ -15,6 +15,7 @@ import {
   statuses,
   untilCheckpoint,
 } from "./cli_helpers.ts";
+import { tailBeyond } from "../lib/engine/executor.ts";
 
 const BASE = `
 store: store
@@ -235,6 +236,8 @@ stages:
   const r = await cli(dir, "run");
   assertEquals(r.code, 1);
   assertMatch(r.stderr, /stage bad failed: the flux capacitor is empty/);
+  // A plain Error is a bug: its log tail keeps the stack trace.
+  assertMatch(r.stderr, /\| Error: the flux capacitor is empty\n\s+\|\s+at /);
   assertMatch(r.stdout, /2 ran, 0 cached, 1 failed, 1 skipped/);
   const st = await statuses(dir);
   assertEquals([st.a.status, st.other.status, st.bad.status, st.after.status], [
@@ -243,6 +246,46 @@ stages:
     "missing",
     "missing",
   ]);
+});
+
+Deno.test("failures that are the user's to fix: each message once, no stack, the warnings before it kept, exit 1", async () => {
+  const dir = await scratch(`
+store: store
+plugins: [${FIXTURES}]
+stages:
+  a: { task: fx-source }
+  bad:
+    task: fx-fail
+    inputs: { x: a }
+    params: { message: "rank 9 must be below D = 4: lower rank", user: true, warn: "warning: few samples" }
+  total: { task: fx-sum, inputs: { xs: [a] } }
+  scaled: { task: fx-scale, inputs: { x: total } }
+`);
+  const r = await cli(dir, "run");
+  assertEquals(r.code, 1);
+  assertMatch(
+    r.stderr,
+    /stage bad failed: rank 9 must be below D = 4: lower rank\n {2}\| warning: few samples\n/,
+  );
+  assertEquals(r.stderr.match(/rank 9/g)?.length, 1, r.stderr);
+  // An input wired to a stage that lacks the array the task reads is the spec's to fix too.
+  assertMatch(
+    r.stderr,
+    /stage scaled failed: stage total \(task fx-sum\) has no array "x" \(has: none\): wire a stage that publishes it\n/,
+  );
+  assert(!/^\s+(\| )?\s*at /m.test(r.stderr), `a stack trace:\n${r.stderr}`);
+  const st = await statuses(dir);
+  assertEquals([st.bad.status, st.scaled.status], ["missing", "missing"]);
+  const e = await cli(dir, "exec", "bad");
+  assertEquals([e.code, e.stderr], [1, "warning: few samples\nrank 9 must be below D = 4: lower rank\n"]);
+});
+
+Deno.test("a failed stage's log tail drops the message it ended with, and keeps a bug's stack", () => {
+  const message = "rank 9 must be below D = 4\nlower rank";
+  assertEquals(tailBeyond(["reading y", "rank 9 must be below D = 4", "lower rank"], message), ["reading y"]);
+  const stack = ["Error: rank 9 must be below D = 4", "lower rank", "    at f (file:///t.ts:1:7)"];
+  assertEquals(tailBeyond(stack, message), stack);
+  assertEquals(tailBeyond(["killed"], undefined), ["killed"]);
 });
 
 Deno.test("a stage that writes NaN fails naming the output and index, and publishes nothing", async () => {

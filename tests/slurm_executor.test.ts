@@ -279,6 +279,7 @@ plugins: [${FIXTURES}]
 stages:
   a: { task: fx-source }
   bad: { task: fx-fail, inputs: { x: a }, params: { message: "the flux capacitor is empty" } }
+  mine: { task: fx-fail, inputs: { x: a }, params: { message: "lower the rank", user: true, warn: "warning: few" } }
   after: { task: fx-scale, inputs: { x: bad } }
   later: { task: fx-scale, inputs: { x: after } }
   estep: { task: fx-sharded, inputs: { x: a }, params: { shards: 3, fail_shard: 1 } }
@@ -294,9 +295,17 @@ stages:
         `stage bad failed: the flux capacitor is empty \\(slurm job ${jobs.bad} on \\S+; log \\S+\\.${jobs.bad}\\.err\\)`,
       ),
     );
-    assertMatch(r.stderr, /\| Error: the flux capacitor is empty/, "the job's log tail");
+    // A bug's log tail keeps its stack; a failure that is the user's doing is said once, its warning kept.
+    assertMatch(r.stderr, /\| Error: the flux capacitor is empty\n\s+\|\s+at /, "the job's log tail");
+    assertMatch(
+      r.stderr,
+      new RegExp(
+        `stage mine failed: lower the rank \\(slurm job ${jobs.mine} on [^\\n]*\\)\\n {2}\\| warning: few\\n`,
+      ),
+    );
+    assertEquals(r.stderr.match(/lower the rank/g)?.length, 1, r.stderr);
     assertMatch(r.stderr, /stage estep failed: shard 1 of 3: shard 1 refuses to run \(slurm job \d+_1 on /);
-    assertMatch(r.stdout, /2 ran, 0 cached, 2 failed, 3 skipped/);
+    assertMatch(r.stdout, /2 ran, 0 cached, 3 failed, 3 skipped/);
     assertMatch(r.stdout, /after: cancelled \(job \d+\): upstream stage bad failed/);
     // Slurm never ran the dependents: their jobs are cancelled.
     const states = await jobStates([jobs.after, jobs.later, jobs.mstep, jobs.estep]);
@@ -307,9 +316,17 @@ stages:
       "CANCELLED",
     ]);
     const st = await statuses(dir);
-    assertEquals([st.a.status, st.other.status, st.bad.status, st.after.status, st.estep.status], [
+    assertEquals([
+      st.a.status,
+      st.other.status,
+      st.bad.status,
+      st.mine.status,
+      st.after.status,
+      st.estep.status,
+    ], [
       "cached",
       "cached",
+      "missing",
       "missing",
       "missing",
       "missing",

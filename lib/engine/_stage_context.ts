@@ -10,6 +10,7 @@ import type { Plan, PlannedStage } from "./plan.ts";
 import type { CheckpointDir, EntryReader, EntryWriter } from "./store/store.ts";
 import type { InputEntry, Progress, StageContext } from "./task.ts";
 import type { StageEvent } from "./_stage_event.ts";
+import { StageMismatchError } from "./_stage_mismatch.ts";
 
 /** What a stage's context is made of. */
 export interface ContextParts {
@@ -88,6 +89,15 @@ export function stageContext(parts: ContextParts): StageContext {
 export function inputEntry(plan: Plan, dep: string, r: EntryReader): InputEntry {
   const m = r.manifest;
   const producer = plan.graph.stages.get(dep);
+  // A task that reads an array its input lacks was wired to the wrong kind of stage: the spec's to fix.
+  const published = (name: string) => {
+    if (name in m.arrays) return;
+    throw new StageMismatchError(
+      `stage ${dep} (task ${m.task}) has no array "${name}" (has: ${
+        Object.keys(m.arrays).join(", ") || "none"
+      }): wire a stage that publishes it`,
+    );
+  };
   return {
     stageId: dep,
     name: producer?.name ?? dep,
@@ -100,8 +110,8 @@ export function inputEntry(plan: Plan, dep: string, r: EntryReader): InputEntry 
     arrays: m.arrays,
     metrics: m.metrics,
     meta: m.meta ?? {},
-    array: (name) => r.array(name),
-    rows: (name, a, b) => r.rows(name, a, b),
+    array: (name) => (published(name), r.array(name)),
+    rows: (name, a, b) => (published(name), r.rows(name, a, b)),
     json: (name) => r.json(name),
     has: (name) => name in m.arrays,
     files: m.files,

@@ -28,7 +28,10 @@ export interface StageOutcome {
   state: "ran" | "cached" | "failed" | "skipped" | "cancelled" | "submitted";
   seconds: number;
   error?: string;
-  /** Last lines the stage wrote to stderr (for failures). */
+  /**
+   * Last lines the stage wrote to stderr (for failures), less the message that `error` already says
+   * when the stage ended by printing it alone (see {@link tailBeyond}).
+   */
   logTail?: string[];
   /** The scheduler's job id, for stages run as cluster jobs. */
   job?: string;
@@ -174,9 +177,29 @@ export class LocalExecutor implements Executor {
       seconds,
       error: failure ??
         `stage process exited with code ${status.code}${status.signal ? ` (${status.signal})` : ""}`,
-      logTail: tail,
+      logTail: tailBeyond(tail, failure),
     };
   }
+}
+
+/**
+ * A failed stage's stderr tail without the error message it ended with, when it ended by printing
+ * that message alone (a failure the user can fix, a `StageMismatchError`): the outcome's `error`
+ * already says it, and what came before (progress, warnings) stays. A bug's tail ends with its stack
+ * trace instead, and is kept whole.
+ *
+ * @example
+ * ```ts
+ * tailBeyond(["reading y", "rank 9 must be below D = 4"], "rank 9 must be below D = 4"); // ["reading y"]
+ * tailBeyond(["Error: boom", "    at f (file:///t.ts:1:7)"], "boom"); // both lines: a bug's stack
+ * ```
+ */
+export function tailBeyond(tail: string[], error: string | undefined): string[] {
+  // The tail holds non-empty lines only (as read from the stage's stderr).
+  const said = (error ?? "").split("\n").filter((line) => line.trim());
+  if (!said.length || said.length > tail.length) return tail;
+  const end = tail.slice(-said.length);
+  return end.every((line, i) => line.trim() === said[i].trim()) ? tail.slice(0, -said.length) : tail;
 }
 
 function abortPromise(signal: AbortSignal): Promise<void> {

@@ -6,7 +6,8 @@
  * a run executes what is missing through an executor ({@link runPipeline}, {@link LocalExecutor},
  * {@link SlurmExecutor}), each stage in a process of its own ({@link runStage}), publishing into the
  * content-addressed {@link Store}. Tasks implement the contract of {@link TaskDef} and see only a
- * {@link StageContext}. The engine knows nothing of what tasks compute.
+ * {@link StageContext}; a failure that is the user's to fix (parameters, inputs or data that do not fit
+ * together) is a {@link StageMismatchError}. The engine knows nothing of what tasks compute.
  *
  * @example
  * ```ts
@@ -44,7 +45,13 @@ export {
 } from "./plan.ts";
 export { publishedEntry } from "./published.ts";
 export { type RunOptions, runPipeline, type RunSummary } from "./run.ts";
-export { MissingInputError, runStage, type RunStageOptions, type StageEvent } from "./stage.ts";
+export {
+  MissingInputError,
+  runStage,
+  type RunStageOptions,
+  type StageEvent,
+  StageMismatchError,
+} from "./stage.ts";
 export {
   EVENT_MARK,
   type ExecutionRequest,

@@ -13,6 +13,7 @@ import { stageContext } from "./_stage_context.ts";
 import type { StageEvent } from "./_stage_event.ts";
 
 export type { StageEvent } from "./_stage_event.ts";
+export { StageMismatchError } from "./_stage_mismatch.ts";
 
 /**
  * A stage that cannot start: its inputs are not (intact) in the store.

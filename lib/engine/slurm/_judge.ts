@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { StageOutcome } from "../executor.ts";
+import { type StageOutcome, tailBeyond } from "../executor.ts";
 import type { Plan } from "../plan.ts";
 import { tailOf } from "./_logs.ts";
 import { type JobState, LIVE_STATES, type SlurmClient } from "./_queue.ts";
@@ -113,7 +113,8 @@ async function failure(
   const node = [st.nodes, info?.NodeList, info?.BatchHost].find((n) => n && n !== "(null)") ?? "";
   const where = `slurm job ${job}${node ? ` on ${node}` : ""}`;
   const exit = info?.ExitCode ? ` with exit code ${info.ExitCode.replace(/:0$/, "")}` : "";
-  const why = t.failures.get(job) ??
+  const reported = t.failures.get(job);
+  const why = reported ??
     (st.state === "CANCELLED"
       ? "cancelled outside this run"
       : st.state === "TIMEOUT"
@@ -128,5 +129,5 @@ async function failure(
       node || "the node"
     }? It must be on a filesystem every node sees`;
   }
-  return { id: t.id, state: "failed", seconds, error, logTail: logTail ?? [] };
+  return { id: t.id, state: "failed", seconds, error, logTail: tailBeyond(logTail ?? [], reported) };
 }
