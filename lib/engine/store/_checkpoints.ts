@@ -166,12 +166,16 @@ async function checkVersion(dir: string): Promise<CheckpointBody | string> {
     return "state.json is not valid JSON";
   }
   for (const [rel, c] of Object.entries(body.checksums)) {
+    // One try for the size and the digest: a stage running beside this listing may prune an older
+    // version between the two reads, and a vanished file is then a version that fails its check.
     try {
       if ((await Deno.stat(`${dir}/${rel}`)).size !== c.size) return `${rel} has the wrong size`;
-    } catch {
-      return `${rel} is missing`;
+      if (await sha256File(`${dir}/${rel}`) !== c.sha256) return `${rel} does not match its checksum`;
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound
+        ? `${rel} is missing`
+        : `${rel} cannot be read: ${(e as Error).message}`;
     }
-    if (await sha256File(`${dir}/${rel}`) !== c.sha256) return `${rel} does not match its checksum`;
   }
   return body;
 }
