@@ -76,7 +76,7 @@ interface HistoryRow {
 export const fitGaussianTask: TaskDef<typeof params> = {
   name: "fit-gaussian",
   // 4: the posterior covariances summed without the [N, D, D] array change the fit in its last bits, and
-  // the EM laps downstream amplify them (a lap-11 Sinkhorn 0.48 against 0.94), so entries of 3 are not reused.
+  // EM laps downstream can amplify them (pipeline-compare with 5 MMPS iterations: lap 11 at 0.48 against 0.94).
   version: 4,
   description: "Gaussian prior fitted by EM on the observations to convergence (the EM loop's start)",
   params,
