@@ -124,13 +124,15 @@ function listenForInterrupt(view: ProgressView, abort: AbortController, slurm: b
     if (interrupted === 1 && performance.now() - first < ECHO_MS) return;
     interrupted++;
     if (interrupted === 1) {
-      first = performance.now();
       view.line(
         slurm
           ? "interrupted: cancelling the Slurm jobs this run submitted (checkpoints are kept; rerun to resume)…"
           : "interrupted: stopping running stages (their checkpoints are kept; rerun to resume)…",
       );
       abort.abort();
+      // The echo window opens once this interrupt is handled: aborting signals every stage process,
+      // which on a loaded machine can hold the event loop, and the echo waits behind it.
+      first = performance.now();
     } else {
       Deno.exit(130);
     }
