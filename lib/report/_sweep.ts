@@ -3,8 +3,9 @@
  * every seed of the sweep become one evaluation whose metrics are the mean over the seeds, with
  * `<metric>_sd` their standard deviation (drawn as a band, and printed in the table of final
  * values). Each member's own value is its mean over subsets (`<metric>_mean`) where it has one, else
- * the metric. Swept parameters other than seeds stay apart: `em@lr=0.001` is a method of its own.
- * Evaluations of an unswept spec pass through as they are.
+ * the metric; a shared stage outside the seeds (a baseline) is drawn at its mean over subsets too. Swept
+ * parameters other than seeds stay apart: `em@lr=0.001` is a method of its own. Evaluations of an unswept
+ * spec pass through as they are.
  *
  * ```ts
  * const evaluations = aggregateSweep(source.evaluations);
@@ -45,7 +46,13 @@ export function aggregateSweep<E extends Evaluation>(entries: readonly E[]): E[]
     const first = group[0];
     const { seeded, rest } = splitMember(first.member ?? "");
     const loop = first.loop === null ? null : rest ? `${first.loop}@${rest}` : first.loop;
-    if (!seeded) return { ...first, loop };
+    if (!seeded) {
+      // A stage outside the seeds (a shared baseline such as the Gaussian start) is drawn at the statistic
+      // the members' lines use, its mean over subsets, not its single paired-subset number.
+      return first.loop === null && !first.member
+        ? { ...first, loop, metrics: subsetMeans(first.metrics) }
+        : { ...first, loop };
+    }
     const members = [...new Map(group.map((e) => [e.stageId, e])).values()];
     return {
       ...first,
@@ -67,6 +74,16 @@ function splitMember(member: string): { seeded: boolean; rest: string } {
 /** A top-level stage id without its member label: `gauss_evaluate@seed=1` → `gauss_evaluate`. */
 function baseId(id: string): string {
   return id.replace(/@.*$/, "");
+}
+
+/** `metrics` with each metric that has a mean over subsets (`<metric>_mean`) replaced by that mean. */
+function subsetMeans(metrics: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...metrics };
+  for (const k of Object.keys(metrics)) {
+    const mean = metricValue(metrics, `${k}_mean`);
+    if (mean !== null && !/_(se|mean|sd)$/.test(k)) out[k] = mean;
+  }
+  return out;
 }
 
 /** Mean over members and `<metric>_sd` of every metric all members have as a number. */
