@@ -179,7 +179,8 @@ export function drawReport(
 /** The report task. `builtinTasks.includes(reportTask)` */
 export const reportTask: TaskDef<typeof params> = {
   name: "report",
-  version: 3,
+  // 4: a sweep's shared baselines are drawn at their mean over subsets, as the members' curves.
+  version: 4,
   description:
     "curves over EM laps (Sinkhorn; FD, PSNR, SSIM for images), corner plots or image grids per lap, one HTML page",
   params,
