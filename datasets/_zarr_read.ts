@@ -9,7 +9,7 @@
 import * as zarr from "zarrita";
 import FileSystemStore from "@zarrita/storage/fs";
 import { type NDArray, numel } from "../lib/array.ts";
-import { expectFinite } from "../lib/operators/mod.ts";
+import { expectFinite, InvalidOperatorError } from "../lib/operators/mod.ts";
 
 /**
  * A Zarr group that is not valid observations: a missing, unreadable or damaged array, a shape, dtype
@@ -31,9 +31,9 @@ export class InvalidObservationsError extends Error {
 
 /**
  * Run a check of `lib/operators` on the group's data (finite values, a binary mask, an operator's
- * configuration and parameters): the plain `Error` it reports invalid data with becomes an
- * {@link InvalidObservationsError}. A TypeError, RangeError or the like would be a bug there, and
- * passes through with its stack.
+ * configuration and parameters): the `InvalidOperatorError` it reports invalid data with becomes an
+ * {@link InvalidObservationsError}. Any other error would be a bug there, and passes through with its
+ * stack.
  *
  * @example
  * ```ts
@@ -44,7 +44,7 @@ export function checked<T>(check: () => T): T {
   try {
     return check();
   } catch (e) {
-    if (e instanceof Error && Object.getPrototypeOf(e) === Error.prototype) {
+    if (e instanceof InvalidOperatorError) {
       throw new InvalidObservationsError(e.message, { cause: e });
     }
     throw e;

@@ -7,7 +7,7 @@
  * @module
  */
 import { z } from "zod";
-import { type OperatorFamily, operatorFamily } from "../lib/operators/mod.ts";
+import { InvalidOperatorError, type OperatorFamily, operatorFamily } from "../lib/operators/mod.ts";
 import { StageMismatchError, type TaskDef } from "../lib/engine/mod.ts";
 import { writeObservations } from "./_observations.ts";
 import { numel } from "../lib/array.ts";
@@ -67,14 +67,13 @@ export const corruptTask: TaskDef<typeof params> = {
 /**
  * The operator family of the spec's `operator` on samples of the input's event shape. The spec's
  * schema checked the operator alone; what only the data says (a box taller than the images, a
- * Fourier operator on vectors) the family refuses with a plain Error, which is the user's to fix.
+ * Fourier operator on vectors) the family refuses with an InvalidOperatorError, the user's to fix.
  */
 function familyFor(kind: string, config: Record<string, unknown>): OperatorFamily {
   try {
     return operatorFamily(kind, config);
   } catch (e) {
-    // A TypeError or the like would be a bug in the operator, and keeps its stack.
-    if (!(e instanceof Error) || Object.getPrototypeOf(e) !== Error.prototype) throw e;
+    if (!(e instanceof InvalidOperatorError)) throw e; // a bug in the operator keeps its stack
     throw new StageMismatchError(`corrupt: ${e.message}`, { cause: e });
   }
 }

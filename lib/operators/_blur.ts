@@ -24,6 +24,7 @@ import {
   expectFinite,
   type FamilyMethods,
   familyOf,
+  InvalidOperatorError,
   rangeIndex,
   requireParam,
   rowStreamsFor,
@@ -69,11 +70,11 @@ interface Blur extends EventSize {
 export function blurOperator(config: BlurConfig): OperatorFamily {
   const { xShape, d } = eventSize(config.xShape);
   if (xShape.length < 1 || xShape.length > 3) {
-    throw new Error(`blur: xShape must be [D], [H, W] or [H, W, C], got [${xShape}]`);
+    throw new InvalidOperatorError(`blur: xShape must be [D], [H, W] or [H, W, C], got [${xShape}]`);
   }
   const oneD = xShape.length === 1;
   const { ksize, kernel } = configuredKernel(config, oneD);
-  if (ksize % 2 !== 1) throw new Error(`blur: kernel size must be odd, got ${ksize}`);
+  if (ksize % 2 !== 1) throw new InvalidOperatorError(`blur: kernel size must be odd, got ${ksize}`);
   const kernelShape = oneD ? [ksize] : [ksize, ksize];
   const blur: Blur = {
     xShape,
@@ -98,7 +99,7 @@ export function blurOperator(config: BlurConfig): OperatorFamily {
  * ```
  */
 function gaussianKernel1d(width: number, size: number): Float64Array {
-  if (!(width > 0)) throw new Error(`blur: width must be positive, got ${width}`);
+  if (!(width > 0)) throw new InvalidOperatorError(`blur: width must be positive, got ${width}`);
   const r = (size - 1) / 2;
   const k = new Float64Array(size);
   let s = 0;
@@ -116,7 +117,7 @@ function configuredKernel(config: BlurConfig, oneD: boolean): { ksize: number; k
     const n = config.kernel.length;
     const ksize = oneD ? n : Math.round(Math.sqrt(n));
     if ((oneD ? ksize : ksize * ksize) !== n) {
-      throw new Error(`blur: a 2-D kernel needs K·K values, got ${n}`);
+      throw new InvalidOperatorError(`blur: a 2-D kernel needs K·K values, got ${n}`);
     }
     return { ksize, kernel: Float64Array.from(config.kernel) };
   }
@@ -134,7 +135,9 @@ function configuredKernel(config: BlurConfig, oneD: boolean): { ksize: number; k
 function kernelOf({ kernelShape, kernelParam }: Blur, params: OperatorParams): NDArray {
   const k = params.kernel ?? kernelParam;
   if (k.shape.length !== kernelShape.length || k.shape.some((s, i) => s !== kernelShape[i])) {
-    throw new Error(`parameter array "kernel" has shape [${k.shape}], expected [${kernelShape}]`);
+    throw new InvalidOperatorError(
+      `parameter array "kernel" has shape [${k.shape}], expected [${kernelShape}]`,
+    );
   }
   return k;
 }

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Rng } from "../random.ts";
-import { eventSize } from "./_common.ts";
+import { eventSize, InvalidOperatorError } from "./_common.ts";
 import { channelsOf, maskFamily } from "./_mask.ts";
 import type { OperatorFamily } from "./types.ts";
 
@@ -39,13 +39,15 @@ export interface BoxConfig {
 export function boxOperator(config: BoxConfig): OperatorFamily {
   const { xShape, d } = eventSize(config.xShape);
   if (xShape.length < 2 || xShape.length > 3) {
-    throw new Error(`box: xShape must be an image [H, W] or [H, W, C], got [${xShape}]`);
+    throw new InvalidOperatorError(`box: xShape must be an image [H, W] or [H, W, C], got [${xShape}]`);
   }
   const [h, w] = xShape;
   const bh = config.height ?? Math.ceil(h / 2), bw = config.width ?? Math.ceil(w / 2);
   for (const [name, v, max] of [["height", bh, h], ["width", bw, w]] as const) {
     if (!Number.isInteger(v) || v < 1 || v > max) {
-      throw new Error(`box: ${name} must be an integer number of pixels in [1, ${max}], got ${v}`);
+      throw new InvalidOperatorError(
+        `box: ${name} must be an integer number of pixels in [1, ${max}], got ${v}`,
+      );
     }
   }
   const c = channelsOf(xShape);

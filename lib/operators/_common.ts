@@ -13,6 +13,25 @@ import type { CorruptionRng, OperatorFamily, OperatorParams } from "./types.ts";
 type FamilyHead = Pick<OperatorFamily, "kind" | "xShape" | "yShape" | "perObservation">;
 
 /**
+ * An operator's configuration, parameters or data that it refuses (a keep probability outside [0, 1], a
+ * box taller than the image, a parameter array of the wrong shape, a NaN in the data): the caller's input
+ * to fix. The checks a family runs when it is built or validates parameters throw it; a shape mismatch
+ * inside `apply` stays a plain Error (a bug of the caller's code). Callers that read user data turn it into
+ * their own error without a stack trace.
+ *
+ * @example
+ * ```ts
+ * try { operatorFamily("mask", { xShape: [4], keep: 2 }); } catch (e) { e instanceof InvalidOperatorError; } // true
+ * ```
+ */
+export class InvalidOperatorError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidOperatorError";
+  }
+}
+
+/**
  * An operator family's methods as functions of its resolved configuration `C` (sizes, default
  * parameters): each method is a short standalone function instead of a closure in one long
  * factory.
@@ -111,7 +130,7 @@ export function batchOf(x: NDArray, eventShape: readonly number[], name: string)
 export function requireParam(params: OperatorParams, name: string, kind: string): NDArray {
   const p = params[name];
   if (!p) {
-    throw new Error(
+    throw new InvalidOperatorError(
       `${kind} operator: parameter array "${name}" is missing (got: ${
         Object.keys(params).join(", ") || "none"
       })`,
@@ -130,10 +149,12 @@ export function requireParam(params: OperatorParams, name: string, kind: string)
  */
 export function expectShape(a: NDArray, shape: readonly number[], name: string): void {
   if (a.shape.length !== shape.length || a.shape.some((s, i) => s !== shape[i])) {
-    throw new Error(`parameter array "${name}" has shape [${a.shape}], expected [${shape.join(", ")}]`);
+    throw new InvalidOperatorError(
+      `parameter array "${name}" has shape [${a.shape}], expected [${shape.join(", ")}]`,
+    );
   }
   if (a.data.length !== numel(shape)) {
-    throw new Error(`parameter array "${name}": ${a.data.length} values for shape [${shape}]`);
+    throw new InvalidOperatorError(`parameter array "${name}": ${a.data.length} values for shape [${shape}]`);
   }
 }
 
@@ -149,7 +170,7 @@ export function expectFinite(a: NDArray, name: string): void {
   const d = a.data;
   for (let i = 0; i < d.length; i++) {
     if (!Number.isFinite(d[i])) {
-      throw new Error(
+      throw new InvalidOperatorError(
         `array "${name}" has a non-finite value (${d[i]}) at index [${unravel(i, a.shape).join(", ")}]`,
       );
     }
@@ -169,7 +190,7 @@ export function expectBinary(a: NDArray, what: string): void {
   const data = a.data;
   for (let i = 0; i < data.length; i++) {
     if (data[i] !== 0 && data[i] !== 1) {
-      throw new Error(
+      throw new InvalidOperatorError(
         `${what} must be binary (0/1), found ${data[i]} at index [${unravel(i, a.shape).join(", ")}]`,
       );
     }

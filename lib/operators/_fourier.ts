@@ -29,6 +29,7 @@ import {
   expectShape,
   type FamilyMethods,
   familyOf,
+  InvalidOperatorError,
   requireParam,
   rowStreamsFor,
 } from "./_common.ts";
@@ -73,11 +74,15 @@ interface Fourier extends EventSize {
 export function fourierOperator(config: FourierConfig): OperatorFamily {
   const { xShape, d } = eventSize(config.xShape);
   if (xShape.length < 2 || xShape.length > 3) {
-    throw new Error(`fourier: xShape must be an image [H, W] or [H, W, C], got [${xShape}]`);
+    throw new InvalidOperatorError(`fourier: xShape must be an image [H, W] or [H, W, C], got [${xShape}]`);
   }
   const acceleration = config.acceleration ?? 4, center = config.center ?? 0.08;
-  if (!(acceleration >= 1)) throw new Error(`fourier: acceleration must be ≥ 1, got ${acceleration}`);
-  if (!(center >= 0 && center <= 1)) throw new Error(`fourier: center must be in [0, 1], got ${center}`);
+  if (!(acceleration >= 1)) {
+    throw new InvalidOperatorError(`fourier: acceleration must be ≥ 1, got ${acceleration}`);
+  }
+  if (!(center >= 0 && center <= 1)) {
+    throw new InvalidOperatorError(`fourier: center must be in [0, 1], got ${center}`);
+  }
   const [h, w] = xShape;
   const nc = Math.max(1, Math.round(center * w));
   const band: number[] = [];

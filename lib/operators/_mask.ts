@@ -24,6 +24,7 @@ import {
   expectShape,
   type FamilyMethods,
   familyOf,
+  InvalidOperatorError,
   requireParam,
   rowStreamsFor,
 } from "./_common.ts";
@@ -74,7 +75,9 @@ export function channelsOf(xShape: readonly number[]): number {
 export function maskOperator(config: MaskConfig): OperatorFamily {
   const { xShape, d } = eventSize(config.xShape);
   const keep = config.keep;
-  if (!(keep >= 0 && keep <= 1)) throw new Error(`mask: keep probability must be in [0, 1], got ${keep}`);
+  if (!(keep >= 0 && keep <= 1)) {
+    throw new InvalidOperatorError(`mask: keep probability must be in [0, 1], got ${keep}`);
+  }
   const c = channelsOf(xShape);
   // One uniform per pixel, in pixel order; its channels share the outcome.
   const drawMask = (s: Rng, out: Uint8Array): void => {

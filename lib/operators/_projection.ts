@@ -19,6 +19,7 @@ import {
   expectShape,
   type FamilyMethods,
   familyOf,
+  InvalidOperatorError,
   rangeIndex,
   requireParam,
   rowStreamsFor,
@@ -55,8 +56,10 @@ interface Projection extends EventSize {
 export function projectionOperator(config: ProjectionConfig): OperatorFamily {
   const { xShape, d } = eventSize(config.xShape);
   const m = config.m;
-  if (!Number.isInteger(m) || m < 1) throw new Error(`projection: m must be a positive integer, got ${m}`);
-  if (!(d >= 1)) throw new Error(`projection: empty xShape [${xShape}]`);
+  if (!Number.isInteger(m) || m < 1) {
+    throw new InvalidOperatorError(`projection: m must be a positive integer, got ${m}`);
+  }
+  if (!(d >= 1)) throw new InvalidOperatorError(`projection: empty xShape [${xShape}]`);
   const p: Projection = { xShape, yShape: [m], d, m };
   return familyOf(
     p,
@@ -175,7 +178,7 @@ const projectionMethods: FamilyMethods<Projection> = {
   validateParams(p, params, n) {
     const mats = matricesFor(p, params, n);
     if (!(mats.data instanceof Float32Array || mats.data instanceof Float64Array)) {
-      throw new Error(`parameter array "matrices" must be float32 or float64`);
+      throw new InvalidOperatorError(`parameter array "matrices" must be float32 or float64`);
     }
     expectFinite(mats, "matrices");
   },

@@ -21,7 +21,8 @@ import { projectionOperator } from "./_projection.ts";
 import type { OperatorFamily, OperatorKind } from "./types.ts";
 
 export type * from "./types.ts";
-export { expectBinary, expectFinite, rowStreamsFor } from "./_common.ts";
+export { expectBinary, expectFinite, InvalidOperatorError, rowStreamsFor } from "./_common.ts";
+import { InvalidOperatorError } from "./_common.ts";
 export { observedEntries } from "./_observed.ts";
 export { channelsOf } from "./_mask.ts";
 export { blurOperator, boxOperator, fourierOperator, maskOperator, projectionOperator };
@@ -69,17 +70,17 @@ const operatorKinds: readonly OperatorKind[] = ["projection", "mask", "box", "bl
  */
 export function operatorFamily(kind: string, config: Record<string, unknown>): OperatorFamily {
   if (!operatorKinds.includes(kind as OperatorKind)) {
-    throw new Error(`unknown operator kind "${kind}" (known: ${operatorKinds.join(", ")})`);
+    throw new InvalidOperatorError(`unknown operator kind "${kind}" (known: ${operatorKinds.join(", ")})`);
   }
   if (config.kind !== undefined && config.kind !== kind) {
-    throw new Error(`operator config says kind "${config.kind}" but "${kind}" was asked for`);
+    throw new InvalidOperatorError(`operator config says kind "${config.kind}" but "${kind}" was asked for`);
   }
   const parsed = operatorConfigSchema.safeParse({ ...config, kind });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(config)"}: ${i.message}`).join(
       "; ",
     );
-    throw new Error(`invalid ${kind} operator config: ${issues}`);
+    throw new InvalidOperatorError(`invalid ${kind} operator config: ${issues}`);
   }
   const c = parsed.data;
   switch (c.kind) {
