@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertMatch, assertNear } from "./assert.ts";
 import { buildReport, type Evaluation, type ReportOptions } from "../lib/report/mod.ts";
+import { aggregateSweep } from "../lib/report/_sweep.ts";
 
 const OPTIONS: ReportOptions = {
   title: "sweep",
@@ -88,8 +89,28 @@ Deno.test("an unswept report is unchanged: no table of final values, no sd", asy
     member: "",
   }));
   const { summary, html } = await draw(plain);
-  assertEquals(summary.final_sinkhorn, { em: 9 });
+  // The line, the summary and the best-lap mark use the mean over subsets (0.5), not the paired number (9).
+  assertEquals(summary.final_sinkhorn, { em: 0.5 });
+  assertMatch(html, /<td class="best">0\.5<\/td>/);
   assert(!("final_sinkhorn_sd" in summary));
   assert(!html.includes("Final values over the sweep"));
   assertMatch(html, /band: mean ± standard error/);
+});
+
+Deno.test("an image sweep keeps psnr and psnr_mean apart: the posterior mean's PSNR is not psnr's mean over subsets", () => {
+  const member = (seed: number, psnr: number, fd: number): Evaluation => ({
+    stageId: `em@seed=${seed}[0].evaluate`,
+    loop: "em",
+    lap: 0,
+    stage: "evaluate",
+    member: `seed=${seed}`,
+    metrics: { fd: 99, fd_mean: fd, fd_se: 1, psnr, psnr_mean: psnr + 1, ssim: 0.5, ssim_mean: 0.6 },
+  });
+  const [agg] = aggregateSweep([member(0, 14, 200), member(1, 16, 220)]);
+  assertNear(agg.metrics.fd as number, 210, 1e-12); // FD: its mean over subsets, averaged over seeds
+  assertNear(agg.metrics.psnr as number, 15, 1e-12); // the samples' PSNR, not the posterior mean's
+  assertNear(agg.metrics.psnr_mean as number, 16, 1e-12); // the posterior mean's PSNR, kept as a metric
+  assertNear(agg.metrics.psnr_mean_sd as number, Math.SQRT2, 1e-12);
+  assertNear(agg.metrics.ssim_mean as number, 0.6, 1e-12);
+  assert(!("fd_mean" in agg.metrics), "fd_mean is fd's statistic, folded into fd");
 });

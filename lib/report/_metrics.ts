@@ -62,3 +62,33 @@ export function metricValue(metrics: Record<string, unknown>, key: string): numb
   const v = metrics[key];
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
+
+/**
+ * Metric `key` as the report draws and summarises it: its mean over the evaluation's disjoint subsets
+ * (`<key>_mean`, which `evaluate` writes together with `<key>_se`) where there is one, else its own value.
+ * The `_se` sibling is what marks a mean over subsets: `psnr_mean` (the posterior mean's PSNR, no
+ * `psnr_se`) is a metric of its own, not the mean of `psnr`.
+ *
+ * ```ts
+ * subsetMean({ sinkhorn: 0.5, sinkhorn_mean: 0.45, sinkhorn_se: 0.02 }, "sinkhorn"); // 0.45
+ * subsetMean({ psnr: 14, psnr_mean: 15 }, "psnr"); // 14
+ * ```
+ */
+export function subsetMean(metrics: Record<string, unknown>, key: string): number | null {
+  const mean = metricValue(metrics, `${key}_mean`);
+  return mean !== null && metricValue(metrics, `${key}_se`) !== null ? mean : metricValue(metrics, key);
+}
+
+/**
+ * Whether `key` is the bookkeeping of another metric's statistic: a standard error or deviation
+ * (`<k>_se`, `<k>_sd`), or a mean over subsets (`<k>_mean` beside its `<k>_se`).
+ *
+ * ```ts
+ * isStatisticOf({ fd: 1, fd_mean: 1, fd_se: 0.1 }, "fd_mean"); // true
+ * isStatisticOf({ psnr: 14, psnr_mean: 15 }, "psnr_mean");      // false
+ * ```
+ */
+export function isStatisticOf(metrics: Record<string, unknown>, key: string): boolean {
+  if (/_(se|sd)$/.test(key)) return true;
+  return key.endsWith("_mean") && metricValue(metrics, `${key.slice(0, -5)}_se`) !== null;
+}

@@ -14,7 +14,14 @@
  * @module
  */
 import type { Baseline, Evaluation, MethodRuns } from "./evaluations.ts";
-import { METRIC_HIDDEN, METRIC_ORDER, METRIC_TITLE, metricValue } from "./_metrics.ts";
+import {
+  isStatisticOf,
+  METRIC_HIDDEN,
+  METRIC_ORDER,
+  METRIC_TITLE,
+  metricValue,
+  subsetMean,
+} from "./_metrics.ts";
 import { formatNumber } from "../plot/mod.ts";
 import { escapeHtml } from "./_interactive.ts";
 
@@ -76,12 +83,12 @@ function baseId(id: string): string {
   return id.replace(/@.*$/, "");
 }
 
-/** `metrics` with each metric that has a mean over subsets (`<metric>_mean`) replaced by that mean. */
+/** `metrics` with each metric that has a mean over subsets replaced by that mean ({@link subsetMean}). */
 function subsetMeans(metrics: Record<string, unknown>): Record<string, unknown> {
   const out = { ...metrics };
   for (const k of Object.keys(metrics)) {
-    const mean = metricValue(metrics, `${k}_mean`);
-    if (mean !== null && !/_(se|mean|sd)$/.test(k)) out[k] = mean;
+    const mean = subsetMean(metrics, k);
+    if (mean !== null && !isStatisticOf(metrics, k)) out[k] = mean;
   }
   return out;
 }
@@ -90,8 +97,8 @@ function subsetMeans(metrics: Record<string, unknown>): Record<string, unknown> 
 function meanAndSd(all: readonly Record<string, unknown>[]): Record<string, unknown> {
   const out: Record<string, unknown> = { members: all.length };
   for (const k of Object.keys(all[0])) {
-    if (/_(se|mean|sd)$/.test(k) || METRIC_HIDDEN.has(k)) continue;
-    const values = all.map((m) => metricValue(m, `${k}_mean`) ?? metricValue(m, k));
+    if (isStatisticOf(all[0], k) || METRIC_HIDDEN.has(k)) continue;
+    const values = all.map((m) => subsetMean(m, k));
     if (values.some((v) => v === null)) continue;
     const xs = values as number[];
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -28,7 +28,7 @@ import {
   svgToPng,
 } from "../plot/mod.ts";
 import type { Baseline, CornerJob, Evaluation, MethodRuns } from "./evaluations.ts";
-import { METRIC_TITLE, metricValue } from "./_metrics.ts";
+import { METRIC_TITLE, metricValue, subsetMean } from "./_metrics.ts";
 
 /**
  * A picture of the report: its PNG file, its caption, its Vega-Lite spec (drawn interactively in the
@@ -108,7 +108,7 @@ export async function metricCurveFigure<E extends Evaluation>(
     }),
   }));
   const references: CurveBaseline[] = baselines.flatMap((b) => {
-    const v = metricValue(b.entry.metrics, metric);
+    const v = subsetMean(b.entry.metrics, metric);
     const color = opts.colorOf.get(b.name) ?? PALETTE[0];
     return v === null ? [] : [{ name: b.name, value: v, color, stage: b.entry.stageId }];
   });
@@ -138,18 +138,17 @@ export async function metricCurveFigure<E extends Evaluation>(
   return { file: `${metric}.png`, png: await svgToPng(svg, 2), caption: title, spec, svg };
 }
 
-/** A lap's point of `metric`: its value and stage, with `<metric>_mean` ± `<metric>_se` where they are. */
+/**
+ * A lap's point of `metric`: its mean over subsets (or its value where it has none, {@link subsetMean}) and
+ * stage, with the standard error as the band where there is one. The line and the band show one statistic,
+ * the one `metrics` and the benchmarks lead with; the papers' single number stays in the tables.
+ */
 function curvePoint(e: Evaluation, metric: string): Omit<CurvePoint, "lap"> | null {
-  const value = metricValue(e.metrics, metric);
+  const value = subsetMean(e.metrics, metric);
   if (value === null) return null;
   // A sweep's seeds give a standard deviation (see _sweep.ts), drawn as the band in its place.
   const se = metricValue(e.metrics, `${metric}_se`) ?? metricValue(e.metrics, `${metric}_sd`);
-  const mean = metricValue(e.metrics, `${metric}_mean`);
-  return {
-    value,
-    stage: e.stageId,
-    ...(se === null ? {} : { se, mean: mean ?? value }),
-  };
+  return { value, stage: e.stageId, ...(se === null ? {} : { se, mean: value }) };
 }
 
 /**
@@ -225,7 +224,8 @@ export async function cornerFigure<E extends Evaluation>(
   });
   const m = job.entry.metrics;
   const facts = (["sinkhorn", "mean_error", "cov_error", "outside_box"] as const)
-    .map((k) => (metricValue(m, k) === null ? null : `${k} ${formatNumber(metricValue(m, k)!)}`))
+    .map((k) => [k, subsetMean(m, k)] as const)
+    .map(([k, v]) => (v === null ? null : `${k} ${formatNumber(v)}`))
     .filter((s) => s !== null);
   const title = job.method === null ? `${name} (baseline)` : `${name} · lap ${job.lap}`;
   const spec = cornerSpec({

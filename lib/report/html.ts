@@ -16,7 +16,7 @@ import { formatNumber } from "../plot/mod.ts";
 import type { Baseline, Evaluation, MethodRuns } from "./evaluations.ts";
 import type { Figure } from "./figures.ts";
 import { escapeHtml, figureBlock, pageScripts } from "./_interactive.ts";
-import { METRIC_HIDDEN, METRIC_ORDER, metricValue } from "./_metrics.ts";
+import { METRIC_HIDDEN, METRIC_ORDER, metricValue, subsetMean } from "./_metrics.ts";
 
 /**
  * What the page shows.
@@ -174,7 +174,7 @@ export function pageMeta(r: Pick<ReportPage, "stageId" | "methods" | "baselines"
 function bestSinkhorn(methods: readonly MethodRuns<Evaluation>[]): Map<string, number> {
   const best = new Map<string, number>();
   for (const m of methods) {
-    const vals = m.laps.map((l) => metricValue(l.entry.metrics, "sinkhorn")).filter((v): v is number =>
+    const vals = m.laps.map((l) => subsetMean(l.entry.metrics, "sinkhorn")).filter((v): v is number =>
       v !== null
     );
     if (vals.length) best.set(m.name, Math.min(...vals));
@@ -191,15 +191,15 @@ function summaryRows(r: ReportPage, best: ReadonlyMap<string, number>): string {
   return [
     ...r.methods.map((m) => {
       const last = m.laps[m.laps.length - 1];
-      const s = metricValue(last.entry.metrics, "sinkhorn");
+      const s = subsetMean(last.entry.metrics, "sinkhorn");
       const b = best.get(m.name);
-      const bestLap = m.laps.find((l) => metricValue(l.entry.metrics, "sinkhorn") === b)?.lap;
+      const bestLap = m.laps.find((l) => subsetMean(l.entry.metrics, "sinkhorn") === b)?.lap;
       return `<tr><td>${swatch(r, m.name)}${escapeHtml(m.name)}</td><td>${m.laps.length}</td><td>${
         s === null ? "—" : formatNumber(s)
       }</td><td>${b === undefined ? "—" : `${formatNumber(b)} (lap ${bestLap})`}</td></tr>`;
     }),
     ...r.baselines.map((b) => {
-      const s = metricValue(b.entry.metrics, "sinkhorn");
+      const s = subsetMean(b.entry.metrics, "sinkhorn");
       return `<tr class="baseline"><td>${swatch(r, b.name)}${escapeHtml(b.name)}</td><td>baseline</td><td>${
         s === null ? "—" : formatNumber(s)
       }</td><td>—</td></tr>`;
@@ -247,7 +247,9 @@ export function metricTable(
     const unconverged = k === "sinkhorn" && row.entry.metrics.sinkhorn_converged === false
       ? `<sup title="Sinkhorn iterations did not converge">*</sup>`
       : "";
-    const isBest = k === "sinkhorn" && row.lap !== null && best.get(row.method) === v;
+    // The best lap is marked on the statistic the curves and summary use: the mean over subsets where there is one.
+    const isBest = (k === "sinkhorn" || k === "sinkhorn_mean") && row.lap !== null &&
+      v === subsetMean(row.entry.metrics, "sinkhorn") && best.get(row.method) === v;
     return `<td${isBest ? ' class="best"' : ""}>${formatNumber(v)}${unconverged}</td>`;
   };
   return `<table><thead><tr><th>method</th><th>lap</th><th>stage</th>${

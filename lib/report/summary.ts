@@ -9,7 +9,7 @@
  * @module
  */
 import type { Baseline, Evaluation, MethodRuns } from "./evaluations.ts";
-import { metricValue } from "./_metrics.ts";
+import { metricValue, subsetMean } from "./_metrics.ts";
 
 /**
  * The metrics of a report.
@@ -19,8 +19,10 @@ import { metricValue } from "./_metrics.ts";
  * ```
  */
 export interface ReportSummary {
-  /** The last lap's Sinkhorn divergence of each method, and each baseline's (null where missing). */
-  /** The last lap's headline metric per method and baseline (`headline` of {@link reportSummary}). */
+  /**
+   * The last lap's Sinkhorn divergence per method and baseline, its mean over subsets where it has one (null
+   * where missing).
+   */
   final_sinkhorn?: Record<string, number | null>;
   /** Images: the last lap's FD, and PSNR and SSIM of the posterior mean. */
   final_fd?: Record<string, number | null>;
@@ -55,7 +57,7 @@ export function reportSummary(
   const finals: Record<string, Record<string, number | null>> = {};
   for (const metric of headline) {
     finals[`final_${metric}`] = Object.fromEntries(
-      runs.map(([name, e]) => [name, metricValue(e.metrics, metric)]),
+      runs.map(([name, e]) => [name, subsetMean(e.metrics, metric)]),
     );
   }
   const sd = Object.fromEntries(
