@@ -1,7 +1,7 @@
 /**
  * A report across the seeds of a sweep: one curve per method with a band mean ± sd over the seeds,
  * a table of final values, summary metrics with their sd; a swept parameter other than the seed
- * stays a method of its own; an unswept report is unchanged.
+ * stays a method of its own; an unswept report draws its mean over subsets, with no sweep table.
  */
 import { assert, assertEquals, assertMatch, assertNear } from "./assert.ts";
 import { buildReport, type Evaluation, type ReportOptions } from "../lib/report/mod.ts";
@@ -82,7 +82,7 @@ Deno.test("a swept parameter other than the seed is a method of its own, average
   assertEquals(summary.final_sinkhorn!["em@lr=0.01"], 0.9);
 });
 
-Deno.test("an unswept report is unchanged: no table of final values, no sd", async () => {
+Deno.test("an unswept report: its line and final figure at the mean over subsets, no table of final values, no sd", async () => {
   const plain = lapsOf("em", "", [1, 0.5]).map((e) => ({
     ...e,
     stageId: `em[${e.lap}].evaluate`,
