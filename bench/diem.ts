@@ -103,7 +103,7 @@ async function mmpsStepMs(rows: number): Promise<number> {
         sampler: "ddpm",
         steps,
         covariance: "mmps",
-        // auto: the exact path for m = 2 (the default pipeline's); maxiter 1 applies when it falls back to cg.
+        // auto: the exact path for m = 2; maxiter 1 applies when it falls back to cg.
         solver: "auto",
         solverMaxiter: 1,
         batchSize: b - a,
