@@ -18,11 +18,11 @@ import { boxOperator } from "./_box.ts";
 import { fourierOperator } from "./_fourier.ts";
 import { maskOperator } from "./_mask.ts";
 import { projectionOperator } from "./_projection.ts";
+import { InvalidOperatorError } from "./_common.ts";
 import type { OperatorFamily, OperatorKind } from "./types.ts";
 
 export type * from "./types.ts";
 export { expectBinary, expectFinite, InvalidOperatorError, rowStreamsFor } from "./_common.ts";
-import { InvalidOperatorError } from "./_common.ts";
 export { observedEntries } from "./_observed.ts";
 export { channelsOf } from "./_mask.ts";
 export { blurOperator, boxOperator, fourierOperator, maskOperator, projectionOperator };

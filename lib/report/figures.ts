@@ -148,7 +148,7 @@ function curvePoint(e: Evaluation, metric: string): Omit<CurvePoint, "lap"> | nu
   if (value === null) return null;
   // A sweep's seeds give a standard deviation (see _sweep.ts), drawn as the band in its place.
   const se = metricValue(e.metrics, `${metric}_se`) ?? metricValue(e.metrics, `${metric}_sd`);
-  return { value, stage: e.stageId, ...(se === null ? {} : { se, mean: value }) };
+  return { value, stage: e.stageId, ...(se === null ? {} : { se }) }; // the band is centred on value
 }
 
 /**
